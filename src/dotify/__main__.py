@@ -1,0 +1,3 @@
+from dotify.cli import main
+
+main()

@@ -1,0 +1,44 @@
+"""The Typer application and the options every command shares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from dotify.config import Settings
+
+app = typer.Typer(
+    name="dotify",
+    help="Music recommendations from Spotify Charts: ingest, train, ask, serve.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)  # progress and tables for people; --json goes to stdout
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    home: Path = typer.Option(None, "--home", envvar="DOTIFY_HOME", help="Folder of all state."),
+    db: str = typer.Option(None, "--db", help="SQLAlchemy database URL (default: SQLite in home)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug output."),
+) -> None:
+    """dotify: music like Colombia x Turkey - Germany."""
+    import logging
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING)
+    overrides: dict[str, object] = {}
+    if home is not None:
+        overrides["home"] = home
+    if db is not None:
+        overrides["database_url"] = db
+    ctx.obj = Settings(**overrides)
+
+
+def settings(ctx: typer.Context) -> Settings:
+    """The settings built by the root callback (commands take ``ctx`` and call this)."""
+    found = ctx.find_root().obj
+    return found if isinstance(found, Settings) else Settings()

@@ -1,0 +1,81 @@
+"""One validated ``Settings`` object, read from ``DOTIFY_*`` environment variables.
+
+All state lives under ``home`` (``DOTIFY_HOME``, default ``~/.dotify``): the SQLite
+database, raw chart files, models and reports, so two homes never interfere.
+``DOTIFY_DATABASE_URL`` (or ``--db``) points the store at any SQLAlchemy URL instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOME = Path("~/.dotify")
+LEGACY_URL_TEMPLATE = "https://spotifycharts.com/regional/{market}/{kind}/{date}/download"
+
+
+class Settings(BaseSettings):
+    """Every setting dotify reads. Pass one into library calls; never a module global."""
+
+    model_config = SettingsConfigDict(env_prefix="DOTIFY_", extra="ignore")
+
+    home: Path = Field(default=DEFAULT_HOME, description="folder holding all dotify state")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite")
+
+    # chart sources for the nightly job
+    source: Literal["simulator", "http", "folder"] = "simulator"
+    http_url_template: str = LEGACY_URL_TEMPLATE
+    http_format: Literal["csv", "json"] = "csv"
+    http_token: str | None = None
+    http_timeout_s: float = 30.0
+    http_retries: int = 3
+    http_concurrency: int = 4
+    http_requests_per_s: float = 2.0
+    drop_folder: Path | None = None
+    markets: list[str] | None = None  # None: every market of the registry (or of the simulator)
+    chart_kind: Literal["daily", "weekly"] = "daily"
+
+    # the nightly job
+    backfill_days: int = Field(default=30, ge=1)
+    window_days: int | None = Field(default=None, ge=1, description="ratings window; None: all")
+    gate_tolerance: float = Field(default=0.01, ge=0.0)
+    keep_versions: int = Field(default=5, ge=1)
+    nightly_at: str | None = None
+
+    # web
+    admin_token: str | None = None
+
+    # distributed engine
+    spark_master: str = "local[*]"
+
+    @field_validator("home", "drop_folder", mode="after")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'dotify.db'}"
+
+    @property
+    def charts_dir(self) -> Path:
+        return self.home / "charts"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def simulator_dir(self) -> Path:
+        return self.home / "simulator"
+
+    def ensure_dirs(self) -> None:
+        for folder in (self.home, self.charts_dir, self.models_dir, self.reports_dir):
+            folder.mkdir(parents=True, exist_ok=True)

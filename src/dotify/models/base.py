@@ -1,0 +1,53 @@
+"""The one interface every model implements: IMF, the neural networks, Spark ALS, baselines.
+
+Evaluation, the artifact, the CLI and the web app use only this interface and never branch
+on the model type. Every model exposes a vector per country and per song, so country
+arithmetic works with any of them; ``score`` is the model's own predicted preference, which
+may add biases or a network on top of the dot product.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from dotify.errors import ModelFitError
+from dotify.ratings import Ratings
+
+
+class Recommender(ABC):
+    """Fit on a train ``Ratings``; score every song for some countries."""
+
+    kind: ClassVar[str]  # "imf", "net1".."net5", "spark-als", "popularity", "random", ...
+
+    def __init__(self, **params: Any) -> None:
+        self.params: dict[str, Any] = params
+        self.country_factors: np.ndarray = np.empty((0, 0), np.float32)  # (n_countries, f)
+        self.song_factors: np.ndarray = np.empty((0, 0), np.float32)  # (n_songs, f)
+        self.history: list[dict[str, float]] = []  # per-iteration or per-epoch losses
+
+    @abstractmethod
+    def fit(self, train: Ratings, validation: Ratings | None = None) -> Self:
+        """Learn from ``train`` (validation may drive early stopping); return self."""
+
+    def score(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Predicted preference, float32 of shape (len(rows), n_songs); all rows if None."""
+        users = self.country_factors if rows is None else self.country_factors[rows]
+        return users @ self.song_factors.T
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Arrays beyond the two factor matrices needed to score again after loading."""
+        return {}
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`state` returned (called after the factors are set)."""
+
+    def check_finite(self) -> None:
+        for name in ("country_factors", "song_factors"):
+            if not np.isfinite(getattr(self, name)).all():
+                raise ModelFitError(
+                    f"{self.kind}: {name} contain NaN or inf after training; lower alpha "
+                    "or the learning rate, raise lambda, or scale the ratings (eps)"
+                )

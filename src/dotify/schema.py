@@ -1,0 +1,108 @@
+"""The database schema (SQLAlchemy Core), shared by every module that reads or writes charts.
+
+A chart is one (market, chart_date, kind); its entries are replaced whole when a changed file
+for the same chart is ingested. Songs are keyed by Spotify track id when known, else by
+``"n:" + normalised title + "|" + normalised artists``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+markets = Table(
+    "markets",
+    metadata,
+    Column("code", String(8), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("region", String(64), nullable=False),
+)
+
+artists = Table(
+    "artists",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(512), nullable=False, unique=True),
+)
+
+songs = Table(
+    "songs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(1100), nullable=False, unique=True),
+    Column("spotify_id", String(32), nullable=True),
+    Column("title", String(512), nullable=False),
+    Column("artists", String(1024), nullable=False),  # display form, joined with ", "
+    Column("artist_id", Integer, ForeignKey("artists.id"), nullable=True),  # first artist
+)
+
+song_artists = Table(
+    "song_artists",
+    metadata,
+    Column("song_id", Integer, ForeignKey("songs.id"), primary_key=True),
+    Column("artist_id", Integer, ForeignKey("artists.id"), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+
+ingested_files = Table(
+    "ingested_files",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("path", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("rows", Integer, nullable=False, default=0),
+    Column("status", String(16), nullable=False),  # ok | failed | unchanged
+    Column("error", Text, nullable=True),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+)
+
+charts = Table(
+    "charts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("market", String(8), ForeignKey("markets.code"), nullable=False),
+    Column("chart_date", Date, nullable=False),  # the day, or a weekly chart's first day
+    Column("kind", String(8), nullable=False),  # daily | weekly
+    Column("sha256", String(64), nullable=False),
+    Column("file_id", Integer, ForeignKey("ingested_files.id"), nullable=True),
+    UniqueConstraint("market", "chart_date", "kind", name="uq_chart"),
+)
+
+chart_entries = Table(
+    "chart_entries",
+    metadata,
+    Column("chart_id", Integer, ForeignKey("charts.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("song_id", Integer, ForeignKey("songs.id"), nullable=False),
+    Column("streams", BigInteger, nullable=False),
+)
+Index("ix_chart_entries_song", chart_entries.c.song_id)
+Index("ix_charts_date", charts.c.chart_date)
+
+nightly_runs = Table(
+    "nightly_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("status", String(16), nullable=False),  # running | published | kept | failed
+    Column("rows", Integer, nullable=True),
+    Column("val_epr", Float, nullable=True),
+    Column("version", String(64), nullable=True),
+    Column("details", Text, nullable=True),  # JSON: per-market pulls, metrics, errors
+)
