@@ -1,0 +1,184 @@
+"""The saved model: one versioned folder of ``.npz`` + JSON, and an atomic ``current`` pointer.
+
+Layout under ``models_dir``::
+
+    <version>/arrays.npz   country and song vectors, id maps, song metadata, model state
+    <version>/meta.json    kind, params, metrics, data window and fingerprint, creation time
+    current -> <version>   a symlink, replaced atomically by :func:`publish`
+
+A version folder is written under a temporary name and renamed into place, so a reader
+never sees half a model; loading uses ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dotify.errors import ArtifactError
+from dotify.models import Recommender, make_model
+from dotify.ratings import Songs
+
+FORMAT_VERSION = 1
+CURRENT = "current"
+_STATE_PREFIX = "state__"
+_SONG_PREFIX = "song__"
+
+
+@dataclass
+class Artifact:
+    """A trained model with everything needed to answer queries without the database."""
+
+    model: Recommender
+    countries: np.ndarray  # str ISO codes, one per row of country_vectors
+    songs: Songs
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def country_vectors(self) -> np.ndarray:
+        return self.model.country_factors
+
+    @property
+    def song_vectors(self) -> np.ndarray:
+        return self.model.song_factors
+
+    @property
+    def version(self) -> str:
+        return str(self.meta.get("version", ""))
+
+    @property
+    def kind(self) -> str:
+        return self.model.kind
+
+
+def new_version(now: datetime | None = None) -> str:
+    """A sortable version name such as ``20261126T224501Z-3fa2``."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{os.urandom(2).hex()}"
+
+
+def save(
+    model: Recommender,
+    countries: np.ndarray,
+    songs: Songs,
+    models_dir: Path,
+    meta: dict[str, Any] | None = None,
+    version: str | None = None,
+) -> Artifact:
+    """Write a new version folder (not yet published) and return its artifact."""
+    model.check_finite()
+    version = version or new_version()
+    meta = {
+        "format": FORMAT_VERSION,
+        "kind": model.kind,
+        "params": model.params,
+        "history": model.history,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **(meta or {}),
+        "version": version,
+    }
+    arrays = {
+        "country_factors": model.country_factors,
+        "song_factors": model.song_factors,
+        "countries": np.asarray(countries, dtype=str),
+        **{_SONG_PREFIX + k: v for k, v in songs.arrays().items()},
+        **{_STATE_PREFIX + k: v for k, v in model.state().items()},
+    }
+    models_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=models_dir))
+    try:
+        with open(tmp / "arrays.npz", "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=_json_default))
+        os.replace(tmp, models_dir / version)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Artifact(model, np.asarray(countries), songs, meta, models_dir / version)
+
+
+def load(path: Path) -> Artifact:
+    """Load a version folder (or the ``current`` pointer) saved by :func:`save`."""
+    path = Path(path)
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+        with np.load(path / "arrays.npz", allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except FileNotFoundError as exc:
+        raise ArtifactError(f"no model at {path}: {exc.filename} is missing") from exc
+    except (ValueError, OSError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"the model at {path} cannot be read: {exc}") from exc
+    if meta.get("format") != FORMAT_VERSION:
+        raise ArtifactError(f"the model at {path} has format {meta.get('format')!r}, "
+                            f"this dotify reads format {FORMAT_VERSION}")
+    model = make_model(meta["kind"], **meta.get("params", {}))
+    model.country_factors = arrays["country_factors"]
+    model.song_factors = arrays["song_factors"]
+    model.history = meta.get("history", [])
+    model.load_state({k[len(_STATE_PREFIX):]: v for k, v in arrays.items()
+                      if k.startswith(_STATE_PREFIX)})
+    songs = Songs.from_arrays({k[len(_SONG_PREFIX):]: v for k, v in arrays.items()
+                               if k.startswith(_SONG_PREFIX)})
+    return Artifact(model, arrays["countries"], songs, meta, path.resolve())
+
+
+def publish(models_dir: Path, version: str) -> None:
+    """Point ``current`` at ``version`` atomically (a new symlink renamed over the old)."""
+    if not (models_dir / version / "meta.json").exists():
+        raise ArtifactError(f"cannot publish {version}: no such model in {models_dir}")
+    tmp = models_dir / f".{CURRENT}.{os.getpid()}.{os.urandom(2).hex()}"
+    os.symlink(version, tmp)
+    os.replace(tmp, models_dir / CURRENT)
+
+
+def current_version(models_dir: Path) -> str | None:
+    """The published version's name, or None when nothing is published."""
+    link = models_dir / CURRENT
+    return os.readlink(link) if link.is_symlink() else None
+
+
+def load_current(models_dir: Path) -> Artifact:
+    version = current_version(models_dir)
+    if version is None:
+        raise ArtifactError(
+            f"no published model in {models_dir}; run `dotify train` (or `make demo`) first"
+        )
+    return load(models_dir / version)
+
+
+def versions(models_dir: Path) -> list[str]:
+    """Saved versions, oldest first."""
+    if not models_dir.exists():
+        return []
+    return sorted(p.name for p in models_dir.iterdir()
+                  if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+
+
+def prune(models_dir: Path, keep: int) -> list[str]:
+    """Delete all but the newest ``keep`` versions, never the published one."""
+    live = current_version(models_dir)
+    old = [v for v in versions(models_dir)[:-keep] if v != live] if keep > 0 else []
+    for version in old:
+        shutil.rmtree(models_dir / version, ignore_errors=True)
+    return old
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (datetime, Path)):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to meta.json")

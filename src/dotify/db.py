@@ -1,0 +1,40 @@
+"""Database engines: SQLite (WAL mode) by default, any SQLAlchemy URL otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from dotify.config import Settings
+from dotify.errors import StoreError
+from dotify.schema import metadata
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for ``url`` with the schema created; SQLite files get WAL mode."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        metadata.create_all(engine)
+    except sa.exc.OperationalError as exc:
+        raise StoreError(f"cannot open the database at {engine.url!r}: {exc.orig}") from exc
+    return engine
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The engine for the settings' database (``DOTIFY_DATABASE_URL`` or SQLite in home)."""
+    return create_engine(settings.db_url)

@@ -1,0 +1,37 @@
+"""Every model behind one interface (:class:`Recommender`), made by name with :func:`make_model`."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from dotify.models.base import Recommender
+
+# kind -> "module:Class"; imported lazily so torch and pyspark load only when used
+MODEL_KINDS: dict[str, str] = {
+    "imf": "dotify.models.imf:IMF",
+    "popularity": "dotify.models.baselines:Popularity",
+    "random": "dotify.models.baselines:RandomScores",
+    "net1": "dotify.models.nets:Net1",
+    "net2": "dotify.models.nets:Net2",
+    "net3": "dotify.models.nets:Net3",
+    "net4": "dotify.models.nets:Net4",
+    "net5": "dotify.models.nets:Net5",
+    "bpr-net": "dotify.models.nets:RankingNet",
+    "spark-als": "dotify.models.spark:SparkALS",
+}
+
+__all__ = ["MODEL_KINDS", "Recommender", "make_model", "model_class"]
+
+
+def model_class(kind: str) -> type[Recommender]:
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
+    module, name = MODEL_KINDS[kind].split(":")
+    cls: type[Recommender] = getattr(importlib.import_module(module), name)
+    return cls
+
+
+def make_model(kind: str, **params: Any) -> Recommender:
+    """A new, unfitted model of ``kind`` with ``params``."""
+    return model_class(kind)(**params)
