@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from dotify.errors import ArtifactError
 from dotify.models import Recommender, make_model
@@ -42,6 +43,7 @@ class Artifact:
     songs: Songs
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    charted: sp.csr_matrix | None = None  # bool pattern: which song charted in which country
 
     @property
     def country_vectors(self) -> np.ndarray:
@@ -73,8 +75,13 @@ def save(
     models_dir: Path,
     meta: dict[str, Any] | None = None,
     version: str | None = None,
+    charted: sp.spmatrix | None = None,
 ) -> Artifact:
-    """Write a new version folder (not yet published) and return its artifact."""
+    """Write a new version folder (not yet published) and return its artifact.
+
+    ``charted`` (countries x songs, any sparse matrix) records where each song charted, so
+    recommendations can leave out what a country already plays ("discover").
+    """
     model.check_finite()
     version = version or new_version()
     meta = {
@@ -93,6 +100,10 @@ def save(
         **{_SONG_PREFIX + k: v for k, v in songs.arrays().items()},
         **{_STATE_PREFIX + k: v for k, v in model.state().items()},
     }
+    if charted is not None:
+        charted = sp.csr_matrix(charted, dtype=bool)
+        arrays |= {"charted_indptr": charted.indptr, "charted_indices": charted.indices,
+                   "charted_shape": np.asarray(charted.shape)}
     models_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=models_dir))
     try:
@@ -105,7 +116,8 @@ def save(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return Artifact(model, np.asarray(countries), songs, meta, models_dir / version)
+    return Artifact(model, np.asarray(countries), songs, meta, models_dir / version,
+                    None if charted is None else sp.csr_matrix(charted))
 
 
 def load(path: Path) -> Artifact:
@@ -130,7 +142,12 @@ def load(path: Path) -> Artifact:
                       if k.startswith(_STATE_PREFIX)})
     songs = Songs.from_arrays({k[len(_SONG_PREFIX):]: v for k, v in arrays.items()
                                if k.startswith(_SONG_PREFIX)})
-    return Artifact(model, arrays["countries"], songs, meta, path.resolve())
+    charted = None
+    if "charted_indptr" in arrays:
+        indices = arrays["charted_indices"]
+        charted = sp.csr_matrix((np.ones(len(indices), bool), indices, arrays["charted_indptr"]),
+                                shape=tuple(arrays["charted_shape"]))
+    return Artifact(model, arrays["countries"], songs, meta, path.resolve(), charted)
 
 
 def publish(models_dir: Path, version: str) -> None:
