@@ -1,0 +1,5 @@
+"""dotify CLI commands (nets)."""
+
+from __future__ import annotations
+
+from dotify.cli._app import app  # noqa: F401
