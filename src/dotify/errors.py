@@ -62,3 +62,7 @@ class SourceError(DotifyError):
 
 class MissingDependencyError(DotifyError):
     """An optional dependency is not installed; says what to install."""
+
+
+class LockedError(DotifyError):
+    """Another process holds a job's lock (two nightly runs never overlap)."""
