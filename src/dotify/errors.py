@@ -36,6 +36,18 @@ class UnknownCountryError(DotifyError):
         super().__init__(f"Unknown country {name!r}.{hint}")
 
 
+class CountryNotInModelError(UnknownCountryError):
+    """A known market that the loaded model has no vector for (no charts in its data)."""
+
+    def __init__(self, name: str, suggestions: list[str] | None = None) -> None:
+        self.name = name
+        self.suggestions = suggestions or []
+        hint = f" Similar markets in the model: {', '.join(self.suggestions)}." \
+            if self.suggestions else ""
+        DotifyError.__init__(self, f"{name} is a known market but the current model has no "
+                             f"vector for it (it had no charts in the training data).{hint}")
+
+
 class ExpressionError(DotifyError):
     """A country expression is malformed; carries the character position."""
 

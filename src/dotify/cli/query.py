@@ -1,5 +1,118 @@
-"""dotify CLI commands (query)."""
+"""dotify CLI commands (query): ``recommend``, ``similar`` and ``top``."""
 
 from __future__ import annotations
 
-from dotify.cli._app import app  # noqa: F401
+import csv
+import json
+import sys
+from datetime import date, datetime
+from enum import Enum
+
+import typer
+from rich.table import Table
+
+from dotify import artifact, recommend as engine
+from dotify.cli._app import app, console, settings
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    uris = "uris"
+    csv = "csv"
+
+
+_N = typer.Option(10, "-n", "--n", min=1, max=engine.MAX_N, help="How many results.")
+_POPULARITY = typer.Option(
+    engine.DEFAULT_POPULARITY, "--popularity", min=0.0, max=1.0,
+    help="0: songs most specific to the query's taste; 1: favour global hits.")
+_JSON = typer.Option(False, "--json", help="Print JSON to stdout (same as --format json).")
+_FORMAT = typer.Option(Format.table, "--format", "-f", help="table, json, uris or csv.")
+
+
+@app.command("recommend")
+def recommend_command(
+    ctx: typer.Context,
+    expression: list[str] = typer.Argument(..., help='e.g. "Colombia x Turkey - Germany"'),
+    n: int = _N,
+    popularity: float = _POPULARITY,
+    discover: bool = typer.Option(False, "--discover", help="Leave out songs already charting "
+                                  "in the countries asked about."),
+    since: datetime = typer.Option(None, "--since", formats=["%Y-%m-%d"],
+                                   help="Only songs charting on or after this day."),
+    until: datetime = typer.Option(None, "--until", formats=["%Y-%m-%d"],
+                                   help="Only songs charting on or before this day."),
+    as_json: bool = _JSON,
+    fmt: Format = _FORMAT,
+) -> None:
+    """Songs for a country expression: "Colombia x Turkey - Germany"."""
+    model = artifact.load_current(settings(ctx).models_dir)
+    result = engine.recommend(model, " ".join(expression), n=n, popularity=popularity,
+                              exclude_charting=discover, since=_day(since), until=_day(until))
+    _print_songs(result, Format.json if as_json else fmt)
+
+
+@app.command("top")
+def top_command(
+    ctx: typer.Context,
+    country: list[str] = typer.Argument(..., help="A country: name, ISO code or alias."),
+    n: int = _N,
+    popularity: float = _POPULARITY,
+    as_json: bool = _JSON,
+    fmt: Format = _FORMAT,
+) -> None:
+    """A country's best songs by its own vector."""
+    model = artifact.load_current(settings(ctx).models_dir)
+    result = engine.top(model, " ".join(country), n=n, popularity=popularity)
+    _print_songs(result, Format.json if as_json else fmt)
+
+
+@app.command("similar")
+def similar_command(
+    ctx: typer.Context,
+    country: list[str] = typer.Argument(..., help="A country (or an expression)."),
+    n: int = _N,
+    as_json: bool = _JSON,
+) -> None:
+    """The countries whose taste is nearest to a country's (cosine of their vectors)."""
+    model = artifact.load_current(settings(ctx).models_dir)
+    found = engine.similar(model, " ".join(country), n=n)
+    if as_json:
+        print(json.dumps([c.to_dict() for c in found], ensure_ascii=False))
+        return
+    table = Table("#", "country", "code", "similarity", title=f"Nearest to {' '.join(country)}")
+    for c in found:
+        table.add_row(str(c.rank), c.name, c.code, f"{c.similarity:.3f}")
+    console.print(table)
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value is not None else None
+
+
+def _print_songs(result: engine.Recommendation, fmt: Format) -> None:
+    if fmt is Format.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    elif fmt is Format.uris:
+        sys.stdout.write("".join(f"{s.uri}\n" for s in result.songs if s.uri))
+    elif fmt is Format.csv:
+        _write_csv(result)
+    else:
+        console.print(_table(result))
+
+
+def _table(result: engine.Recommendation) -> Table:
+    table = Table("#", "title", "artists", "score", "from", title=result.parsed)
+    for s in result.songs:
+        shares = ", ".join(f"{k} {v:+.2f}" for k, v in s.contributions.items())
+        table.add_row(str(s.rank), s.title, s.artists, f"{s.score:.3f}", shares)
+    return table
+
+
+def _write_csv(result: engine.Recommendation) -> None:
+    names = list(result.songs[0].contributions) if result.songs else []
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["rank", "title", "artists", "url", "uri", "score", *names])
+    for s in result.songs:
+        writer.writerow([s.rank, s.title, s.artists, s.url, s.uri, f"{s.score:.6f}",
+                         *(f"{s.contributions[k]:.6f}" for k in names)])

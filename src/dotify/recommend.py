@@ -1,0 +1,293 @@
+"""The recommendation engine: a country expression -> its best songs, ranked.
+
+The query vector ``q`` is the expression evaluated on unit-normalised country vectors
+(:mod:`dotify.arithmetic`). Each song ``i`` with vector ``y_i`` scores::
+
+    score_i = (q . y_i) / (|q| * |y_i| ** (1 - popularity))
+
+``popularity = 0`` is the cosine (pure direction: the songs most specific to the query's
+taste); ``popularity = 1`` is the projection of ``y_i`` on the query direction, so songs
+with long vectors (the global hits) rise. :data:`DEFAULT_POPULARITY` sits in between.
+
+Ranking is one matrix-vector product and a partial sort. Scores equal to
+:data:`TIE_DECIMALS` decimal places are ties, broken by total streams, then by vector
+length (both larger first), then by column order, so the top ``n`` is never an arbitrary
+pick among equals.
+
+Contributions: the evaluation splits ``q`` into one part per country (the parts sum to
+``q``; see :func:`dotify.arithmetic.evaluate`), and a country's contribution to a song is
+its part's share of the score, ``(part . y_i) / (|q| * |y_i| ** (1 - popularity))``; the
+contributions of a song sum to its score.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import weakref
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from dotify.arithmetic import Country, countries_in, evaluate, parse
+from dotify.artifact import Artifact
+from dotify.countries import MARKETS
+from dotify.errors import CountryNotInModelError, DotifyError, ExpressionError
+
+log = logging.getLogger("dotify")
+
+DEFAULT_POPULARITY = 0.3
+TIE_DECIMALS = 6
+MAX_N = 1000
+_TINY = 1e-12
+_TRACK_ID = re.compile(r"(?:open\.spotify\.com/track/|spotify:track:)([A-Za-z0-9]{22})")
+_BARE_ID = re.compile(r"[A-Za-z0-9]{22}")
+
+
+@dataclass
+class RecommendedSong:
+    rank: int
+    title: str
+    artists: str
+    url: str
+    uri: str  # spotify:track:<id>, or "" when the song's id is unknown
+    score: float
+    contributions: dict[str, float] = field(default_factory=dict)  # country name -> share
+
+
+@dataclass
+class Recommendation:
+    expression: str  # as asked
+    parsed: str  # the canonical form of the parsed expression
+    songs: list[RecommendedSong]
+    popularity: float = DEFAULT_POPULARITY
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SimilarCountry:
+    rank: int
+    code: str
+    name: str
+    similarity: float  # cosine of the two country vectors
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------- per-artifact cache
+
+
+@dataclass
+class _Prepared:
+    """What every query on one artifact reuses: contiguous vectors, norms, id maps."""
+
+    source: np.ndarray  # the artifact's song_vectors array this was built from
+    songs: np.ndarray  # float32 (n_songs, f), C-contiguous
+    norms: np.ndarray  # float64 (n_songs,)
+    countries: np.ndarray  # float64 (n_countries, f), unit rows (zero rows stay zero)
+    rows: dict[str, int]  # ISO code -> row
+    powers: dict[float, np.ndarray] = field(default_factory=dict)  # popularity -> 1/|y|^(1-p)
+
+    def inverse_power(self, popularity: float) -> np.ndarray:
+        if popularity not in self.powers:
+            if len(self.powers) >= 8:
+                self.powers.clear()
+            self.powers[popularity] = 1.0 / np.maximum(self.norms, _TINY) ** (1.0 - popularity)
+        return self.powers[popularity]
+
+
+_CACHE: dict[int, tuple[weakref.ref[Artifact], _Prepared]] = {}
+
+
+def _prepare(artifact: Artifact) -> _Prepared:
+    hit = _CACHE.get(id(artifact))
+    if hit is not None and hit[0]() is artifact and hit[1].source is artifact.song_vectors:
+        return hit[1]
+    songs = np.ascontiguousarray(artifact.song_vectors, dtype=np.float32)
+    countries = np.asarray(artifact.country_vectors, dtype=np.float64)
+    norms = np.linalg.norm(countries, axis=1, keepdims=True)
+    prepared = _Prepared(
+        source=artifact.song_vectors,
+        songs=songs,
+        norms=np.linalg.norm(songs.astype(np.float64), axis=1),
+        countries=np.divide(countries, norms, out=np.zeros_like(countries), where=norms > 0),
+        rows={str(code): i for i, code in enumerate(artifact.countries)},
+    )
+    key = id(artifact)
+    _CACHE[key] = (weakref.ref(artifact, lambda _: _CACHE.pop(key, None)), prepared)
+    return prepared
+
+
+# ---------------------------------------------------------------- queries
+
+
+def _country_vector(prepared: _Prepared, country: Country) -> np.ndarray:
+    row = prepared.rows.get(country.code)
+    if row is None:
+        region = MARKETS[country.code].region
+        near = [m.name for code, m in MARKETS.items() if m.region == region and code in prepared.rows]
+        raise CountryNotInModelError(country.name, near[:3])
+    vector = prepared.countries[row]
+    if not vector.any():
+        raise DotifyError(f"{country.name} has a zero vector in this model; it cannot be queried")
+    return vector
+
+
+def _query(prepared: _Prepared, tree: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    value = evaluate(tree, lambda c: _country_vector(prepared, c))
+    if value.is_scalar:
+        raise ExpressionError("the expression has no country in it", 0)
+    q = value.vector
+    if not np.isfinite(q).all():
+        raise ExpressionError("the expression overflows; use smaller weights", 0)
+    if not q.any():
+        raise ExpressionError("the expression cancels out to a zero vector", 0)
+    return q, value.parts
+
+
+def recommend(
+    artifact: Artifact,
+    expression: str | Sequence[str],
+    n: int = 10,
+    popularity: float = DEFAULT_POPULARITY,
+    exclude_charting: bool = False,
+    since: date | None = None,
+    until: date | None = None,
+) -> Recommendation:
+    """The ``n`` best songs for ``expression`` (a string or a token list), best first.
+
+    ``exclude_charting`` leaves out songs that charted in any country of the expression
+    (needs the artifact's ``charted`` pattern). ``since``/``until`` keep songs that charted
+    inside that window (needs per-song chart dates in the artifact).
+    """
+    _check_options(n, popularity)
+    started = time.perf_counter()
+    tree = parse(expression)
+    prepared = _prepare(artifact)
+    q, parts = _query(prepared, tree)
+    scale = prepared.inverse_power(popularity)
+    q_norm = float(np.linalg.norm(q))
+    scores = (prepared.songs @ q.astype(np.float32)) * scale / q_norm
+    allowed = _allowed(artifact, prepared, tree, exclude_charting, since, until)
+    if allowed is not None:
+        scores = np.where(allowed, scores, -np.inf)
+    top = _top_indices(scores, n, artifact.songs.streams, prepared.norms)
+    songs = _songs(artifact, prepared, top, scores, parts, scale / q_norm)
+    log.debug("recommend %r: %d songs in %.2f ms", str(tree), len(songs),
+              1e3 * (time.perf_counter() - started))
+    text = expression if isinstance(expression, str) else " ".join(expression)
+    return Recommendation(text, str(tree), songs, popularity)
+
+
+def top(artifact: Artifact, country: str, n: int = 10,
+        popularity: float = DEFAULT_POPULARITY) -> Recommendation:
+    """A country's best songs by its own vector."""
+    return recommend(artifact, country, n=n, popularity=popularity)
+
+
+def similar(artifact: Artifact, country: str | Sequence[str], n: int = 10) -> list[SimilarCountry]:
+    """The ``n`` countries whose vectors are nearest (by cosine) to ``country``.
+
+    ``country`` may be any expression; the countries it names are left out of the answer.
+    """
+    _check_options(n, 0.0)
+    tree = parse(country)
+    prepared = _prepare(artifact)
+    q, _ = _query(prepared, tree)
+    sims = prepared.countries @ (q / np.linalg.norm(q))
+    named = {c.code for c in countries_in(tree)}
+    keep = np.array([code not in named and prepared.countries[row].any()
+                     for code, row in prepared.rows.items()])
+    rows = np.array(list(prepared.rows.values()))[keep]
+    order = rows[np.lexsort((rows, -np.round(sims[rows], TIE_DECIMALS)))][:n]
+    codes = [str(artifact.countries[r]) for r in order]
+    return [SimilarCountry(rank, code, MARKETS[code].name if code in MARKETS else code,
+                           float(sims[r]))
+            for rank, (code, r) in enumerate(zip(codes, order, strict=True), start=1)]
+
+
+def _check_options(n: int, popularity: float) -> None:
+    if not 1 <= n <= MAX_N:
+        raise ValueError(f"n must be between 1 and {MAX_N}, not {n!r}")
+    if not 0.0 <= popularity <= 1.0:
+        raise ValueError(f"popularity must be between 0 and 1, not {popularity!r}")
+
+
+def _allowed(artifact: Artifact, prepared: _Prepared, tree: Any, exclude_charting: bool,
+             since: date | None, until: date | None) -> np.ndarray | None:
+    """A bool mask of the songs a query may return, or None when every song may."""
+    mask: np.ndarray | None = None
+    if exclude_charting:
+        if artifact.charted is None:
+            raise DotifyError("this model has no record of where songs charted, so discover "
+                              "(exclude charting songs) is not available; retrain to get it")
+        rows = sorted({prepared.rows[c.code] for c in countries_in(tree)})
+        mask = np.asarray(artifact.charted[rows].sum(axis=0)).ravel() == 0
+    if since is not None or until is not None:
+        window = _date_window(artifact, since, until)
+        mask = window if mask is None else mask & window
+    return mask
+
+
+def _date_window(artifact: Artifact, since: date | None, until: date | None) -> np.ndarray:
+    first = getattr(artifact, "song_first_date", None)
+    last = getattr(artifact, "song_last_date", None)
+    if first is None or last is None:
+        raise DotifyError("this model has no per-song chart dates, so since/until are not "
+                          "available; retrain to get them")
+    keep = np.ones(len(first), dtype=bool)
+    if since is not None:
+        keep &= np.asarray(last, dtype="datetime64[D]") >= np.datetime64(since, "D")
+    if until is not None:
+        keep &= np.asarray(first, dtype="datetime64[D]") <= np.datetime64(until, "D")
+    return keep
+
+
+def _top_indices(scores: np.ndarray, n: int, streams: np.ndarray, norms: np.ndarray) -> np.ndarray:
+    """The best ``n`` finite scores, ties (at TIE_DECIMALS) broken by streams, then length."""
+    finite = int(np.isfinite(scores).sum()) if np.isneginf(scores).any() else len(scores)
+    k = min(n, finite)
+    if k == 0:
+        return np.empty(0, dtype=np.int64)
+    kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+    # everything that can tie with the k-th after rounding is a candidate
+    candidates = np.flatnonzero(scores >= kth - 10.0 ** -TIE_DECIMALS)
+    rounded = np.round(scores[candidates].astype(np.float64), TIE_DECIMALS)
+    order = np.lexsort((candidates, -norms[candidates],
+                        -np.asarray(streams)[candidates].astype(np.float64), -rounded))
+    return candidates[order[:k]]
+
+
+def _songs(artifact: Artifact, prepared: _Prepared, index: np.ndarray, scores: np.ndarray,
+           parts: dict[str, np.ndarray], scale: np.ndarray) -> list[RecommendedSong]:
+    names = list(parts)
+    shares = (np.stack([parts[k] for k in names]) @ prepared.songs[index].T.astype(np.float64)
+              * scale[index]) if names else np.zeros((0, len(index)))
+    meta = artifact.songs
+    return [
+        RecommendedSong(
+            rank=rank,
+            title=str(meta.titles[i]),
+            artists=str(meta.artists[i]),
+            url=str(meta.urls[i]),
+            uri=track_uri(str(meta.urls[i]), str(meta.keys[i])),
+            score=float(scores[i]),
+            contributions={k: float(shares[j, col]) for j, k in enumerate(names)},
+        )
+        for col, (rank, i) in enumerate(zip(range(1, len(index) + 1), index, strict=True))
+    ]
+
+
+def track_uri(url: str, key: str = "") -> str:
+    """``spotify:track:<id>`` from a track URL or a song key, or "" when neither has an id."""
+    for text in (url, key):
+        if (m := _TRACK_ID.search(text)) is not None:
+            return f"spotify:track:{m.group(1)}"
+    return f"spotify:track:{key}" if _BARE_ID.fullmatch(key) else ""
