@@ -132,7 +132,8 @@ def _country_vector(prepared: _Prepared, country: Country) -> np.ndarray:
     row = prepared.rows.get(country.code)
     if row is None:
         region = MARKETS[country.code].region
-        near = [m.name for code, m in MARKETS.items() if m.region == region and code in prepared.rows]
+        near = [m.name for code, m in MARKETS.items()
+                if m.region == region and code in prepared.rows]
         raise CountryNotInModelError(country.name, near[:3])
     vector = prepared.countries[row]
     if not vector.any():

@@ -6,44 +6,47 @@ import csv
 import json
 import sys
 from datetime import date, datetime
-from enum import Enum
+from enum import StrEnum
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from dotify import artifact, recommend as engine
+from dotify import artifact
+from dotify import recommend as engine
 from dotify.cli._app import app, console, settings
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     uris = "uris"
     csv = "csv"
 
 
-_N = typer.Option(10, "-n", "--n", min=1, max=engine.MAX_N, help="How many results.")
-_POPULARITY = typer.Option(
-    engine.DEFAULT_POPULARITY, "--popularity", min=0.0, max=1.0,
-    help="0: songs most specific to the query's taste; 1: favour global hits.")
-_JSON = typer.Option(False, "--json", help="Print JSON to stdout (same as --format json).")
-_FORMAT = typer.Option(Format.table, "--format", "-f", help="table, json, uris or csv.")
+_N = Annotated[int, typer.Option("-n", "--n", min=1, max=engine.MAX_N, help="How many results.")]
+_POPULARITY = Annotated[float, typer.Option(
+    "--popularity", min=0.0, max=1.0,
+    help="0: songs most specific to the query's taste; 1: favour global hits.")]
+_JSON = Annotated[bool, typer.Option("--json", help="Print JSON to stdout (= --format json).")]
+_FORMAT = Annotated[Format, typer.Option("--format", "-f", help="table, json, uris or csv.")]
+_DAY = ["%Y-%m-%d"]
 
 
 @app.command("recommend")
 def recommend_command(
     ctx: typer.Context,
-    expression: list[str] = typer.Argument(..., help='e.g. "Colombia x Turkey - Germany"'),
-    n: int = _N,
-    popularity: float = _POPULARITY,
-    discover: bool = typer.Option(False, "--discover", help="Leave out songs already charting "
-                                  "in the countries asked about."),
-    since: datetime = typer.Option(None, "--since", formats=["%Y-%m-%d"],
-                                   help="Only songs charting on or after this day."),
-    until: datetime = typer.Option(None, "--until", formats=["%Y-%m-%d"],
-                                   help="Only songs charting on or before this day."),
-    as_json: bool = _JSON,
-    fmt: Format = _FORMAT,
+    expression: Annotated[list[str], typer.Argument(help='e.g. "Colombia x Turkey - Germany"')],
+    n: _N = 10,
+    popularity: _POPULARITY = engine.DEFAULT_POPULARITY,
+    discover: Annotated[bool, typer.Option(
+        "--discover", help="Leave out songs already charting where asked.")] = False,
+    since: Annotated[datetime | None, typer.Option(
+        formats=_DAY, help="Only songs charting on or after this day.")] = None,
+    until: Annotated[datetime | None, typer.Option(
+        formats=_DAY, help="Only songs charting on or before this day.")] = None,
+    as_json: _JSON = False,
+    fmt: _FORMAT = Format.table,
 ) -> None:
     """Songs for a country expression: "Colombia x Turkey - Germany"."""
     model = artifact.load_current(settings(ctx).models_dir)
@@ -55,11 +58,11 @@ def recommend_command(
 @app.command("top")
 def top_command(
     ctx: typer.Context,
-    country: list[str] = typer.Argument(..., help="A country: name, ISO code or alias."),
-    n: int = _N,
-    popularity: float = _POPULARITY,
-    as_json: bool = _JSON,
-    fmt: Format = _FORMAT,
+    country: Annotated[list[str], typer.Argument(help="A country: name, ISO code or alias.")],
+    n: _N = 10,
+    popularity: _POPULARITY = engine.DEFAULT_POPULARITY,
+    as_json: _JSON = False,
+    fmt: _FORMAT = Format.table,
 ) -> None:
     """A country's best songs by its own vector."""
     model = artifact.load_current(settings(ctx).models_dir)
@@ -70,15 +73,15 @@ def top_command(
 @app.command("similar")
 def similar_command(
     ctx: typer.Context,
-    country: list[str] = typer.Argument(..., help="A country (or an expression)."),
-    n: int = _N,
-    as_json: bool = _JSON,
+    country: Annotated[list[str], typer.Argument(help="A country (or an expression).")],
+    n: _N = 10,
+    as_json: _JSON = False,
 ) -> None:
     """The countries whose taste is nearest to a country's (cosine of their vectors)."""
     model = artifact.load_current(settings(ctx).models_dir)
     found = engine.similar(model, " ".join(country), n=n)
     if as_json:
-        print(json.dumps([c.to_dict() for c in found], ensure_ascii=False))
+        sys.stdout.write(json.dumps([c.to_dict() for c in found], ensure_ascii=False) + "\n")
         return
     table = Table("#", "country", "code", "similarity", title=f"Nearest to {' '.join(country)}")
     for c in found:
@@ -92,7 +95,7 @@ def _day(value: datetime | None) -> date | None:
 
 def _print_songs(result: engine.Recommendation, fmt: Format) -> None:
     if fmt is Format.json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
     elif fmt is Format.uris:
         sys.stdout.write("".join(f"{s.uri}\n" for s in result.songs if s.uri))
     elif fmt is Format.csv:
