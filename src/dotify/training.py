@@ -1,0 +1,139 @@
+"""``dotify train`` as one library function: ratings -> split -> fit -> evaluate -> artifact.
+
+The nightly job and the CLI call :func:`train`; :func:`fit_and_evaluate` is the part that
+tuning repeats on a fixed split.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from dotify import artifact as artifact_mod
+from dotify import evaluation, ratings, splits
+from dotify.config import Settings
+from dotify.db import engine_for
+from dotify.errors import ConfigError, ModelError
+from dotify.models import MODEL_KINDS, Recommender, make_model
+from dotify.ratings import Ratings
+
+log = logging.getLogger("dotify")
+
+ENGINES = ("local", "spark")
+RATINGS_PARAMS = ("eps", "scaling")  # keys of a params dict that shape the ratings, not the model
+Progress = Callable[[str], None]
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` made: the saved artifact (published unless asked not to), metrics."""
+
+    artifact: artifact_mod.Artifact
+    metrics: dict[str, Any]
+    published: bool
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def split_params(params: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(model params, ratings params): ``eps`` and ``scaling`` shape the ratings matrix."""
+    params = dict(params or {})
+    data = {k: params.pop(k) for k in RATINGS_PARAMS if k in params}
+    return params, data
+
+
+def fit_and_evaluate(model: Recommender, train: Ratings, validation: Ratings, k: int = 10
+                     ) -> dict[str, Any]:
+    """Fit ``model`` on ``train`` and measure it: ``train_epr`` (on the training ratings
+    themselves), ``val_epr``, ``val_epr_filtered``, the top-k metrics, ``per_country`` and
+    ``fit_seconds``."""
+    started = time.perf_counter()
+    model.fit(train, validation)
+    fit_seconds = time.perf_counter() - started
+    scores = model.score()
+    val = evaluation.evaluate_scores(scores, validation, train, k)
+    return {
+        "train_epr": evaluation.epr_from_scores(scores, train.matrix),
+        "val_epr": val.pop("epr"),
+        "val_epr_filtered": val.pop("epr_filtered"),
+        **val,
+        "fit_seconds": fit_seconds,
+    }
+
+
+def train(
+    settings: Settings,
+    kind: str = "imf",
+    params: dict[str, Any] | None = None,
+    *,
+    engine: str = "local",
+    start: date | None = None,
+    end: date | None = None,
+    n_top_songs: int | None = None,
+    fraction: float = 0.2,
+    min_songs: int = 50,
+    seed: int = 0,
+    refit: bool = True,
+    publish: bool = True,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Build the ratings, split them by the seed protocol (``fraction``, ``min_songs``,
+    ``seed``), fit ``kind`` with ``params``, evaluate, save an artifact and publish it.
+
+    ``params`` may hold ``eps`` and ``scaling`` for the ratings; the rest go to the model.
+    With ``refit`` the saved model is fitted again on all ratings (the metrics stay those of
+    the split). ``engine`` is "local"; "spark" is provided by ``dotify.spark`` when installed.
+    """
+    say = progress or (lambda message: log.info(message))
+    if kind not in MODEL_KINDS:
+        raise ConfigError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine != "local":
+        raise ConfigError(f"the {engine} engine is not available in this build; use --engine local")
+    model_params, data_params = split_params(params)
+    say("reading charts")
+    full = ratings.from_store(engine_for(settings), start=start, end=end,
+                              n_top_songs=n_top_songs, **data_params)
+    if full.nnz == 0:
+        raise ModelError("no chart rows in the store for this window; run `dotify ingest` first")
+    train_part, validation = splits.seed_split(full, fraction, min_songs, seed)
+    if validation.nnz == 0:
+        raise ModelError(f"no country rates more than {min_songs} songs, so nothing is held out; "
+                         "lower min_songs or ingest more charts")
+    say(f"fitting {kind} on {full.shape[0]} countries x {full.shape[1]} songs")
+    metrics = fit_and_evaluate(make_model(kind, **model_params), train_part, validation)
+    model = make_model(kind, **model_params).fit(full if refit else train_part)
+    say("saving the model")
+    settings.ensure_dirs()
+    meta = _meta(full, metrics, data_params, refit, fraction, min_songs, seed)
+    saved = artifact_mod.save(model, full.countries, full.songs, settings.models_dir,
+                              meta=meta, charted=full.matrix)
+    if publish:
+        artifact_mod.publish(settings.models_dir, saved.version)
+    say(f"saved model {saved.version}" + (" and published it" if publish else ""))
+    return TrainResult(saved, metrics, publish, dict(full.info))
+
+
+def _meta(full: Ratings, metrics: dict[str, Any], data_params: dict[str, Any], refit: bool,
+          fraction: float, min_songs: int, seed: int) -> dict[str, Any]:
+    summary = {k: v for k, v in metrics.items() if k != "per_country"}
+    return {
+        "metrics": summary,
+        "per_country": metrics.get("per_country", []),
+        "window": full.info.get("window"),
+        "first_date": full.info.get("first_date"),
+        "last_date": full.info.get("last_date"),
+        "fingerprint": full.info.get("fingerprint"),
+        "ratings": {"scaling": full.info.get("scaling"), "eps": full.info.get("eps"),
+                    **data_params},
+        "split": {"protocol": "seed", "fraction": fraction, "min_songs": min_songs,
+                  "seed": seed},
+        "refit_on_all": refit,
+        "n_countries": full.shape[0],
+        "n_songs": full.shape[1],
+        "nnz": full.nnz,
+    }
