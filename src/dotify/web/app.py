@@ -1,0 +1,163 @@
+"""The FastAPI application: state, lifespan, error translation, body limit, offline docs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dotify.config import Settings
+from dotify.errors import ArtifactError, DotifyError, ExpressionError, UnknownCountryError
+from dotify.web.chart_history import ChartHistory
+from dotify.web.model_holder import ModelHolder
+from dotify.web.schemas import MAX_BODY_BYTES
+
+log = logging.getLogger("dotify")
+HERE = Path(__file__).resolve().parent
+DOCS_ASSETS = "/docs-assets"
+
+
+def build_app(settings: Settings, scheduler: Any = None, check_every: float = 1.0) -> FastAPI:
+    """See :func:`dotify.web.create_app`."""
+    from dotify.web import routes_api, routes_pages
+
+    app = FastAPI(title="dotify", version="0.1.0", lifespan=_lifespan, docs_url=None,
+                  redoc_url=None, description="Music like Colombia x Turkey - Germany: "
+                  "country arithmetic over a matrix factorization of Spotify Charts.")
+    app.state.settings = settings
+    app.state.holder = ModelHolder(settings.models_dir, check_every=check_every)
+    app.state.history = ChartHistory(settings)
+    app.state.scheduler = scheduler
+    app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    _mount_docs(app)
+    app.include_router(routes_api.router)
+    app.include_router(routes_pages.router)
+    _add_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start what runs beside the server (a scheduler), load the model, stop on shutdown."""
+    scheduler = app.state.scheduler
+    if scheduler is not None and not getattr(scheduler, "running", True):
+        scheduler.start()
+    app.state.holder.get()  # load the published model before the first request
+    try:
+        yield
+    finally:
+        if scheduler is not None and getattr(scheduler, "running", False):
+            scheduler.shutdown(wait=False)
+        app.state.history.close()
+
+
+def _error(status: int, detail: Any, **extra: Any) -> JSONResponse:
+    return JSONResponse({"detail": detail, **extra}, status_code=status)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ExpressionError)
+    async def _expression(_: Request, exc: ExpressionError) -> JSONResponse:
+        return _error(400, str(exc), position=exc.position)
+
+    @app.exception_handler(UnknownCountryError)
+    async def _unknown(_: Request, exc: UnknownCountryError) -> JSONResponse:
+        return _error(400, str(exc), suggestions=exc.suggestions)
+
+    @app.exception_handler(ArtifactError)
+    async def _no_model(_: Request, exc: ArtifactError) -> JSONResponse:
+        return _error(503, str(exc))
+
+    @app.exception_handler(DotifyError)
+    async def _dotify(_: Request, exc: DotifyError) -> JSONResponse:
+        return _error(400, str(exc))
+
+    @app.exception_handler(ValueError)
+    async def _bad_value(_: Request, exc: ValueError) -> JSONResponse:
+        return _error(400, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, [_describe(e) for e in exc.errors()])
+
+
+def _describe(error: dict[str, Any]) -> dict[str, Any]:
+    """A validation error without the echoed input (which may be huge or unencodable)."""
+    where = ".".join(str(p) for p in error.get("loc", ()))
+    return {"loc": list(error.get("loc", ())), "msg": f"{where}: {error.get('msg', 'invalid')}",
+            "type": error.get("type", "value_error")}
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs and ReDoc at /redoc, from files shipped in a Python package."""
+    import fastapi_offline
+
+    assets = Path(fastapi_offline.__file__).resolve().parent / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def _swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="dotify API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg")
+
+    @app.get("/redoc", include_in_schema=False)
+    async def _redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title="dotify API",
+                              redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+                              redoc_favicon_url="/static/favicon.svg", with_google_fonts=False)
+
+
+class BodyLimit:
+    """Answer 413 to a request body larger than ``max_bytes`` (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._reject(send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._reject(send)
+
+    async def _reject(self, send: Send) -> None:
+        response = _error(413, f"request body larger than {self.max_bytes} bytes")
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+
+class _TooLarge(Exception):
+    pass

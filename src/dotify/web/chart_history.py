@@ -1,0 +1,80 @@
+"""How much chart data the store holds for a market: charts and entries per day."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from dotify.config import Settings
+from dotify.db import engine_for
+from dotify.errors import StoreError
+from dotify.schema import chart_entries, charts
+
+MAX_DAYS = 400
+
+
+@dataclass(frozen=True)
+class History:
+    """Per-day counts for one market, newest day first; ``note`` says why it is empty."""
+
+    days: list[tuple[str, int, int]]  # (ISO date, charts, entries)
+    total_charts: int
+    total_entries: int
+    note: str | None = None
+
+
+class ChartHistory:
+    """Reads chart counts from the settings' store; opens the engine on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    def for_market(self, code: str) -> History:
+        engine = self._engine_or_none()
+        if engine is None:
+            return History([], 0, 0, "There is no chart database yet: run `dotify ingest` "
+                                      "(or `make demo`) to load charts.")
+        try:
+            days = self._query(engine, code)
+        except (sa.exc.SQLAlchemyError, StoreError) as exc:
+            return History([], 0, 0, f"The chart database cannot be read: {type(exc).__name__}.")
+        note = None if days else "The database holds no charts for this market."
+        return History(days, sum(d[1] for d in days), sum(d[2] for d in days), note)
+
+    def _engine_or_none(self) -> Engine | None:
+        url = self.settings.db_url
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            return None  # never create an empty database just to show a page
+        with self._lock:
+            if self._engine is None:
+                try:
+                    self._engine = engine_for(self.settings)
+                except StoreError:
+                    return None
+            return self._engine
+
+    @staticmethod
+    def _query(engine: Engine, code: str) -> list[tuple[str, int, int]]:
+        entries = (sa.select(chart_entries.c.chart_id, sa.func.count().label("n"))
+                   .group_by(chart_entries.c.chart_id).subquery())
+        query = (
+            sa.select(charts.c.chart_date, sa.func.count(charts.c.id),
+                      sa.func.coalesce(sa.func.sum(entries.c.n), 0))
+            .select_from(charts.outerjoin(entries, entries.c.chart_id == charts.c.id))
+            .where(charts.c.market == code)
+            .group_by(charts.c.chart_date)
+            .order_by(charts.c.chart_date.desc())
+            .limit(MAX_DAYS)
+        )
+        with engine.connect() as conn:
+            return [(str(day), int(n), int(e)) for day, n, e in conn.execute(query)]
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()

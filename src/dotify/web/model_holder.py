@@ -1,0 +1,118 @@
+"""Hot model reload: one holder owns the live artifact and swaps it atomically.
+
+Requests call :meth:`ModelHolder.get` once at their start and keep the returned
+:class:`Live` for the whole request, so a swap never changes a model under a request.
+``get`` looks at the ``current`` symlink at most once per ``check_every`` seconds (one
+``readlink``); when it points somewhere new, a background thread loads the new version
+fully and only then replaces the reference (a single assignment, atomic under the GIL).
+Until then requests keep using the old model; a version that fails to load is logged and
+skipped. Only the very first load (no model yet) happens in the calling request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from dotify import artifact as artifacts
+from dotify.errors import ArtifactError
+
+log = logging.getLogger("dotify")
+T = TypeVar("T")
+
+
+@dataclass
+class Live:
+    """A loaded artifact with a per-version cache of derived data (maps, similarity)."""
+
+    artifact: artifacts.Artifact
+    version: str
+    loaded_at: float
+    _cache: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def cached(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per version and key; later calls return the stored value."""
+        if key in self._cache:
+            return self._cache[key]  # type: ignore[no-any-return]
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = compute()
+            return self._cache[key]  # type: ignore[no-any-return]
+
+
+class ModelHolder:
+    """Owns the live model of ``models_dir`` and follows its ``current`` pointer."""
+
+    def __init__(self, models_dir: Path, check_every: float = 1.0) -> None:
+        if check_every < 0:
+            raise ValueError(f"check_every must be >= 0 seconds, got {check_every}")
+        self.models_dir = Path(models_dir)
+        self.check_every = check_every
+        self._live: Live | None = None
+        self._checked_at = float("-inf")
+        self._failed: str | None = None  # a version that failed to load; not retried
+        self._loading = threading.Lock()
+        self.last_error: str | None = None
+
+    def get(self) -> Live | None:
+        """The live model (None when nothing is published); cheap, never blocks on a swap."""
+        live = self._live
+        now = time.monotonic()
+        if now - self._checked_at >= self.check_every:
+            self._checked_at = now
+            self._follow(live)
+            live = self._live
+        return live
+
+    def reload(self) -> Live:
+        """Load the published version now, in this thread (the admin endpoint); raise if none."""
+        with self._loading:
+            version = artifacts.current_version(self.models_dir)
+            if version is None:
+                raise ArtifactError(f"no published model in {self.models_dir}; "
+                                    "run `dotify train` first")
+            return self._load(version)
+
+    def _follow(self, live: Live | None) -> None:
+        version = artifacts.current_version(self.models_dir)
+        if version is None or version == self._failed:
+            return
+        if live is not None and version == live.version:
+            return
+        if live is None:  # nothing to serve meanwhile: load in this request
+            with self._loading:
+                if self._live is None or self._live.version != version:
+                    self._try_load(version)
+        elif self._loading.acquire(blocking=False):
+            threading.Thread(target=self._load_in_background, args=(version,),
+                             name="dotify-model-reload", daemon=True).start()
+
+    def _load_in_background(self, version: str) -> None:
+        try:
+            self._try_load(version)
+        finally:
+            self._loading.release()
+
+    def _try_load(self, version: str) -> None:
+        try:
+            self._load(version)
+        except ArtifactError as exc:
+            self._failed, self.last_error = version, str(exc)
+            log.warning("model %s cannot be loaded, keeping %s: %s", version,
+                        self._live.version if self._live else "none", exc)
+
+    def _load(self, version: str) -> Live:
+        started = time.monotonic()
+        loaded = artifacts.load(self.models_dir / version)
+        live = Live(loaded, version, time.time())
+        self._live = live  # the swap: one reference assignment
+        self._failed, self.last_error = None, None
+        log.info("serving model %s (loaded in %.0f ms)", live.version,
+                 1000 * (time.monotonic() - started))
+        return live

@@ -1,0 +1,144 @@
+"""What the routes ask of the library, turned into plain JSON-ready values.
+
+Pages and API share these, so the HTML and the JSON always say the same thing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any
+
+import numpy as np
+from fastapi import HTTPException
+
+from dotify import countries as registry
+from dotify.web import taste_map as maps
+from dotify.web.model_holder import Live
+from dotify.web.schemas import (
+    Country,
+    RecommendationRequest,
+    RecommendationResponse,
+    SimilarCountry,
+    Song,
+)
+
+OPERATORS: list[dict[str, Any]] = [
+    {"symbol": "+", "name": "plus", "aliases": [], "meaning": "add the tastes"},
+    {"symbol": "-", "name": "minus", "aliases": ["−"], "meaning": "take a taste away"},
+    {"symbol": "x", "name": "times", "aliases": ["*", "×"],
+     "meaning": "element-wise product: what both share"},
+    {"symbol": "÷", "name": "divided by", "aliases": ["/"],
+     "meaning": "element-wise quotient (guarded against zero)"},
+]
+
+
+def default_popularity() -> float | None:
+    """The engine's default popularity knob, for the form's initial slider position."""
+    from dotify import recommend as engine
+
+    default = inspect.signature(engine.recommend).parameters["popularity"].default
+    return float(default) if isinstance(default, (int, float)) else None
+
+
+def countries(live: Live | None) -> list[Country]:
+    in_model = set(live.artifact.countries.tolist()) if live else set()
+    return [Country(code=m.code, name=m.name, region=m.region, aliases=list(m.aliases),
+                    in_model=m.code in in_model)
+            for m in sorted(registry.MARKETS.values(), key=lambda m: m.name)]
+
+
+def recommend(live: Live, body: RecommendationRequest) -> RecommendationResponse:
+    from dotify import recommend as engine
+
+    query: str | list[str] = body.expression if body.expression is not None else body.tokens or []
+    options: dict[str, Any] = {"n": body.n, "exclude_charting": body.discover}
+    if body.popularity is not None:
+        options["popularity"] = body.popularity
+    result = engine.recommend(live.artifact, query, **options).to_dict()
+    return RecommendationResponse(expression=str(result["expression"]),
+                                  parsed=str(result["parsed"]),
+                                  songs=[_song(s, i) for i, s in enumerate(result["songs"], 1)],
+                                  model_version=live.version)
+
+
+def similar(live: Live, code: str, n: int) -> list[SimilarCountry]:
+    from dotify import recommend as engine
+
+    _require_in_model(live, code)
+    found = engine.similar(live.artifact, code, n + 1)
+    pairs = [p for p in (_pair(item) for item in found) if p[0] != code][:n]
+    return [SimilarCountry(similarity=round(score, 4), **maps.describe(other))
+            for other, score in pairs]
+
+
+def top(live: Live, code: str, n: int, popularity: float | None) -> list[Song]:
+    from dotify import recommend as engine
+
+    _require_in_model(live, code)
+    options = {} if popularity is None else {"popularity": popularity}
+    found = engine.top(live.artifact, code, n, **options)
+    songs = found.to_dict()["songs"] if hasattr(found, "to_dict") else [_plain(s) for s in found]
+    return [_song(s, i) for i, s in enumerate(songs, 1)]
+
+
+def taste_map(live: Live) -> dict[str, Any]:
+    art = live.artifact
+    body = live.cached("taste_map", lambda: maps.taste_map(art.countries, art.country_vectors))
+    return {"version": live.version, **body}
+
+
+def model_info(live: Live) -> dict[str, Any]:
+    art, meta = live.artifact, live.artifact.meta
+    return {
+        "version": live.version, "kind": str(meta.get("kind", art.kind)),
+        "created_at": meta.get("created_at"), "n_countries": int(len(art.countries)),
+        "n_songs": int(len(art.songs)), "factors": int(art.country_vectors.shape[1]),
+        "params": _jsonable(meta.get("params", {})), "metrics": _jsonable(meta.get("metrics", {})),
+        "window": _jsonable(meta.get("window")),
+    }
+
+
+def _require_in_model(live: Live, code: str) -> None:
+    if code not in set(live.artifact.countries.tolist()):
+        name = registry.MARKETS[code].name if code in registry.MARKETS else code
+        raise HTTPException(404, f"{name} has no vector in model {live.version} "
+                                 "(no charts for it in the training data)")
+
+
+def _song(song: Any, rank: int) -> Song:
+    s = _plain(song)
+    return Song(rank=int(s.get("rank", rank)), title=str(s.get("title", "")),
+                artists=str(s.get("artists", "")), url=str(s.get("url") or ""),
+                uri=s.get("uri") or None, score=float(s.get("score", 0.0)),
+                contributions={str(k): float(v) for k, v in (s.get("contributions") or {}).items()})
+
+
+def _pair(item: Any) -> tuple[str, float]:
+    """(code, similarity) from whatever the engine returns for one neighbour."""
+    if isinstance(item, (tuple, list)):
+        return str(item[0]), float(item[1])
+    s = _plain(item)
+    code = s.get("code") or s.get("country")
+    score = s.get("similarity", s.get("score", 0.0))
+    return str(code), float(score)
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return dict(vars(value))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value

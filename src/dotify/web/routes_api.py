@@ -1,0 +1,123 @@
+"""The JSON API under ``/api`` (documented at ``/docs``), and ``/healthz``."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+
+from dotify import countries as registry
+from dotify.errors import UnknownCountryError
+from dotify.web import queries
+from dotify.web.model_holder import Live
+from dotify.web.schemas import (
+    Country,
+    ErrorBody,
+    Health,
+    ModelInfo,
+    Operator,
+    RecommendationRequest,
+    RecommendationResponse,
+    SimilarCountry,
+    Song,
+    TasteMap,
+)
+
+router = APIRouter()
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "bad expression or unknown country"},
+    404: {"model": ErrorBody, "description": "unknown country"},
+    503: {"model": ErrorBody, "description": "no model is published yet"},
+}
+CountryCode = Annotated[str, Path(min_length=1, max_length=64,
+                                  description="ISO code, name or alias, e.g. 'co' or 'Colombia'")]
+TopN = Annotated[int, Query(ge=1, le=100)]
+
+
+def live_model(request: Request) -> Live:
+    """The model for this request: taken once, kept even if a new one is swapped in."""
+    live = request.app.state.holder.get()
+    if live is None:
+        raise HTTPException(503, f"no model is published in {request.app.state.settings.models_dir}"
+                                 "; run `dotify train` (or `make demo`) first")
+    return live
+
+
+LiveModel = Annotated[Live, Depends(live_model)]
+
+
+@router.get("/healthz", response_model=Health, tags=["service"])
+def healthz(request: Request) -> Health:
+    live = request.app.state.holder.get()
+    return Health(status="ok", model_version=live.version if live else None)
+
+
+@router.get("/api/countries", response_model=list[Country], tags=["countries"])
+def list_countries(request: Request) -> list[Country]:
+    """Every market of the registry; ``in_model``: the live model has a vector for it."""
+    return queries.countries(request.app.state.holder.get())
+
+
+@router.get("/api/operators", response_model=list[Operator], tags=["countries"])
+def list_operators() -> list[Operator]:
+    return [Operator(**op) for op in queries.OPERATORS]
+
+
+@router.post("/api/recommendations", response_model=RecommendationResponse,
+             responses=ERRORS, tags=["recommendations"])
+def recommendations(body: RecommendationRequest, live: LiveModel) -> RecommendationResponse:
+    """Songs for a country expression (``expression``, or ``tokens`` as the form builds)."""
+    return queries.recommend(live, body)
+
+
+@router.get("/api/countries/{code}/similar", response_model=list[SimilarCountry],
+            responses=ERRORS, tags=["countries"])
+def similar_countries(code: CountryCode, live: LiveModel, n: TopN = 10) -> list[SimilarCountry]:
+    """The countries whose taste is closest (cosine of the country vectors)."""
+    return queries.similar(live, _known(code), n)
+
+
+@router.get("/api/countries/{code}/top", response_model=list[Song], responses=ERRORS,
+            tags=["countries"])
+def top_songs(code: CountryCode, live: LiveModel, n: TopN = 10,
+              popularity: Annotated[float | None, Query(ge=0.0, le=1.0)] = None) -> list[Song]:
+    """A country's best songs by its own vector."""
+    return queries.top(live, _known(code), n, popularity)
+
+
+@router.get("/api/map", response_model=TasteMap, responses=ERRORS, tags=["countries"])
+def taste_map(live: LiveModel) -> TasteMap:
+    """Country similarity in cluster order and a 2-D t-SNE layout (cached per model)."""
+    return TasteMap(**queries.taste_map(live))
+
+
+@router.get("/api/model", response_model=ModelInfo, responses=ERRORS, tags=["model"])
+def model_info(live: LiveModel) -> ModelInfo:
+    """The live model: version, kind, when trained, data window and validation metrics."""
+    return ModelInfo(**queries.model_info(live))
+
+
+@router.post("/api/model/reload", response_model=ModelInfo, tags=["model"], responses={
+    **ERRORS, 401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
+def reload_model(request: Request,
+                 authorization: Annotated[str | None, Header(max_length=512)] = None) -> ModelInfo:
+    """Load the published model now. Needs ``Authorization: Bearer <admin_token>``."""
+    _check_admin(request.app.state.settings.admin_token, authorization)
+    return ModelInfo(**queries.model_info(request.app.state.holder.reload()))
+
+
+def _check_admin(token: str | None, authorization: str | None) -> None:
+    if not token:
+        raise HTTPException(403, "admin endpoints are disabled: set DOTIFY_ADMIN_TOKEN to enable")
+    given = (authorization or "").removeprefix("Bearer ").strip()
+    if not authorization or not hmac.compare_digest(given.encode(), token.encode()):
+        raise HTTPException(401, "missing or wrong admin token (Authorization: Bearer <token>)",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+def _known(code: str) -> str:
+    try:
+        return registry.lookup(code).code
+    except UnknownCountryError as exc:
+        raise HTTPException(404, str(exc)) from exc

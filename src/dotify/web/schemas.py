@@ -1,0 +1,116 @@
+"""Request and response bodies of the JSON API, with bounds (pydantic v2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_EXPRESSION = 500
+MAX_TOKENS = 101  # 50 countries, 50 operators and a trailing "="
+MAX_TOKEN_LENGTH = 64
+MAX_BODY_BYTES = 16 * 1024
+
+
+class RecommendationRequest(BaseModel):
+    """Either a whole ``expression`` or the ``tokens`` the form builds, not both."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"expression": "Colombia x Turkey - Germany", "n": 10}]})
+
+    expression: str | None = Field(None, min_length=1, max_length=MAX_EXPRESSION,
+                                   description="e.g. 'Colombia x Turkey - Germany'")
+    tokens: list[str] | None = Field(
+        None, min_length=1, max_length=MAX_TOKENS,
+        description="alternating countries and operators: ['Colombia', 'x', 'Turkey', '=']")
+    n: int = Field(10, ge=1, le=100, description="how many songs")
+    popularity: float | None = Field(
+        None, ge=0.0, le=1.0, description="0: local taste (direction), 1: global hits (length)")
+    discover: bool = Field(False, description="leave out songs already charting in the countries")
+
+    @model_validator(mode="after")
+    def _one_query(self) -> RecommendationRequest:
+        if (self.expression is None) == (self.tokens is None):
+            raise ValueError("give exactly one of 'expression' or 'tokens'")
+        if self.tokens is not None:
+            long = [t for t in self.tokens if len(t) > MAX_TOKEN_LENGTH]
+            if long:
+                raise ValueError(f"token {long[0][:20]!r}... is longer than "
+                                 f"{MAX_TOKEN_LENGTH} characters")
+        return self
+
+
+class Song(BaseModel):
+    rank: int
+    title: str
+    artists: str
+    url: str
+    uri: str | None = None
+    score: float
+    contributions: dict[str, float] = Field(default_factory=dict)
+
+
+class RecommendationResponse(BaseModel):
+    expression: str
+    parsed: str
+    songs: list[Song]
+    model_version: str
+
+
+class Country(BaseModel):
+    code: str
+    name: str
+    region: str
+    aliases: list[str]
+    in_model: bool
+
+
+class Operator(BaseModel):
+    symbol: str
+    name: str
+    aliases: list[str]
+    meaning: str
+
+
+class SimilarCountry(BaseModel):
+    code: str
+    name: str
+    region: str
+    similarity: float
+
+
+class ModelInfo(BaseModel):
+    version: str
+    kind: str
+    created_at: str | None
+    n_countries: int
+    n_songs: int
+    factors: int
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    window: Any = None
+
+
+class MapCountry(BaseModel):
+    code: str
+    name: str
+    region: str
+
+
+class TasteMap(BaseModel):
+    """Countries in cluster order, their cosine similarity matrix and a 2-D t-SNE layout."""
+
+    version: str
+    countries: list[MapCountry]  # in cluster (leaf) order; rows of similarity and xy follow it
+    similarity: list[list[float]]
+    xy: list[list[float]]
+    regions: list[str]
+
+
+class Health(BaseModel):
+    status: str
+    model_version: str | None
+
+
+class ErrorBody(BaseModel):
+    detail: Any
