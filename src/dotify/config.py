@@ -50,8 +50,11 @@ class Settings(BaseSettings):
 
     # distributed engine
     spark_master: str = "local[*]"
+    spark_jars: str | None = Field(default=None, description="comma-separated jars (JDBC driver)")
+    spark_jdbc_url: str | None = Field(default=None, description="read charts over JDBC")
+    spark_export_dir: Path | None = Field(default=None, description="Parquet export folder")
 
-    @field_validator("home", "drop_folder", mode="after")
+    @field_validator("home", "drop_folder", "spark_export_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None
