@@ -356,17 +356,26 @@ def evaluate(tree: Node, vector_of: Callable[[Country], np.ndarray]) -> Value:
     ``a * part`` (the cross terms split equally, so the parts still sum exactly); a
     quotient gives the numerator's leaves half of the result (all of it when the numerator
     is a number) and the rest to the denominator's leaves in proportion to
-    ``part . b / |b|^2``.
+    ``part . b / |b|^2``. A result too large for floats is an :class:`ExpressionError`.
     """
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = _evaluate(tree, vector_of)
+    finite = [value.vector, *value.parts.values()]
+    if not all(np.isfinite(v).all() for v in finite):
+        raise ExpressionError("the expression overflows; use smaller weights", 0)
+    return value
+
+
+def _evaluate(tree: Node, vector_of: Callable[[Country], np.ndarray]) -> Value:
     if isinstance(tree, Country):
         vector = np.asarray(vector_of(tree), dtype=np.float64)
         return Value(vector, {tree.name: vector})
     if isinstance(tree, Number):
         return Value(np.asarray(tree.value, dtype=np.float64), {})
     if isinstance(tree, Neg):
-        inner = evaluate(tree.operand, vector_of)
+        inner = _evaluate(tree.operand, vector_of)
         return Value(-inner.vector, {k: -v for k, v in inner.parts.items()})
-    left, right = evaluate(tree.left, vector_of), evaluate(tree.right, vector_of)
+    left, right = _evaluate(tree.left, vector_of), _evaluate(tree.right, vector_of)
     return _APPLY[tree.op](left, right, tree)
 
 

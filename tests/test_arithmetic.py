@@ -1,0 +1,294 @@
+"""Country arithmetic: the parser on many forms and every error, round trips, evaluation."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from dotify.arithmetic import (
+    DIVISION_EPS,
+    MAX_DEPTH,
+    MAX_LENGTH,
+    MAX_TERMS,
+    BinOp,
+    Country,
+    Neg,
+    Number,
+    countries_in,
+    evaluate,
+    guard_denominator,
+    parse,
+)
+from dotify.countries import MARKETS
+from dotify.errors import ExpressionError, UnknownCountryError
+
+CO, TR, DE, MX, LU = (Country(c) for c in ("co", "tr", "de", "mx", "lu"))
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("Colombia x Turkey - Germany", "Colombia * Turkey - Germany"),
+        ("colombia X turkey − germany", "Colombia * Turkey - Germany"),
+        ("CO × TR – DE =", "Colombia * Turkey - Germany"),
+        ("Türkiye + turkey + TURKIYE", "Turkey + Turkey + Turkey"),
+        ("UK + U.K. + England + gb", "United Kingdom + United Kingdom + United Kingdom"
+         " + United Kingdom"),
+        ("United States + South Korea * Costa Rica", "United States + South Korea * Costa Rica"),
+        ("united states of america / usa", "United States / United States"),
+        ("Mexico x Luxembourg", "Mexico * Luxembourg"),
+        ("México÷Perú", "Mexico / Peru"),
+        ("0.5 * Colombia", "0.5 * Colombia"),
+        ("Colombia + 2 Turkey", "Colombia + 2 * Turkey"),
+        ("Colombia + 2Turkey", "Colombia + 2 * Turkey"),
+        ("2 (Colombia + Turkey)", "2 * (Colombia + Turkey)"),
+        ("-Colombia + Turkey", "-Colombia + Turkey"),
+        ("-(Colombia + Turkey)", "-(Colombia + Turkey)"),
+        ("Colombia - -Turkey", "Colombia - -Turkey"),
+        ("+Colombia", "Colombia"),
+        ("Colombia - (Turkey - Germany)", "Colombia - (Turkey - Germany)"),
+        ("(Colombia - Turkey) - Germany", "Colombia - Turkey - Germany"),
+        ("Colombia / (Turkey * Germany)", "Colombia / (Turkey * Germany)"),
+        ("(Colombia + Turkey) * Germany", "(Colombia + Turkey) * Germany"),
+        (".5 Colombia + 1e-3 Turkey", "0.5 * Colombia + 0.001 * Turkey"),
+        ("Colombia * 2 Turkey", "Colombia * 2 * Turkey"),
+        ("  Colombia  =  ", "Colombia"),
+        ("El Salvador + Salvador + sv", "El Salvador + El Salvador + El Salvador"),
+        ("Dominican Republic - Czech Republic", "Dominican Republic - Czech Republic"),
+    ],
+)
+def test_parses_to_the_canonical_form(text: str, canonical: str) -> None:
+    tree = parse(text)
+    assert str(tree) == canonical
+    assert parse(canonical) == tree
+
+
+def test_products_bind_tighter_than_sums_and_levels_go_left_to_right() -> None:
+    assert parse("CO + TR * DE") == BinOp("+", CO, BinOp("*", TR, DE))
+    assert parse("CO - TR - DE") == BinOp("-", BinOp("-", CO, TR), DE)
+    assert parse("CO / TR * DE") == BinOp("*", BinOp("/", CO, TR), DE)
+    assert parse("CO - TR + DE") == BinOp("+", BinOp("-", CO, TR), DE)
+    assert parse("-CO * TR") == BinOp("*", Neg(CO), TR)
+
+
+def test_x_inside_names_is_a_letter_and_alone_is_times() -> None:
+    assert parse("Mexico x Luxembourg") == BinOp("*", MX, LU)
+    assert parse("mexico X luxembourg") == BinOp("*", MX, LU)
+    with pytest.raises(UnknownCountryError):
+        parse("Mexicox Luxembourg")
+
+
+def test_implicit_multiplication_of_a_number_only() -> None:
+    assert parse("Colombia + 2 Turkey") == BinOp("+", CO, BinOp("*", Number(2.0), TR))
+    assert parse("-2 Turkey") == BinOp("*", Neg(Number(2.0)), TR)
+    with pytest.raises(ExpressionError, match="expected an operator before 'Turkey'"):
+        parse("Colombia Turkey")
+    with pytest.raises(ExpressionError, match="expected an operator before '2'"):
+        parse("Colombia 2")
+
+
+def test_every_term_counts() -> None:
+    tree = parse("Colombia + Turkey + Germany + Mexico")
+    assert [c.code for c in countries_in(tree)] == ["co", "tr", "de", "mx"]
+    assert parse("Colombia + Turkey + Germany") != parse("Colombia + Turkey")
+
+
+def test_a_token_list_parses_like_the_string() -> None:
+    tokens = ["Colombia", "x", "Turkey", "-", "Germany", "="]
+    assert parse(tokens) == parse("Colombia x Turkey - Germany")
+    assert parse(["United States", "+", "0.5", "South Korea"]) == parse("US + 0.5 KR")
+    with pytest.raises(ExpressionError, match="position 10"):  # in "Colombia +"
+        parse(["Colombia", "+"])
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "position"),
+    [
+        ("", "empty expression", 0),
+        ("   =", "empty expression", 3),
+        ("Colombia +", "after '+', found the end", 10),
+        ("Colombia + * Turkey", "after '+', found '*'", 11),
+        ("x Colombia", "found '*'", 0),
+        ("(Colombia + Turkey", "missing ')' for the '(' at position 0", 18),
+        ("Colombia + Turkey)", "expected an operator before ')'", 17),
+        ("()", "found ')'", 1),
+        ("Colombia = Turkey", "'=' may only end the expression", 11),
+        ("Colombia == ", "'=' may only end the expression", 10),
+        ("Colombia $ Turkey", "unexpected character '$'", 9),
+        ("Colombia, Turkey", "unexpected character ','", 8),
+        ("1e999 Colombia", "too large", 0),
+        ("Colombia " + "+ Turkey " * 60, "the limit is 500", MAX_LENGTH),
+        (" + ".join(["CO"] * (MAX_TERMS + 1)), f"names {MAX_TERMS + 1} countries", None),
+        ("(" * (MAX_DEPTH + 1) + "CO" + ")" * (MAX_DEPTH + 1), "nests deeper", MAX_DEPTH),
+        ("-" * (MAX_DEPTH + 1) + "CO", "nests deeper", MAX_DEPTH),
+    ],
+)
+def test_syntax_errors_name_the_position(text: str, message: str, position: int | None) -> None:
+    with pytest.raises(ExpressionError, match=re.escape(message)) as caught:
+        parse(text)
+    assert caught.value.position == position
+    if position is not None:
+        assert f"(at position {position})" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "suggestion"),
+    [
+        ("Colombai x Turkey", "Colombai", "Colombia"),
+        ("Colombia + Turky", "Turky", "Turkey"),
+        ("Untied States", "Untied States", "United States"),
+        ("Germany - Swedn", "Swedn", "Sweden"),
+        ("Colombia + Atlantis", "Atlantis", None),
+    ],
+)
+def test_unknown_countries_suggest_the_closest(text: str, name: str,
+                                               suggestion: str | None) -> None:
+    with pytest.raises(UnknownCountryError) as caught:
+        parse(text)
+    assert caught.value.name == name
+    if suggestion is None:
+        assert caught.value.suggestions == []
+        assert "Did you mean" not in str(caught.value)
+    else:
+        assert caught.value.suggestions[0] == suggestion
+        assert f"Did you mean {suggestion}" in str(caught.value)
+
+
+# ---------------------------------------------------------------- property: print -> parse
+
+_codes = st.sampled_from(sorted(MARKETS))
+_leaves = st.one_of(
+    st.builds(Country, _codes),
+    st.builds(Number, st.floats(min_value=0, max_value=1e6, allow_nan=False)),
+)
+
+
+def _extend(children: st.SearchStrategy) -> st.SearchStrategy:
+    return st.one_of(
+        st.builds(BinOp, st.sampled_from("+-*/"), children, children),
+        st.builds(Neg, children.filter(lambda c: not isinstance(c, Neg))),
+    )
+
+
+_trees = st.recursive(_leaves, _extend, max_leaves=10)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_trees)
+def test_the_printed_form_parses_to_the_same_tree(tree) -> None:
+    text = str(tree)
+    assume(len(text) <= MAX_LENGTH)
+    assert parse(text) == tree
+    assert str(parse(text)) == text
+
+
+_spellings = {"*": ["*", "x", "×", " X "], "/": ["/", "÷"], "-": ["-", "−"], "+": ["+"]}
+
+
+@settings(max_examples=150, deadline=None)
+@given(_trees, st.randoms(use_true_random=False))
+def test_other_spellings_parse_to_the_same_tree(tree, rnd) -> None:
+    """Codes or lower-case names for countries, any operator sign: the same tree."""
+    def spell(node) -> str:
+        if isinstance(node, Country):
+            return rnd.choice([node.code.upper(), node.name.lower(), node.name])
+        if isinstance(node, Neg):
+            inner = spell(node.operand)
+            return f"−({inner})" if isinstance(node.operand, BinOp) else f"-{inner}"
+        if isinstance(node, BinOp):
+            return f"({spell(node.left)}) {rnd.choice(_spellings[node.op])} ({spell(node.right)})"
+        return str(node)
+
+    text = spell(tree)
+    assume(len(text) <= MAX_LENGTH and text.count("(") + text.count("-") <= MAX_DEPTH)
+    assert parse(text) == tree
+
+
+# ---------------------------------------------------------------- evaluation
+
+_UNIT = {"co": [1.0, 0.0, 0.0], "tr": [0.0, 1.0, 0.0], "de": [0.6, 0.0, 0.8],
+         "mx": [0.0, 0.6, 0.8]}
+
+
+def _vectors(country: Country) -> np.ndarray:
+    return np.asarray(_UNIT[country.code])
+
+
+def test_linear_combination_with_weights() -> None:
+    value = evaluate(parse("Colombia + 2 Turkey - 0.5 Germany"), _vectors)
+    expected = np.array([1 - 0.3, 2.0, -0.4])
+    np.testing.assert_allclose(value.vector, expected)
+    np.testing.assert_allclose(value.parts["Germany"], [-0.3, 0.0, -0.4])
+    np.testing.assert_allclose(sum(value.parts.values()), expected)
+
+
+def test_product_is_element_wise_and_its_parts_split_the_cross_terms() -> None:
+    value = evaluate(parse("Germany x Mexico"), _vectors)
+    np.testing.assert_allclose(value.vector, [0.0, 0.0, 0.64])
+    np.testing.assert_allclose(value.parts["Germany"], [0.0, 0.0, 0.32])
+    np.testing.assert_allclose(value.parts["Mexico"], [0.0, 0.0, 0.32])
+
+
+def test_division_by_a_zero_component_stays_finite() -> None:
+    value = evaluate(parse("Colombia / Turkey"), _vectors)  # Turkey is 0 on two axes
+    eps = DIVISION_EPS * np.sqrt(1 / 3)
+    np.testing.assert_allclose(value.vector, [1 / eps, 0.0, 0.0])
+    assert np.isfinite(value.vector).all()
+    np.testing.assert_allclose(sum(value.parts.values()), value.vector)
+    guarded = guard_denominator(np.array([0.0, -1e-9, 2.0]))
+    assert np.isfinite(1.0 / guarded).all()
+    assert guarded[0] > 0 and guarded[1] < 0 and guarded[2] == 2.0
+
+
+def test_division_by_zero_is_an_error() -> None:
+    with pytest.raises(ExpressionError, match="division by a zero vector"):
+        evaluate(parse("Colombia / (Turkey - Turkey)"), _vectors)
+    with pytest.raises(ExpressionError, match="division by zero"):
+        evaluate(parse("Colombia / 0"), _vectors)
+
+
+def test_a_number_and_a_vector_cannot_be_added() -> None:
+    with pytest.raises(ExpressionError, match="cannot add a number") as caught:
+        evaluate(parse("Colombia + 2"), _vectors)
+    assert caught.value.position == 9
+    with pytest.raises(ExpressionError, match="cannot subtract"):
+        evaluate(parse("1 - Colombia"), _vectors)
+
+
+def test_overflow_is_an_error_not_inf() -> None:
+    with pytest.raises(ExpressionError, match="overflows"):
+        evaluate(parse("1e300 Colombia * 1e300 Turkey * 1e300 Germany"), _vectors)
+
+
+def test_numbers_fold_and_scalar_over_vector_is_guarded() -> None:
+    value = evaluate(parse("(1 + 1) * 3 Colombia / 2"), _vectors)
+    np.testing.assert_allclose(value.vector, [3.0, 0.0, 0.0])
+    value = evaluate(parse("1 / Germany"), _vectors)
+    assert np.isfinite(value.vector).all()
+    np.testing.assert_allclose(value.parts["Germany"], value.vector)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_trees)
+def test_parts_always_sum_to_the_vector(tree) -> None:
+    rng = np.random.default_rng(len(str(tree)))
+    table = {code: rng.normal(size=4) for code in MARKETS}
+
+    def vector_of(country: Country) -> np.ndarray:
+        v = table[country.code]
+        return v / np.linalg.norm(v)
+
+    try:
+        value = evaluate(tree, vector_of)
+    except ExpressionError:
+        assume(False)
+        return
+    assume(not value.is_scalar and np.abs(value.vector).max() < 1e100)
+    assert set(value.parts) == {c.name for c in countries_in(tree)}
+    total = sum(value.parts.values())
+    np.testing.assert_allclose(total, value.vector, rtol=1e-6,
+                               atol=1e-9 * max(1.0, float(np.abs(value.vector).max())))
