@@ -1,0 +1,113 @@
+"""Small real model artifacts and chart rows for the web tests (no mocks)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from dotify import artifact as artifacts
+from dotify.config import Settings
+from dotify.models import make_model
+from dotify.ratings import Songs
+
+CLUSTERS = {
+    "latin": ["co", "mx", "ar", "cl", "pe", "br"],
+    "europe": ["de", "fr", "gb", "se", "nl"],
+    "east": ["tr", "jp", "kr"],
+}
+XSS_TITLE = "<script>alert(1)</script>"
+XSS_ARTISTS = '<img src=x onerror="alert(2)">'
+
+
+def build_artifact(models_dir: Path, n_songs: int = 40, factors: int = 8, seed: int = 0,
+                   publish: bool = True, meta: dict | None = None) -> artifacts.Artifact:
+    """An IMF artifact with three country clusters; song 0 (the XSS title) leads Latin taste."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(len(CLUSTERS), factors))
+    codes, rows = [], []
+    for k, members in enumerate(CLUSTERS.values()):
+        for code in members:
+            codes.append(code)
+            rows.append(centres[k] + 0.35 * rng.normal(size=factors))
+    cluster_of_song = np.arange(n_songs) % len(CLUSTERS)
+    songs_v = centres[cluster_of_song] * rng.uniform(0.5, 1.5, (n_songs, 1))
+    songs_v += 0.3 * rng.normal(size=(n_songs, factors))
+    songs_v[0] = 2.0 * centres[0]
+    model = make_model("imf", factors=factors)
+    model.country_factors = np.asarray(rows, np.float32)
+    model.song_factors = songs_v.astype(np.float32)
+    ids = [f"{i:022d}" for i in range(n_songs)]
+    titles = [XSS_TITLE if i == 0 else f"Song {i}" for i in range(n_songs)]
+    songs = Songs(keys=np.array(ids), titles=np.array(titles),
+                  artists=np.array([XSS_ARTISTS if i == 0 else f"Artist {i % 7}"
+                                    for i in range(n_songs)]),
+                  urls=np.array([f"https://open.spotify.com/track/{t}" for t in ids]),
+                  streams=rng.integers(1000, 10**6, n_songs).astype(np.int64))
+    charted = sp.csr_matrix(rng.random((len(codes), n_songs)) < 0.25)
+    info = {"metrics": {"val_epr": 0.123, "val_ndcg@10": 0.456},
+            "window": {"start": "2021-01-01", "end": "2021-03-31"}, **(meta or {})}
+    saved = artifacts.save(model, np.array(codes), songs, models_dir, info, charted=charted)
+    if publish:
+        artifacts.publish(models_dir, saved.version)
+    return saved
+
+
+def add_charts(settings: Settings, market: str, days: int, entries: int = 3) -> None:
+    """Write ``days`` daily charts of ``entries`` rows each for ``market`` into the store."""
+    import sqlalchemy as sa
+
+    from dotify import countries
+    from dotify.db import engine_for
+    from dotify.schema import chart_entries, charts, markets, songs
+
+    engine = engine_for(settings)
+    m = countries.MARKETS[market]
+    with engine.begin() as conn:
+        conn.execute(sa.insert(markets), [{"code": m.code, "name": m.name, "region": m.region}])
+        conn.execute(sa.insert(songs), [{"key": f"k{i}", "title": f"T{i}", "artists": "A"}
+                                        for i in range(entries)])
+        song_ids = [r[0] for r in conn.execute(sa.select(songs.c.id).order_by(songs.c.id))]
+        for d in range(days):
+            chart_id = conn.execute(sa.insert(charts).values(
+                market=market, chart_date=date(2021, 1, 1) + timedelta(days=d), kind="daily",
+                sha256="0" * 64)).inserted_primary_key[0]
+            conn.execute(sa.insert(chart_entries), [
+                {"chart_id": chart_id, "position": p + 1, "song_id": song_ids[p],
+                 "streams": 1000 - p} for p in range(entries)])
+    engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_server(app: object) -> Iterator[str]:
+    """Serve ``app`` with a real uvicorn server on 127.0.0.1 in a thread; yield its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start within 10 s")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
