@@ -88,22 +88,11 @@ def train(
     the split). ``engine`` is "local"; "spark" is provided by ``dotify.spark`` when installed.
     """
     say = progress or (lambda message: log.info(message))
-    if kind not in MODEL_KINDS:
-        raise ConfigError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
-    if engine not in ENGINES:
-        raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine != "local":
-        raise ConfigError(f"the {engine} engine is not available in this build; use --engine local")
+    _check_kind(kind, engine)
     model_params, data_params = split_params(params)
     say("reading charts")
-    full = ratings.from_store(engine_for(settings), start=start, end=end,
-                              n_top_songs=n_top_songs, **data_params)
-    if full.nnz == 0:
-        raise ModelError("no chart rows in the store for this window; run `dotify ingest` first")
-    train_part, validation = splits.seed_split(full, fraction, min_songs, seed)
-    if validation.nnz == 0:
-        raise ModelError(f"no country rates more than {min_songs} songs, so nothing is held out; "
-                         "lower min_songs or ingest more charts")
+    full, train_part, validation = prepare(settings, start, end, n_top_songs, data_params,
+                                           fraction, min_songs, seed)
     say(f"fitting {kind} on {full.shape[0]} countries x {full.shape[1]} songs")
     metrics = fit_and_evaluate(make_model(kind, **model_params), train_part, validation)
     model = make_model(kind, **model_params).fit(full if refit else train_part)
@@ -116,6 +105,73 @@ def train(
         artifact_mod.publish(settings.models_dir, saved.version)
     say(f"saved model {saved.version}" + (" and published it" if publish else ""))
     return TrainResult(saved, metrics, publish, dict(full.info))
+
+
+def prepare(settings: Settings, start: date | None, end: date | None,
+            n_top_songs: int | None, data_params: dict[str, Any], fraction: float = 0.2,
+            min_songs: int = 50, seed: int = 0) -> tuple[Ratings, Ratings, Ratings]:
+    """(all ratings, train, validation) of the store's window on the seed protocol."""
+    full = ratings.from_store(engine_for(settings), start=start, end=end,
+                              n_top_songs=n_top_songs, **data_params)
+    if full.nnz == 0:
+        raise ModelError("no chart rows in the store for this window; run `dotify ingest` first")
+    train_part, validation = splits.seed_split(full, fraction, min_songs, seed)
+    if validation.nnz == 0:
+        raise ModelError(f"no country rates more than {min_songs} songs, so nothing is held out; "
+                         "lower min_songs or ingest more charts")
+    return full, train_part, validation
+
+
+def evaluate_model(
+    settings: Settings,
+    kind: str = "imf",
+    params: dict[str, Any] | None = None,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    n_top_songs: int | None = None,
+    fraction: float = 0.2,
+    min_songs: int = 50,
+    seed: int = 0,
+    baselines: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Fit ``kind`` on the seed split and return its metrics (nothing is saved), with the
+    data's shape, the params, and the popularity and random baselines' validation EPR."""
+    say = progress or (lambda message: log.info(message))
+    _check_kind(kind, "local")
+    model_params, data_params = split_params(params)
+    say("reading charts")
+    full, train_part, validation = prepare(settings, start, end, n_top_songs, data_params,
+                                           fraction, min_songs, seed)
+    say(f"fitting {kind} on {full.shape[0]} countries x {full.shape[1]} songs")
+    model = make_model(kind, **model_params)
+    result = {"kind": kind, **fit_and_evaluate(model, train_part, validation)}
+    if baselines:
+        for name in ("popularity", "random"):
+            base = fit_and_evaluate(make_model(name), train_part, validation)
+            result[f"{name}_val_epr"] = base["val_epr"]
+    result |= {"params": {**model.params, **full_data_params(full)}, **shape_of(full),
+               "history": model.history}
+    return result
+
+
+def full_data_params(full: Ratings) -> dict[str, Any]:
+    return {"eps": full.info.get("eps"), "scaling": full.info.get("scaling")}
+
+
+def shape_of(full: Ratings) -> dict[str, Any]:
+    return {"n_countries": full.shape[0], "n_songs": full.shape[1], "nnz": full.nnz,
+            "window": full.info.get("window"), "fingerprint": full.info.get("fingerprint")}
+
+
+def _check_kind(kind: str, engine: str) -> None:
+    if kind not in MODEL_KINDS:
+        raise ConfigError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine != "local":
+        raise ConfigError(f"the {engine} engine is not available in this build; use --engine local")
 
 
 def _meta(full: Ratings, metrics: dict[str, Any], data_params: dict[str, Any], refit: bool,

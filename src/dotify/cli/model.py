@@ -1,5 +1,189 @@
-"""dotify CLI commands (model)."""
+"""dotify CLI commands (model): ``train``, ``evaluate`` and ``tune``."""
 
 from __future__ import annotations
 
-from dotify.cli._app import app  # noqa: F401
+import inspect
+import json
+import sys
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from dotify import training, tuning
+from dotify.cli._app import app, console, settings
+from dotify.config import Settings
+from dotify.errors import ConfigError
+from dotify.models import MODEL_KINDS, model_class
+
+_DAY = ["%Y-%m-%d"]
+_MODEL = Annotated[str, typer.Option("--model", "-m", help=f"One of {', '.join(MODEL_KINDS)}.")]
+_FACTORS = Annotated[int | None, typer.Option("--factors", "-f", min=1, help="Latent factors.")]
+_ALPHA = Annotated[float | None, typer.Option("--alpha", min=0.0, help="Confidence slope.")]
+_LAMBDA = Annotated[float | None, typer.Option("--lambda", min=0.0, help="Regularization.")]
+_EPS = Annotated[float | None, typer.Option("--eps", min=0.0, help="Streams scale in log(1+r/eps).")]
+_ITER = Annotated[int | None, typer.Option("--iterations", min=1, help="ALS iterations.")]
+_SEED = Annotated[int, typer.Option("--seed", help="Seed of the split and of the model.")]
+_PARAM = Annotated[list[str] | None, typer.Option(
+    "--param", "-p", help="Any model parameter as key=value (repeatable), e.g. epochs=20.")]
+_START = Annotated[datetime | None, typer.Option(formats=_DAY, help="First chart day.")]
+_END = Annotated[datetime | None, typer.Option(formats=_DAY, help="Last chart day.")]
+_TOP = Annotated[int | None, typer.Option("--n-top-songs", min=1,
+                                          help="Only the N most recent chart rows.")]
+_JSON = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")]
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """``key=value`` -> (key, value), the value read as JSON when it parses (1, 0.5, true)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--param {text!r}: write it as key=value")
+    try:
+        return key.strip(), json.loads(value)
+    except ValueError:
+        return key.strip(), value
+
+
+def gather_params(cfg: Settings, kind: str, flags: dict[str, Any], extra: list[str] | None,
+                  seed: int | None) -> dict[str, Any]:
+    """Saved best params (IMF), then flags, then ``--param``; checked against the model."""
+    params = dict(tuning.load_best_params(cfg)) if kind == "imf" else {}
+    params |= {k: v for k, v in flags.items() if v is not None}
+    params |= dict(parse_param(p) for p in extra or [])
+    accepted = inspect.signature(model_class(kind).__init__).parameters
+    if seed is not None and "random_state" in accepted and "random_state" not in params:
+        params["random_state"] = seed
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+    unknown = [k for k in params if k not in accepted and k not in training.RATINGS_PARAMS]
+    if unknown and not takes_any:
+        allowed = [k for k in accepted if k != "self"] + list(training.RATINGS_PARAMS)
+        raise ConfigError(f"model {kind!r} takes no parameter {', '.join(map(repr, unknown))}; "
+                          f"it takes {', '.join(allowed)}")
+    return params
+
+
+def _flags(factors: int | None, alpha: float | None, lam: float | None, eps: float | None,
+           iterations: int | None) -> dict[str, Any]:
+    return {"factors": factors, "alpha": alpha, "regularization": lam, "eps": eps,
+            "iterations": iterations}
+
+
+def _window(start: datetime | None, end: datetime | None, top: int | None) -> dict[str, Any]:
+    as_day = (lambda d: d.date() if d else None)
+    return {"start": as_day(start), "end": as_day(end), "n_top_songs": top}
+
+
+def _emit(as_json: bool, payload: dict[str, Any], title: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(payload, default=_json_default) + "\n")
+        return
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in payload.items():
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _progress(as_json: bool) -> Any:
+    return lambda message: console.print(f"[dim]{message}[/dim]", highlight=False)
+
+
+@app.command("train")
+def train_command(
+    ctx: typer.Context, model: _MODEL = "imf", factors: _FACTORS = None, alpha: _ALPHA = None,
+    lam: _LAMBDA = None, eps: _EPS = None, iterations: _ITER = None, seed: _SEED = 0,
+    param: _PARAM = None, start: _START = None, end: _END = None, n_top_songs: _TOP = None,
+    engine: Annotated[str, typer.Option(help="local (or spark when installed).")] = "local",
+    publish: Annotated[bool, typer.Option(help="Make it the live model.")] = True,
+    as_json: _JSON = False,
+) -> None:
+    """Train a model on the stored charts, evaluate it, save it and publish it."""
+    cfg = settings(ctx)
+    params = gather_params(cfg, model, _flags(factors, alpha, lam, eps, iterations), param, seed)
+    result = training.train(cfg, model, params, engine=engine, seed=seed, publish=publish,
+                            progress=_progress(as_json), **_window(start, end, n_top_songs))
+    saved = result.artifact
+    metrics = {k: v for k, v in result.metrics.items() if k != "per_country"}
+    payload = {"version": saved.version, "published": result.published, "kind": saved.kind,
+               "params": saved.model.params, **metrics,
+               **{k: saved.meta[k] for k in ("n_countries", "n_songs", "nnz", "window")}}
+    _emit(as_json, payload, f"model {saved.version}")
+    if not as_json:
+        console.print(f"saved model [bold]{saved.version}[/bold]"
+                      + (" (published)" if result.published else ""))
+
+
+@app.command("evaluate")
+def evaluate_command(
+    ctx: typer.Context, model: _MODEL = "imf", factors: _FACTORS = None, alpha: _ALPHA = None,
+    lam: _LAMBDA = None, eps: _EPS = None, iterations: _ITER = None, seed: _SEED = 0,
+    param: _PARAM = None, start: _START = None, end: _END = None, n_top_songs: _TOP = None,
+    per_country: Annotated[bool, typer.Option(help="Add the per-country breakdown.")] = False,
+    as_json: _JSON = False,
+) -> None:
+    """Fit on the seed split and print train/validation EPR and top-k metrics (saves nothing)."""
+    cfg = settings(ctx)
+    params = gather_params(cfg, model, _flags(factors, alpha, lam, eps, iterations), param, seed)
+    result = training.evaluate_model(cfg, model, params, seed=seed, progress=_progress(as_json),
+                                     **_window(start, end, n_top_songs))
+    if not per_country:
+        result.pop("per_country")
+    result.pop("history")
+    _emit(as_json, result, f"{model} on the seed split")
+
+
+@app.command("tune")
+def tune_command(
+    ctx: typer.Context,
+    search: Annotated[str, typer.Option(help="grid (the seed's alpha x lambda) or bayes.")] = "grid",
+    trials: Annotated[int, typer.Option(min=1, help="Trials of the bayes search.")] = 30,
+    factors: _FACTORS = None, alpha: _ALPHA = None, lam: _LAMBDA = None, eps: _EPS = None,
+    iterations: _ITER = None, seed: _SEED = 0, param: _PARAM = None, start: _START = None,
+    end: _END = None, n_top_songs: _TOP = None, as_json: _JSON = False,
+) -> None:
+    """Search IMF's parameters; save the best for `dotify train` and draw the EPR heatmap."""
+    cfg = settings(ctx)
+    base = {k: v for k, v in _flags(factors, alpha, lam, eps, iterations).items() if v is not None}
+    base |= dict(parse_param(p) for p in param or []) | {"random_state": seed}
+    say = _progress(as_json)
+    result = tuning.tune(cfg, search, trials, base, seed=seed, **_window(start, end, n_top_songs),
+                         on_trial=lambda t: say(_trial_line(t)))
+    payload = tuning.summary(result)
+    if as_json:
+        sys.stdout.write(json.dumps(payload, default=_json_default) + "\n")
+        return
+    console.print(_trials_table(result.trials))
+    console.print(f"best: {_trial_line(result.best)}\nsaved to {result.best_params_path}; "
+                  f"heatmap {result.heatmap}")
+
+
+def _trial_line(trial: dict[str, Any]) -> str:
+    p = trial["params"]
+    return (f"f={p.get('factors')} alpha={p.get('alpha'):.4g} lambda={p.get('regularization'):.4g} "
+            f"eps={p.get('eps', 1000.0):.4g} iterations={p.get('iterations', '-')}: "
+            f"val EPR {trial['val_epr']:.4f}")
+
+
+def _trials_table(trials: list[dict[str, Any]]) -> Table:
+    table = Table(title="trials: EPR (lower is better), fit seconds")
+    for name in ("f", "alpha", "lambda", "eps", "iter", "train", "val", "val filt", "s"):
+        table.add_column(name, justify="right")
+    for t in sorted(trials, key=lambda t: t["val_epr"]):
+        p = t["params"]
+        table.add_row(str(p.get("factors")), f"{p.get('alpha'):.3g}",
+                      f"{p.get('regularization'):.3g}", f"{p.get('eps', 1000.0):.3g}",
+                      str(p.get("iterations", "-")), f"{t['train_epr']:.4f}",
+                      f"{t['val_epr']:.4f}", f"{t['val_epr_filtered']:.4f}",
+                      f"{t['fit_seconds']:.2f}")
+    return table

@@ -1,0 +1,222 @@
+"""Hyper-parameter search for IMF on the seed's split: the seed's grid, or Optuna's TPE.
+
+Every trial fits on the same split (the held-out songs depend only on the seed and the
+pattern of ratings, so changing ``eps`` rescales the same pairs) and is scored by validation
+EPR. The best trial's parameters are saved to ``<home>/best_params.json``, which
+``dotify train`` uses by default; :func:`load_best_params` reads them back.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dotify import ratings as ratings_mod
+from dotify import splits
+from dotify.config import Settings
+from dotify.db import engine_for
+from dotify.errors import ConfigError, ModelError
+from dotify.models import make_model
+from dotify.ratings import Ratings
+from dotify.training import fit_and_evaluate
+
+log = logging.getLogger("dotify")
+
+SEED_GRID: dict[str, list[float]] = {"alpha": [0.1, 1.0, 10.0, 100.0],
+                                     "regularization": [0.1, 1.0, 10.0, 100.0]}
+SEARCHES = ("grid", "bayes")
+BEST_PARAMS_FILE = "best_params.json"
+HEATMAP_FILE = "tuning_heatmap.png"
+Trial = dict[str, Any]
+
+
+@dataclass
+class TuneResult:
+    trials: list[Trial]
+    best: Trial
+    heatmap: Path
+    best_params_path: Path
+    data: dict[str, Any]
+
+
+def rescaled(full: Ratings, eps: float) -> Ratings:
+    """``full`` re-scaled with another ``eps`` (same scaling), from its raw streams."""
+    if full.raw is None:
+        raise ValueError("these ratings carry no raw streams; build them with from_store")
+    if float(full.info.get("eps", -1)) == float(eps):
+        return full
+    matrix = full.raw.astype(np.float32)
+    matrix.data = ratings_mod.scale(full.raw.data, full.info.get("scaling", "log"), eps)
+    matrix.eliminate_zeros()
+    return replace(full, matrix=matrix.tocsr(), info={**full.info, "eps": float(eps)})
+
+
+def run_trial(full: Ratings, params: dict[str, Any], split: dict[str, Any]) -> Trial:
+    """Fit IMF with ``params`` (``eps`` included) on the seed split of ``full``; its metrics."""
+    model_params = {k: v for k, v in params.items() if k != "eps"}
+    data = rescaled(full, params.get("eps", full.info.get("eps", 1000.0)))
+    train, validation = splits.seed_split(data, **split)
+    model = make_model("imf", **model_params)
+    metrics = fit_and_evaluate(model, train, validation)
+    metrics.pop("per_country")
+    return {"params": {**model.params, "eps": float(data.info["eps"])}, **metrics}
+
+
+def grid_trials(base: dict[str, Any], grid: dict[str, list[Any]] | None = None
+                ) -> list[dict[str, Any]]:
+    """Every combination of ``grid`` (the seed's alpha x lambda by default) over ``base``."""
+    grid = grid or SEED_GRID
+    names = list(grid)
+    return [{**base, **dict(zip(names, values, strict=True))}
+            for values in itertools.product(*(grid[n] for n in names))]
+
+
+def bayes_search(full: Ratings, base: dict[str, Any], n_trials: int, split: dict[str, Any],
+                 seed: int = 0, on_trial: Callable[[Trial], None] | None = None) -> list[Trial]:
+    """Optuna TPE (seeded) over factors, alpha, lambda, eps and iterations."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    trials: list[Trial] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        params = {**base,
+                  "factors": trial.suggest_int("factors", 8, 128, log=True),
+                  "alpha": trial.suggest_float("alpha", 1e-2, 1e2, log=True),
+                  "regularization": trial.suggest_float("regularization", 1e-2, 1e3, log=True),
+                  "eps": trial.suggest_float("eps", 1.0, 1e5, log=True),
+                  "iterations": trial.suggest_int("iterations", 5, 40)}
+        result = run_trial(full, params, split)
+        trials.append(result)
+        if on_trial:
+            on_trial(result)
+        return float(result["val_epr"])
+
+    study = optuna.create_study(direction="minimize",
+                                sampler=optuna.samplers.TPESampler(seed=seed))
+    study.optimize(objective, n_trials=n_trials)
+    return trials
+
+
+def tune(
+    settings: Settings,
+    search: str = "grid",
+    trials: int = 30,
+    base: dict[str, Any] | None = None,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    n_top_songs: int | None = None,
+    fraction: float = 0.2,
+    min_songs: int = 50,
+    seed: int = 0,
+    on_trial: Callable[[Trial], None] | None = None,
+) -> TuneResult:
+    """Search IMF parameters on the store's ratings; write the heatmap and best params."""
+    if search not in SEARCHES:
+        raise ConfigError(f"unknown search {search!r}; choose one of {', '.join(SEARCHES)}")
+    if trials < 1:
+        raise ConfigError(f"trials must be >= 1, not {trials}")
+    base = {"factors": 30, **(base or {})}
+    eps = float(base.get("eps", 1000.0))
+    full = ratings_mod.from_store(engine_for(settings), start=start, end=end,
+                                  n_top_songs=n_top_songs, eps=eps)
+    if full.nnz == 0:
+        raise ModelError("no chart rows in the store for this window; run `dotify ingest` first")
+    split = {"fraction": fraction, "min_songs": min_songs, "random_state": seed}
+    if search == "grid":
+        done = []
+        for params in grid_trials(base):
+            done.append(run_trial(full, params, split))
+            if on_trial:
+                on_trial(done[-1])
+    else:
+        done = bayes_search(full, base, trials, split, seed, on_trial)
+    best = min(done, key=lambda t: t["val_epr"])
+    settings.ensure_dirs()
+    heatmap = write_heatmap(done, settings.reports_dir / HEATMAP_FILE, binned=search == "bayes")
+    path = save_best_params(settings, best, search, full)
+    data = {"n_countries": full.shape[0], "n_songs": full.shape[1], "nnz": full.nnz,
+            "window": full.info.get("window"), "fingerprint": full.info.get("fingerprint")}
+    return TuneResult(done, best, heatmap, path, data)
+
+
+def summary(result: TuneResult) -> dict[str, Any]:
+    """One JSON-ready object: the best trial's metrics and params at the top level (as
+    ``dotify evaluate`` prints them), ``best``, every trial, the data's shape and the files."""
+    return {**result.best, **result.data, "best": result.best, "trials": result.trials,
+            "heatmap": str(result.heatmap), "best_params_path": str(result.best_params_path)}
+
+
+def save_best_params(settings: Settings, best: Trial, search: str, full: Ratings) -> Path:
+    record = {"kind": "imf", "params": best["params"], "val_epr": best["val_epr"],
+              "val_epr_filtered": best["val_epr_filtered"], "search": search,
+              "fingerprint": full.info.get("fingerprint"),
+              "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    path = settings.home / BEST_PARAMS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(path)
+    return path
+
+
+def load_best_params(settings: Settings) -> dict[str, Any]:
+    """The best parameters saved by the last ``dotify tune`` ({} when it never ran)."""
+    path = settings.home / BEST_PARAMS_FILE
+    if not path.exists():
+        return {}
+    try:
+        params = json.loads(path.read_text())["params"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path}: not a best-parameters file ({exc}); delete it or rerun "
+                          "`dotify tune`") from exc
+    if not isinstance(params, dict):
+        raise ConfigError(f"{path}: 'params' must be an object")
+    return params
+
+
+def write_heatmap(trials: list[Trial], path: Path, binned: bool = False) -> Path:
+    """The seed's figure: validation EPR over alpha (rows) x lambda (columns), annotated.
+    ``binned`` rounds values to powers of ten (for a random search); a cell keeps its best."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def key(value: float) -> float:
+        return float(10 ** np.round(np.log10(value))) if binned and value > 0 else float(value)
+
+    cells: dict[tuple[float, float], float] = {}
+    for t in trials:
+        cell = (key(t["params"]["alpha"]), key(t["params"]["regularization"]))
+        cells[cell] = min(cells.get(cell, np.inf), t["val_epr"])
+    alphas = sorted({a for a, _ in cells})
+    lambdas = sorted({lam for _, lam in cells})
+    grid = np.full((len(alphas), len(lambdas)), np.nan)
+    for (a, lam), value in cells.items():
+        grid[alphas.index(a), lambdas.index(lam)] = value
+    fig, ax = plt.subplots(figsize=(1.4 * len(lambdas) + 2.5, 1.0 * len(alphas) + 1.8))
+    image = ax.imshow(grid, cmap="viridis_r", aspect="auto")
+    for (i, j), value in np.ndenumerate(grid):
+        if np.isfinite(value):
+            ax.text(j, i, f"{value:.4f}", ha="center", va="center", color="white", fontsize=9)
+    ax.set_xticks(range(len(lambdas)), [f"{v:g}" for v in lambdas])
+    ax.set_yticks(range(len(alphas)), [f"{v:g}" for v in alphas])
+    ax.set_xlabel("lambda (regularization)")
+    ax.set_ylabel("alpha")
+    ax.set_title("validation expected percentile ranking (lower is better)")
+    fig.colorbar(image, ax=ax)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
