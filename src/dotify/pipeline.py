@@ -1,0 +1,282 @@
+"""The nightly job: pull new charts, ingest, retrain, gate, publish, record.
+
+:func:`run_nightly` finds per market the dates missing in the last ``backfill_days`` up to the
+source's newest date, pulls them into ``settings.charts_dir``, ingests them, retrains on the
+last ``window_days`` with the saved best parameters, and publishes the new model only when
+its validation EPR is no worse than the live model's by more than ``gate_tolerance`` (the
+first model is always published). Two runs never overlap (``home/nightly.lock``), and every
+run is one row of ``nightly_runs``.
+
+Exit codes (:attr:`NightlyResult.exit_code`):
+
+* 0 -- a new model was published, or there was nothing new; every pull succeeded;
+* 1 -- the run finished but needs a look: some pulls or files failed (they are retried on
+  the next run), or the gate kept the new model out;
+* 2 -- the run failed (training, ingest or database error); the live model is untouched.
+  A held lock or an unreachable database raises before a run starts (the CLI exits 2).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import filelock
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from dotify import artifact
+from dotify.charts.sources import Pull, Source, Wanted, make_source, ok_paths
+from dotify.config import Settings
+from dotify.countries import GLOBAL
+from dotify.db import engine_for
+from dotify.errors import LockedError, StoreError
+from dotify.schema import charts, nightly_runs
+
+log = logging.getLogger("dotify")
+
+EXIT_OK, EXIT_ATTENTION, EXIT_FAILED = 0, 1, 2
+FAULT_ENV = "DOTIFY_FAULT_AT"  # test hook: the process kills itself at this named step
+
+
+@dataclass
+class NightlyResult:
+    """What one run did. ``status``: published | kept | nothing | failed."""
+
+    run_id: int
+    status: str
+    exit_code: int
+    pulls: list[Pull] = field(default_factory=list)
+    rows: int = 0
+    val_epr: float | None = None
+    live_epr: float | None = None
+    version: str | None = None
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed_pulls(self) -> list[Pull]:
+        return [p for p in self.pulls if p.status != "ok"]
+
+
+@contextmanager
+def nightly_lock(settings: Settings) -> Iterator[None]:
+    """Hold ``home/nightly.lock``; raise :class:`LockedError` at once when another run has it."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    path = settings.home / "nightly.lock"
+    lock = filelock.FileLock(str(path), timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout as exc:
+        raise LockedError(f"another nightly run holds {path}; wait for it to finish "
+                          "(or remove the file if no dotify process is running)") from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def fault_point(step: str) -> None:
+    """Die at ``step`` when ``DOTIFY_FAULT_AT`` names it: lets tests kill a run mid-publish."""
+    if os.environ.get(FAULT_ENV) == step:
+        log.warning("fault injection: killing this process at %s", step)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def missing_dates(engine: Engine, markets: list[str], newest: date, backfill_days: int,
+                  kind: str = "daily") -> Wanted:
+    """Per market, the chart dates of the last ``backfill_days`` up to ``newest`` that the
+    store lacks, oldest first. Holes count too, so a failed day is tried again next run;
+    days before a market's first stored chart are not asked for when it has older data."""
+    first = newest - timedelta(days=backfill_days - 1)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(charts.c.market, charts.c.chart_date).where(
+            charts.c.kind == kind, charts.c.chart_date >= first,
+            charts.c.chart_date <= newest)).all()
+        earliest = dict(conn.execute(sa.select(charts.c.market, sa.func.min(charts.c.chart_date))
+                                     .where(charts.c.kind == kind)
+                                     .group_by(charts.c.market)).all())
+    have: dict[str, set[date]] = {}
+    for market, day in stored:
+        have.setdefault(market, set()).add(day)
+    step = 7 if kind == "weekly" else 1
+    wanted: Wanted = {}
+    for market in markets:
+        start = max(first, earliest[market]) if market in earliest else first
+        days = [newest - timedelta(days=k) for k in range(0, (newest - start).days + 1, step)]
+        missing = sorted(d for d in days if d not in have.get(market, set()))
+        if missing:
+            wanted[market] = missing
+    return wanted
+
+
+def last_dates(engine: Engine, kind: str = "daily") -> dict[str, date]:
+    """The newest stored chart date of every market."""
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.select(charts.c.market, sa.func.max(charts.c.chart_date))
+                                 .where(charts.c.kind == kind)
+                                 .group_by(charts.c.market)).all())
+
+
+def run_nightly(settings: Settings, today: date | None = None, source: Source | None = None,
+                kind: str = "imf", params: dict[str, Any] | None = None) -> NightlyResult:
+    """Run the nightly job once under the lock and record it; see the module docstring.
+
+    ``today`` overrides the source's newest date; ``kind``/``params`` the model to train
+    (default: IMF with ``tuning.load_best_params``)."""
+    with nightly_lock(settings):
+        settings.ensure_dirs()
+        engine = engine_for(settings)
+        try:
+            _close_interrupted(engine)
+            run_id = _record_start(engine)
+            result = NightlyResult(run_id, "running", EXIT_FAILED)
+            try:
+                _run(settings, engine, source or make_source(settings), today, kind, params,
+                     result)
+            except Exception as exc:  # anything at all: the live model stays as it is
+                log.exception("nightly run %s failed", run_id)
+                result.status, result.exit_code = "failed", EXIT_FAILED
+                result.error = f"{type(exc).__name__}: {exc}"
+            _record_end(engine, result)
+        finally:
+            engine.dispose()
+    return result
+
+
+def _run(settings: Settings, engine: Engine, source: Source, today: date | None, kind: str,
+         params: dict[str, Any] | None, result: NightlyResult) -> None:
+    chart_kind = settings.chart_kind
+    newest = today or source.newest(last_dates(engine, chart_kind))
+    markets = [m for m in (settings.markets or source.markets()) if m != GLOBAL]
+    wanted = missing_dates(engine, markets, newest, settings.backfill_days, chart_kind)
+    result.details["newest"] = newest.isoformat()
+    result.pulls = source.pull(wanted, settings.charts_dir, chart_kind)
+    result.details["pulls"] = _pull_summary(result.pulls)
+    ingested = _ingest(settings, ok_paths(result.pulls))
+    result.rows = ingested["rows"]
+    result.details["ingest"] = ingested
+    needs_look = bool(result.failed_pulls) or bool(ingested["failed"])
+    live = artifact.current_version(settings.models_dir)
+    if result.rows == 0 and live is not None:
+        result.status, result.version = "nothing", live
+        result.exit_code = EXIT_ATTENTION if needs_look else EXIT_OK
+        return
+    trained = _train(settings, kind, params, newest)
+    result.val_epr = trained["val_epr"]
+    result.details["metrics"] = trained["metrics"]
+    result.live_epr = live_val_epr(settings.models_dir)
+    fault_point("before-publish")
+    if gate(result.val_epr, result.live_epr, settings.gate_tolerance):
+        artifact.publish(settings.models_dir, trained["version"])
+        result.status, result.version = "published", trained["version"]
+    else:
+        result.status, result.version = "kept", live
+        result.details["rejected_version"] = trained["version"]
+        needs_look = True
+    result.details["pruned"] = artifact.prune(settings.models_dir, settings.keep_versions)
+    result.exit_code = EXIT_ATTENTION if needs_look else EXIT_OK
+
+
+def gate(new_epr: float | None, live_epr: float | None, tolerance: float) -> bool:
+    """True when the new model may replace the live one (lower EPR is better)."""
+    if live_epr is None:
+        return True  # nothing live (or it has no validation EPR): the first model goes out
+    if new_epr is None:
+        return False
+    return new_epr <= live_epr + tolerance
+
+
+def live_val_epr(models_dir: Path) -> float | None:
+    """The published model's recorded validation EPR, or None when nothing is published."""
+    version = artifact.current_version(models_dir)
+    if version is None:
+        return None
+    meta = json.loads((models_dir / version / "meta.json").read_text())
+    value = meta.get("metrics", {}).get("val_epr")
+    return None if value is None else float(value)
+
+
+def _ingest(settings: Settings, paths: list[Path]) -> dict[str, Any]:
+    if not paths:
+        return {"files": 0, "rows": 0, "failed": {}}
+    from dotify.ingest import ingest_paths
+
+    report = ingest_paths(settings, paths)
+    failed = {str(f.path): f.error for f in report.failed}
+    return {"files": len(paths), "rows": int(report.rows), "failed": failed}
+
+
+def _train(settings: Settings, kind: str, params: dict[str, Any] | None,
+           newest: date) -> dict[str, Any]:
+    from dotify.training import train
+
+    if params is None and kind == "imf":
+        from dotify.tuning import load_best_params
+
+        params = load_best_params(settings)
+    start = None if settings.window_days is None else \
+        newest - timedelta(days=settings.window_days - 1)
+    trained = train(settings, kind=kind, params=params or {}, start=start, end=newest,
+                    publish=False)
+    metrics = trained.metrics
+    return {"version": trained.artifact.version, "val_epr": metrics.get("val_epr"),
+            "metrics": {k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}}
+
+
+def _pull_summary(pulls: list[Pull]) -> dict[str, Any]:
+    markets: dict[str, dict[str, Any]] = {}
+    for pull in pulls:
+        entry = markets.setdefault(pull.market or "?", {"ok": 0, "failed": {}})
+        if pull.status == "ok":
+            entry["ok"] += 1
+        else:
+            entry["failed"][str(pull.day)] = pull.error
+    return markets
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _write(engine: Engine, statement: sa.Executable) -> Any:
+    try:
+        with engine.begin() as conn:
+            return conn.execute(statement)
+    except sa.exc.OperationalError as exc:
+        raise StoreError(f"cannot record the nightly run in {engine.url!r}: {exc.orig}") from exc
+
+
+def _record_start(engine: Engine) -> int:
+    done = _write(engine, nightly_runs.insert().values(started_at=_now(), status="running"))
+    return int(done.inserted_primary_key[0])
+
+
+def _record_end(engine: Engine, result: NightlyResult) -> None:
+    details = {**result.details, "exit_code": result.exit_code, "error": result.error}
+    _write(engine, nightly_runs.update().where(nightly_runs.c.id == result.run_id).values(
+        finished_at=_now(), status=result.status, rows=result.rows, val_epr=result.val_epr,
+        version=result.version, details=json.dumps(details, default=str)))
+
+
+def _close_interrupted(engine: Engine) -> None:
+    """Mark runs left 'running' by a killed process as failed (we hold the lock: none runs)."""
+    details = json.dumps({"error": "interrupted: the process ended before the run finished"})
+    _write(engine, nightly_runs.update().where(nightly_runs.c.status == "running").values(
+        status="failed", details=details))
+
+
+def runs(engine: Engine) -> list[dict[str, Any]]:
+    """Every recorded run, oldest first, with ``details`` decoded."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(nightly_runs).order_by(nightly_runs.c.id)).mappings().all()
+    return [{**row, "details": json.loads(row["details"]) if row["details"] else {}}
+            for row in rows]
