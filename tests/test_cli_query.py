@@ -1,0 +1,153 @@
+"""`dotify recommend`, `similar` and `top` on a published hand-made model."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from dotify import artifact as store
+from dotify.cli import app, main
+from dotify.config import Settings
+from dotify.models import make_model
+from dotify.ratings import Songs
+
+COUNTRIES = np.array(["co", "mx", "de", "tr"])
+SONG_IDS = [f"{c}{i:021d}" for i, c in enumerate("ABCDE")]
+
+
+@pytest.fixture
+def published(settings: Settings) -> Settings:
+    """A published IMF artifact: Colombia and Mexico share songs 0-1, Germany 2, Turkey 3."""
+    model = make_model("imf", factors=3)
+    model.country_factors = np.array([[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0, 1]], np.float32)
+    model.song_factors = np.array([[1, 0, 0], [0.8, 0, 0.2], [0, 1, 0], [0, 0, 1],
+                                   [0.5, 0.5, 0.5]], np.float32)
+    songs = Songs(
+        keys=np.array([*SONG_IDS[:4], "n:five|fay"]),
+        titles=np.array(["Uno", "Dos, otra", "Drei", "Dört", "Five"]),
+        artists=np.array(["Ana", "Beto, Carla", "Dieter", "Ece", "Fay"]),
+        urls=np.array([f"https://open.spotify.com/track/{k}" for k in SONG_IDS[:4]] + [""]),
+        streams=np.array([50, 40, 30, 20, 10]),
+    )
+    saved = store.save(model, COUNTRIES, songs, settings.models_dir)
+    store.publish(settings.models_dir, saved.version)
+    return settings
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_json_output(published: Settings) -> None:
+    code, out, _ = _run("recommend", "Colombia x Mexico - Germany", "-n", "2", "--json",
+                        "--popularity", "0")
+    assert code == 0
+    data = json.loads(out)
+    assert data["expression"] == "Colombia x Mexico - Germany"
+    assert data["parsed"] == "Colombia * Mexico - Germany"
+    assert [s["title"] for s in data["songs"]] == ["Uno", "Dos, otra"]
+    first = data["songs"][0]
+    assert first["rank"] == 1 and first["artists"] == "Ana"
+    assert first["url"] == f"https://open.spotify.com/track/{SONG_IDS[0]}"
+    assert first["uri"] == f"spotify:track:{SONG_IDS[0]}"
+    assert set(first["contributions"]) == {"Colombia", "Mexico", "Germany"}
+    assert sum(first["contributions"].values()) == pytest.approx(first["score"], abs=1e-5)
+
+
+def test_words_without_quotes_make_one_expression(published: Settings) -> None:
+    code, out, _ = _run("recommend", "Colombia", "+", "Turkey", "--format", "json", "-n", "1")
+    assert code == 0
+    assert json.loads(out)["parsed"] == "Colombia + Turkey"
+
+
+def test_uris_one_per_line(published: Settings) -> None:
+    code, out, _ = _run("recommend", "Turkey", "--format", "uris", "-n", "5", "--popularity", "0")
+    assert code == 0
+    # song 4 has no URL and its key is no track id, so it has no URI
+    assert out.splitlines() == [f"spotify:track:{SONG_IDS[i]}" for i in (3, 1, 0, 2)]
+
+
+def test_csv_output(published: Settings) -> None:
+    code, out, _ = _run("recommend", "Colombia + Turkey", "-f", "csv", "-n", "3")
+    assert code == 0
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["rank", "title", "artists", "url", "uri", "score", "Colombia", "Turkey"]
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3"]
+    assert "Dos, otra" in [r[1] for r in rows[1:]]  # commas survive quoting
+    for row in rows[1:]:
+        assert float(row[6]) + float(row[7]) == pytest.approx(float(row[5]), abs=1e-5)
+
+
+def test_table_output_goes_to_stderr(published: Settings) -> None:
+    code, out, err = _run("recommend", "Colombia", "-n", "2", "--popularity", "0")
+    assert code == 0 and out == ""
+    assert "Colombia" in err and "Uno" in err and "Dos, otra" in err
+
+
+def test_similar_and_top(published: Settings) -> None:
+    code, out, _ = _run("similar", "Colombia", "--json", "-n", "2")
+    assert code == 0
+    assert [(c["rank"], c["code"], c["name"]) for c in json.loads(out)] == \
+        [(1, "mx", "Mexico"), (2, "de", "Germany")]
+    code, out, _ = _run("top", "DE", "--json", "-n", "1", "--popularity", "0")
+    assert code == 0
+    assert [s["title"] for s in json.loads(out)["songs"]] == ["Drei"]
+    code, _, err = _run("similar", "Mexico")
+    assert code == 0 and "Colombia" in err and "0.994" in err
+
+
+def _main(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+          *args: str) -> tuple[int, str, str]:
+    """Run ``dotify.cli.main`` as the console script does; (exit status, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["dotify", *args])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    out, err = capsys.readouterr()
+    return int(stopped.value.code or 0), out, " ".join(err.split())
+
+
+def test_errors_exit_2_with_a_message_on_stderr(published: Settings, capsys, monkeypatch) -> None:
+    code, out, err = _main(capsys, monkeypatch, "recommend", "Colombia + Chile", "--json")
+    assert (code, out) == (2, "")
+    assert "Chile is a known market but the current model has no vector" in err
+    code, out, err = _main(capsys, monkeypatch, "recommend", "Colombia +")
+    assert (code, out) == (2, "")
+    assert err == ("error: expected a country, a number or '(' after '+', found the end "
+                   "(at position 10)")
+    code, out, err = _main(capsys, monkeypatch, "similar", "Atlantis")
+    assert (code, out, err) == (2, "", "error: Unknown country 'Atlantis'.")
+    code, out, err = _main(capsys, monkeypatch, "recommend", "Colombia", "--discover")
+    assert code == 2 and "discover" in err
+
+
+def test_no_published_model(settings: Settings, capsys, monkeypatch) -> None:
+    code, out, err = _main(capsys, monkeypatch, "top", "Colombia")
+    assert (code, out) == (2, "")
+    assert "no published model" in err and "dotify train" in err
+
+
+def test_the_console_script_reports_errors(published: Settings) -> None:
+    env = {**os.environ, "DOTIFY_HOME": str(published.home)}
+    done = subprocess.run([sys.executable, "-m", "dotify", "recommend", "Colombai + Turkey"],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "Unknown country 'Colombai'. Did you mean Colombia?" in " ".join(done.stderr.split())
+
+
+def test_bad_options_are_usage_errors(published: Settings) -> None:
+    code, _, err = _run("recommend", "Colombia", "--popularity", "2")
+    assert code == 2 and "popularity" in err
+    code, _, err = _run("recommend", "Colombia", "--format", "xml")
+    assert code == 2 and "xml" in err
