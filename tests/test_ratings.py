@@ -1,0 +1,124 @@
+"""The ratings matrix from the store: SQL aggregation, windows, scaling, id maps, metadata."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from _planted import insert_charts, songs_meta
+
+from dotify.db import engine_for
+from dotify.ratings import Ratings, from_store, scale
+
+D1, D2, D3 = date(2020, 1, 3), date(2020, 1, 10), date(2020, 1, 17)
+
+
+def test_scale_variants_by_hand() -> None:
+    raw = np.array([0.0, 999.0, 1000.0, 9999.0])
+    assert np.allclose(scale(raw, "log", 1000.0), np.log1p(raw / 1000.0))
+    assert np.allclose(scale(raw, "written", 1000.0), [0.0, 0.0, np.log(1001 / 1000), np.log(10.0)])
+    assert np.allclose(scale(raw, "raw"), raw)
+    assert scale(raw, "log").dtype == np.float32
+
+
+@pytest.mark.parametrize(("scaling", "eps", "message"), [
+    ("sqrt", 1000.0, "scaling must be one of log, written, raw, not 'sqrt'"),
+    ("log", 0.0, "eps must be > 0, not 0.0"),
+])
+def test_scale_rejects_bad_arguments(scaling: str, eps: float, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        scale(np.ones(2), scaling, eps)
+
+
+@pytest.fixture
+def store(db_settings):  # type: ignore[no-untyped-def]
+    """Three weeks of charts for Colombia, Germany, Japan and the global chart."""
+    engine = engine_for(db_settings)
+    codes = ["co", "de", "jp", "global"]
+    insert_charts(engine, codes, [[(1, 5000), (2, 3000)], [(2, 7000), (3, 1000)],
+                                  [(4, 2500)], [(1, 10**6)]], D1)
+    insert_charts(engine, codes, [[(1, 4000), (5, 2000)], [(2, 1000)],
+                                  [(4, 500), (1, 100)], [(2, 10**6)]], D2)
+    insert_charts(engine, codes[:2], [[(5, 6000)], [(3, 3000), (6, 900)]], D3)
+    return engine
+
+
+def _dense(r: Ratings) -> dict[tuple[str, str], float]:
+    coo = r.raw.tocoo()
+    return {(str(r.countries[i]), str(r.songs.keys[j])): v
+            for i, j, v in zip(coo.row, coo.col, coo.data, strict=True)}
+
+
+def test_sums_streams_per_country_and_song_without_global(store) -> None:  # type: ignore[no-untyped-def]
+    r = from_store(store)
+    assert list(r.countries) == ["co", "de", "jp"]
+    assert list(r.songs.keys) == [f"track{j:05d}" for j in (1, 2, 3, 4, 5, 6)]
+    assert _dense(r) == {("co", "track00001"): 9000, ("co", "track00002"): 3000,
+                         ("co", "track00005"): 8000, ("de", "track00002"): 8000,
+                         ("de", "track00003"): 4000, ("de", "track00006"): 900,
+                         ("jp", "track00004"): 3000, ("jp", "track00001"): 100}
+    expected = scale(r.raw.toarray(), "log", 1000.0)
+    assert np.allclose(r.matrix.toarray(), expected)
+    assert r.matrix.dtype == np.float32 and isinstance(r.matrix, sp.csr_matrix)
+
+
+def test_song_metadata_and_totals(store) -> None:  # type: ignore[no-untyped-def]
+    r = from_store(store)
+    j = r.songs.keys.tolist().index("track00001")
+    assert r.songs.titles[j] == "Song 1" and r.songs.artists[j] == "Artist 1"
+    assert r.songs.urls[j] == "https://open.spotify.com/track/track00001"
+    assert r.songs.streams[j] == 9100  # the global chart's streams are not counted
+    assert r.country_index("jp") == 2
+
+
+def test_date_window_and_kind(store) -> None:  # type: ignore[no-untyped-def]
+    r = from_store(store, start=D2, end=D2)
+    assert _dense(r) == {("co", "track00001"): 4000, ("co", "track00005"): 2000,
+                         ("de", "track00002"): 1000, ("jp", "track00004"): 500,
+                         ("jp", "track00001"): 100}
+    assert r.info["window"] == {"start": "2020-01-10", "end": "2020-01-10",
+                                "n_top_songs": None, "kind": None}
+    assert r.info["first_date"] == r.info["last_date"] == "2020-01-10"
+    assert from_store(store, kind="daily").shape == (0, 0)
+
+
+def test_n_top_songs_takes_the_most_recent_chart_rows(store) -> None:  # type: ignore[no-untyped-def]
+    # newest first, then market code, then position: D3 co (5), D3 de (3, 6), D2 co (1, ...)
+    r = from_store(store, n_top_songs=4)
+    assert _dense(r) == {("co", "track00005"): 6000, ("de", "track00003"): 3000,
+                         ("de", "track00006"): 900, ("co", "track00001"): 4000}
+
+
+def test_scalings_and_zero_entries(store) -> None:  # type: ignore[no-untyped-def]
+    raw = from_store(store, scaling="raw")
+    assert raw.matrix.toarray().max() == 9000
+    written = from_store(store, scaling="written", eps=1000.0)
+    # jp's 100 and de's 900 streams give log((1 + r)/1000) < 0: clipped to 0 and dropped
+    assert written.nnz == 6 and written.raw.nnz == 8
+    assert written.info["scaling"] == "written" and written.info["eps"] == 1000.0
+
+
+def test_fingerprint_follows_the_data(store) -> None:  # type: ignore[no-untyped-def]
+    first = from_store(store).info["fingerprint"]
+    assert from_store(store).info["fingerprint"] == first
+    assert from_store(store, scaling="raw").info["fingerprint"] == first  # same triples
+    insert_charts(store, ["jp"], [[(6, 10)]], D3)
+    assert from_store(store).info["fingerprint"] != first
+
+
+def test_bad_windows_raise(store) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="start 2020-01-17 is after end 2020-01-03"):
+        from_store(store, start=D3, end=D1)
+    with pytest.raises(ValueError, match="n_top_songs must be >= 1 or None, not 0"):
+        from_store(store, n_top_songs=0)
+
+
+def test_ratings_check_themselves() -> None:
+    songs = songs_meta(3)
+    with pytest.raises(ValueError, match=r"does not match 2 countries x 3 songs"):
+        Ratings(sp.csr_matrix((2, 4), dtype=np.float32), np.array(["co", "de"]), songs)
+    with pytest.raises(ValueError, match="ratings must be >= 0"):
+        Ratings.from_triples(np.array(["co"]), songs, np.array([0]), np.array([1]),
+                             np.array([-1.0]))
