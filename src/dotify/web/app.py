@@ -137,19 +137,27 @@ class BodyLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._reject(send)
             return
-        seen = 0
+        seen, too_large = 0, False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, too_large
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
+                too_large = True
                 raise _TooLarge
             return message
 
+        async def guarded_send(message: Message) -> None:
+            if not too_large:  # the app's own answer to a cut-off body is replaced by 413
+                await send(message)
+
         try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
+            await self.app(scope, limited, guarded_send)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large:
             await self._reject(send)
 
     async def _reject(self, send: Send) -> None:

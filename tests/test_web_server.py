@@ -1,0 +1,118 @@
+"""The web app on a real uvicorn server on 127.0.0.1: hot reload under load, `dotify serve`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from web_support import build_artifact, free_port, running_server
+
+from dotify import artifact as artifacts
+from dotify.config import Settings
+from dotify.web import create_app
+
+
+def test_publishing_new_models_while_clients_query_fails_no_request(settings: Settings) -> None:
+    first = build_artifact(settings.models_dir)
+    app = create_app(settings, check_every=0.05)
+    failures: list[str] = []
+    seen: set[str] = set()
+    stop = threading.Event()
+    counts = [0]
+
+    def client_loop(base: str) -> None:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            while not stop.is_set():
+                try:
+                    asked = client.post("/api/recommendations",
+                                        json={"expression": "Colombia x Turkey - Germany"})
+                    model = client.get("/api/model")
+                except httpx.HTTPError as exc:
+                    failures.append(repr(exc))
+                    continue
+                for response in (asked, model):
+                    if response.status_code != 200:
+                        failures.append(f"{response.status_code} {response.text[:200]}")
+                if model.status_code == 200:
+                    seen.add(model.json()["version"])
+                if asked.status_code == 200 and len(asked.json()["songs"]) != 10:
+                    failures.append("not 10 songs")
+                counts[0] += 1
+
+    with running_server(app) as base:
+        threads = [threading.Thread(target=client_loop, args=(base,)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        published = [first.version]
+        for seed in range(1, 4):
+            time.sleep(0.3)
+            published.append(build_artifact(settings.models_dir, seed=seed).version)
+            artifacts.prune(settings.models_dir, keep=2)  # old folders vanish under readers
+        deadline = time.monotonic() + 10
+        while published[-1] not in seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        for t in threads:
+            t.join(timeout=20)
+        final = httpx.get(f"{base}/api/model").json()["version"]
+    assert failures == []
+    assert counts[0] > 20
+    assert final == published[-1]
+    assert first.version in seen and published[-1] in seen
+
+
+def test_server_answers_json_errors_not_500(settings: Settings) -> None:
+    build_artifact(settings.models_dir)
+    with running_server(create_app(settings)) as base, httpx.Client(base_url=base) as client:
+        assert client.post("/api/recommendations", json={"expression": "Narnia"}).status_code == 400
+        big = client.post("/api/recommendations", content=b"{" + b" " * 20000 + b"}",
+                          headers={"content-type": "application/json"})
+        assert big.status_code == 413
+        chunked = client.post("/api/recommendations", content=iter([b"{" + b" " * 9000] * 3),
+                              headers={"content-type": "application/json"})
+        assert chunked.status_code == 413
+        page = client.get("/")
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert client.get("/static/ask.js").status_code == 200
+
+
+def test_dotify_serve_starts_and_serves(home: Path) -> None:
+    settings = Settings(home=home)
+    version = build_artifact(settings.models_dir).version
+    port = free_port()
+    env = {**os.environ, "DOTIFY_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-m", "dotify", "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        body = _wait_for_json(f"http://127.0.0.1:{port}/healthz", proc)
+        assert body == {"status": "ok", "model_version": version}
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert f"http://127.0.0.1:{port}/" in err.decode()
+
+
+def test_dotify_serve_refuses_a_bad_nightly_time(home: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "dotify", "serve", "--nightly-at", "25:99"],
+                          env={**os.environ, "DOTIFY_HOME": str(home)}, capture_output=True,
+                          timeout=60)
+    assert done.returncode != 0
+    assert "HH:MM" in done.stderr.decode()
+
+
+def _wait_for_json(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"dotify serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+        try:
+            return httpx.get(url, timeout=1).json()  # type: ignore[no-any-return]
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    pytest.fail(f"no answer from {url} within {timeout} s")
