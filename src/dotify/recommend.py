@@ -96,10 +96,12 @@ class _Prepared:
     powers: dict[float, np.ndarray] = field(default_factory=dict)  # popularity -> 1/|y|^(1-p)
 
     def inverse_power(self, popularity: float) -> np.ndarray:
+        """float32 ``1 / |y_i| ** (1 - popularity)``, cached for the last few knob values."""
         if popularity not in self.powers:
             if len(self.powers) >= 8:
                 self.powers.clear()
-            self.powers[popularity] = 1.0 / np.maximum(self.norms, _TINY) ** (1.0 - popularity)
+            power = 1.0 / np.maximum(self.norms, _TINY) ** (1.0 - popularity)
+            self.powers[popularity] = power.astype(np.float32)
         return self.powers[popularity]
 
 
@@ -116,7 +118,7 @@ def _prepare(artifact: Artifact) -> _Prepared:
     prepared = _Prepared(
         source=artifact.song_vectors,
         songs=songs,
-        norms=np.linalg.norm(songs.astype(np.float64), axis=1),
+        norms=np.linalg.norm(songs, axis=1).astype(np.float64),
         countries=np.divide(countries, norms, out=np.zeros_like(countries), where=norms > 0),
         rows={str(code): i for i, code in enumerate(artifact.countries)},
     )
@@ -173,14 +175,16 @@ def recommend(
     tree = parse(expression)
     prepared = _prepare(artifact)
     q, parts = _query(prepared, tree)
-    scale = prepared.inverse_power(popularity)
     q_norm = float(np.linalg.norm(q))
-    scores = (prepared.songs @ q.astype(np.float32)) * scale / q_norm
+    scale = prepared.inverse_power(popularity)
+    scores = prepared.songs @ (q / q_norm).astype(np.float32)  # float32, one pass over songs
+    np.multiply(scores, scale, out=scores)
     allowed = _allowed(artifact, prepared, tree, exclude_charting, since, until)
     if allowed is not None:
-        scores = np.where(allowed, scores, -np.inf)
-    top = _top_indices(scores, n, artifact.songs.streams, prepared.norms)
-    songs = _songs(artifact, prepared, top, scores, parts, scale / q_norm)
+        scores[~allowed] = -np.inf
+    top = _top_indices(scores, n, artifact.songs.streams, prepared.norms,
+                       len(scores) if allowed is None else int(allowed.sum()))
+    songs = _songs(artifact, prepared, top, scores, parts, scale[top] / q_norm)
     log.debug("recommend %r: %d songs in %.2f ms", str(tree), len(songs),
               1e3 * (time.perf_counter() - started))
     text = expression if isinstance(expression, str) else " ".join(expression)
@@ -251,13 +255,15 @@ def _date_window(artifact: Artifact, since: date | None, until: date | None) -> 
     return keep
 
 
-def _top_indices(scores: np.ndarray, n: int, streams: np.ndarray, norms: np.ndarray) -> np.ndarray:
-    """The best ``n`` finite scores, ties (at TIE_DECIMALS) broken by streams, then length."""
-    finite = int(np.isfinite(scores).sum()) if np.isneginf(scores).any() else len(scores)
-    k = min(n, finite)
+def _top_indices(scores: np.ndarray, n: int, streams: np.ndarray, norms: np.ndarray,
+                 allowed: int) -> np.ndarray:
+    """The best ``n`` of the ``allowed`` finite scores (the others are -inf); ties (equal to
+    TIE_DECIMALS places) broken by streams, then vector length, then column order."""
+    k = min(n, allowed)
     if k == 0:
         return np.empty(0, dtype=np.int64)
-    kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+    last = len(scores) - k
+    kth = scores[np.argpartition(scores, last)[last:]].min()
     # everything that can tie with the k-th after rounding is a candidate
     candidates = np.flatnonzero(scores >= kth - 10.0 ** -TIE_DECIMALS)
     rounded = np.round(scores[candidates].astype(np.float64), TIE_DECIMALS)
@@ -268,9 +274,10 @@ def _top_indices(scores: np.ndarray, n: int, streams: np.ndarray, norms: np.ndar
 
 def _songs(artifact: Artifact, prepared: _Prepared, index: np.ndarray, scores: np.ndarray,
            parts: dict[str, np.ndarray], scale: np.ndarray) -> list[RecommendedSong]:
+    """The songs at ``index`` with their scores; ``scale`` is 1/(|q| |y|^(1-p)) for each."""
     names = list(parts)
     shares = (np.stack([parts[k] for k in names]) @ prepared.songs[index].T.astype(np.float64)
-              * scale[index]) if names else np.zeros((0, len(index)))
+              * scale) if names else np.zeros((0, len(index)))
     meta = artifact.songs
     return [
         RecommendedSong(
