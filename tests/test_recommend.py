@@ -197,6 +197,30 @@ def test_date_window_without_dates_says_so(art: Artifact) -> None:
         recommend(art, "Colombia", since=date(2020, 1, 1))
 
 
+def test_date_window_keeps_songs_charting_inside_it(tmp_path: Path) -> None:
+    first = np.array(["2020-01-01", "2020-03-01", "2020-01-15", "2020-06-01", "2019-12-01",
+                      "2020-02-01", "NaT"], dtype="datetime64[D]")
+    last = np.array(["2020-01-31", "2020-03-31", "2020-05-01", "2020-06-30", "2019-12-31",
+                     "2020-12-31", "NaT"], dtype="datetime64[D]")
+    model = make_model("imf")
+    model.country_factors, model.song_factors = COUNTRY_VECTORS, SONG_VECTORS
+    art = store.load(store.save(model, COUNTRIES, _songs(7), tmp_path,
+                                song_dates=(first, last)).path)
+    np.testing.assert_array_equal(art.song_first_date, first)
+
+    def window(since: date | None, until: date | None) -> set[str]:
+        return set(_titles(recommend(art, "Colombia", n=7, since=since, until=until)))
+
+    assert window(date(2020, 3, 10), date(2020, 3, 20)) == {"Latin short", "German",
+                                                           "Global hit"}
+    assert window(date(2020, 6, 1), None) == {"Turkish", "Global hit"}
+    assert window(None, date(2019, 12, 31)) == {"Latin Turkish"}
+    assert "Silent" in window(None, None)  # no window: no filter
+    assert "Silent" not in window(date(2000, 1, 1), None)  # unknown dates are outside any
+    with pytest.raises(ValueError, match="one first and one last date per song"):
+        store.save(model, COUNTRIES, _songs(7), tmp_path, song_dates=(first[:3], last))
+
+
 def test_a_known_market_missing_from_the_model(art: Artifact) -> None:
     with pytest.raises(CountryNotInModelError) as caught:
         recommend(art, "Colombia + Chile")

@@ -44,6 +44,9 @@ class Artifact:
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     charted: sp.csr_matrix | None = None  # bool pattern: which song charted in which country
+    # datetime64[D] per song: its first and last chart day (for since/until queries), or None
+    song_first_date: np.ndarray | None = None
+    song_last_date: np.ndarray | None = None
 
     @property
     def country_vectors(self) -> np.ndarray:
@@ -76,11 +79,14 @@ def save(
     meta: dict[str, Any] | None = None,
     version: str | None = None,
     charted: sp.spmatrix | None = None,
+    song_dates: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Artifact:
     """Write a new version folder (not yet published) and return its artifact.
 
     ``charted`` (countries x songs, any sparse matrix) records where each song charted, so
     recommendations can leave out what a country already plays ("discover").
+    ``song_dates`` (first, last): each song's first and last chart day, one per song, so
+    recommendations can keep songs that charted within a date window.
     """
     model.check_finite()
     version = version or new_version()
@@ -104,6 +110,9 @@ def save(
         charted = sp.csr_matrix(charted, dtype=bool)
         arrays |= {"charted_indptr": charted.indptr, "charted_indices": charted.indices,
                    "charted_shape": np.asarray(charted.shape)}
+    first, last = _song_dates(song_dates, len(songs))
+    if first is not None and last is not None:
+        arrays |= {"song_first_date": first, "song_last_date": last}
     models_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=models_dir))
     try:
@@ -117,7 +126,7 @@ def save(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return Artifact(model, np.asarray(countries), songs, meta, models_dir / version,
-                    None if charted is None else sp.csr_matrix(charted))
+                    None if charted is None else sp.csr_matrix(charted), first, last)
 
 
 def load(path: Path) -> Artifact:
@@ -147,7 +156,19 @@ def load(path: Path) -> Artifact:
         indices = arrays["charted_indices"]
         charted = sp.csr_matrix((np.ones(len(indices), bool), indices, arrays["charted_indptr"]),
                                 shape=tuple(arrays["charted_shape"]))
-    return Artifact(model, arrays["countries"], songs, meta, path.resolve(), charted)
+    return Artifact(model, arrays["countries"], songs, meta, path.resolve(), charted,
+                    arrays.get("song_first_date"), arrays.get("song_last_date"))
+
+
+def _song_dates(song_dates: tuple[np.ndarray, np.ndarray] | None, n_songs: int
+                ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    if song_dates is None:
+        return None, None
+    first, last = (np.asarray(d, dtype="datetime64[D]") for d in song_dates)
+    if first.shape != (n_songs,) or last.shape != (n_songs,):
+        raise ValueError(f"song_dates must hold one first and one last date per song "
+                         f"({n_songs}), not shapes {first.shape} and {last.shape}")
+    return first, last
 
 
 def publish(models_dir: Path, version: str) -> None:

@@ -242,8 +242,8 @@ def _allowed(artifact: Artifact, prepared: _Prepared, tree: Any, exclude_chartin
 
 
 def _date_window(artifact: Artifact, since: date | None, until: date | None) -> np.ndarray:
-    first = getattr(artifact, "song_first_date", None)
-    last = getattr(artifact, "song_last_date", None)
+    """Songs whose chart span [first, last] meets [since, until]; unknown dates never do."""
+    first, last = artifact.song_first_date, artifact.song_last_date
     if first is None or last is None:
         raise DotifyError("this model has no per-song chart dates, so since/until are not "
                           "available; retrain to get them")
