@@ -110,7 +110,8 @@ def _wait_for_json(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> d
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"dotify serve exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            pytest.fail(f"dotify serve exited: {err}")
         try:
             return httpx.get(url, timeout=1).json()  # type: ignore[no-any-return]
         except httpx.HTTPError:

@@ -66,10 +66,8 @@ def similar(live: Live, code: str, n: int) -> list[SimilarCountry]:
     from dotify import recommend as engine
 
     _require_in_model(live, code)
-    found = engine.similar(live.artifact, code, n + 1)
-    pairs = [p for p in (_pair(item) for item in found) if p[0] != code][:n]
-    return [SimilarCountry(similarity=round(score, 4), **maps.describe(other))
-            for other, score in pairs]
+    return [SimilarCountry(similarity=round(near.similarity, 4), **maps.describe(near.code))
+            for near in engine.similar(live.artifact, code, n)]
 
 
 def top(live: Live, code: str, n: int, popularity: float | None) -> list[Song]:
@@ -78,8 +76,7 @@ def top(live: Live, code: str, n: int, popularity: float | None) -> list[Song]:
     _require_in_model(live, code)
     options = {} if popularity is None else {"popularity": popularity}
     found = engine.top(live.artifact, code, n, **options)
-    songs = found.to_dict()["songs"] if hasattr(found, "to_dict") else [_plain(s) for s in found]
-    return [_song(s, i) for i, s in enumerate(songs, 1)]
+    return [_song(s, i) for i, s in enumerate(found.to_dict()["songs"], 1)]
 
 
 def taste_map(live: Live) -> dict[str, Any]:
@@ -112,16 +109,6 @@ def _song(song: Any, rank: int) -> Song:
                 artists=str(s.get("artists", "")), url=str(s.get("url") or ""),
                 uri=s.get("uri") or None, score=float(s.get("score", 0.0)),
                 contributions={str(k): float(v) for k, v in (s.get("contributions") or {}).items()})
-
-
-def _pair(item: Any) -> tuple[str, float]:
-    """(code, similarity) from whatever the engine returns for one neighbour."""
-    if isinstance(item, (tuple, list)):
-        return str(item[0]), float(item[1])
-    s = _plain(item)
-    code = s.get("code") or s.get("country")
-    score = s.get("similarity", s.get("score", 0.0))
-    return str(code), float(score)
 
 
 def _plain(value: Any) -> dict[str, Any]:
