@@ -97,12 +97,13 @@ class _Prepared:
 
     def inverse_power(self, popularity: float) -> np.ndarray:
         """float32 ``1 / |y_i| ** (1 - popularity)``, cached for the last few knob values."""
-        if popularity not in self.powers:
+        power = self.powers.get(popularity)
+        if power is None:  # safe under threads: at worst two threads compute the same array
+            power = (1.0 / np.maximum(self.norms, _TINY) ** (1.0 - popularity)).astype(np.float32)
             if len(self.powers) >= 8:
                 self.powers.clear()
-            power = 1.0 / np.maximum(self.norms, _TINY) ** (1.0 - popularity)
-            self.powers[popularity] = power.astype(np.float32)
-        return self.powers[popularity]
+            self.powers[popularity] = power
+        return power
 
 
 _CACHE: dict[int, tuple[weakref.ref[Artifact], _Prepared]] = {}
