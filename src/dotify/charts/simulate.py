@@ -1,0 +1,220 @@
+"""The embedded default chart source: realistic synthetic daily charts, ``dotify simulate``.
+
+``Simulator(seed, markets, start).write(out, start, end)`` writes one file per market per
+day in the legacy spotifycharts.com format, ``<out>/<cc>/regional-<cc>-daily-YYYY-MM-DD.csv``,
+and the planted ground truth beside them in ``<out>/ground_truth.json``. The chart of
+(seed, market, date) never depends on the range asked for (see :mod:`.simworld`), so the
+nightly job can ask for the next days with ``write(out, last + 1 day, today)``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from dotify.charts import simworld
+from dotify.charts.simmarkets import CODES, DEFAULT_MARKETS, PROFILES
+from dotify.charts.simsongs import SongBook
+from dotify.countries import lookup
+
+log = logging.getLogger("dotify")
+
+DEFAULT_START = date(2020, 1, 1)
+BLOCK = 64  # days scored at once
+NOTE = (',,,"Note that these figures are generated using a formula that protects against '
+        'any artificial inflation of chart positions.",')
+HEADER = 'Position,"Track Name",Artist,Streams,URL'
+TRUTH_FILE = "ground_truth.json"
+
+
+@dataclass(frozen=True)
+class ChartRow:
+    position: int
+    title: str
+    artist: str
+    streams: int
+    track_id: str
+
+
+@dataclass(frozen=True)
+class SimulationSummary:
+    out: Path
+    markets: tuple[str, ...]
+    start: date
+    end: date
+    files: int
+    rows: int
+    songs: int  # distinct songs charted in the range
+    ground_truth: Path
+    seconds: float
+
+
+def chart_path(out: Path, market: str, day: date) -> Path:
+    return out / market / f"regional-{market}-daily-{day.isoformat()}.csv"
+
+
+class Simulator:
+    """Synthetic daily charts for ``markets`` (default: the 55 of the real weekly scrape).
+
+    ``start`` is only where :meth:`write` begins by default; the charts themselves depend on
+    the seed, the market and the date alone.
+    """
+
+    def __init__(self, seed: int = 0, markets: Iterable[str] | None = None,
+                 start: date = DEFAULT_START) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
+        self.seed = int(seed)
+        self.markets: tuple[str, ...] = _codes(DEFAULT_MARKETS if markets is None else markets)
+        self.start = start
+        self.songs = SongBook(self.seed)
+
+    # -- one chart
+
+    def chart(self, market: str, day: date) -> list[ChartRow]:
+        """The chart of ``market`` on ``day``, best first."""
+        (code,) = _codes([market])
+        _, uids, streams = next(self._charts(code, day, day))
+        return [ChartRow(i + 1, *self.songs.names(u), int(s), self.songs.track_id(u))
+                for i, (u, s) in enumerate(zip(uids, streams, strict=True))]
+
+    def chart_csv(self, market: str, day: date) -> bytes:
+        """The chart of ``market`` on ``day`` as the legacy CSV download."""
+        (code,) = _codes([market])
+        _, uids, streams = next(self._charts(code, day, day))
+        return self._csv(uids, streams)
+
+    # -- many charts
+
+    def write(self, out: Path | str, start: date | None = None,
+              end: date | None = None) -> SimulationSummary:
+        """Write every market's daily charts from ``start`` to ``end`` (both included)."""
+        began = time.perf_counter()
+        out = Path(out)
+        start = start or self.start
+        end = end or start + timedelta(days=364)
+        if end < start:
+            raise ValueError(f"end {end} is before start {start}")
+        truth_path = out / TRUTH_FILE
+        old = _read_truth(truth_path, self.seed)
+        files = rows = 0
+        charted: set[int] = set()
+        for code in self.markets:
+            (out / code).mkdir(parents=True, exist_ok=True)
+            for day, uids, streams in self._charts(code, start, end):
+                chart_path(out, code, day).write_bytes(self._csv(uids, streams))
+                files, rows = files + 1, rows + len(uids)
+                charted.update(uids.tolist())
+        truth = self._merge_truth(old, charted, start, end)
+        _write_json(truth_path, truth)
+        seconds = time.perf_counter() - began
+        log.info("simulated %d charts (%d rows) in %.1f s", files, rows, seconds)
+        return SimulationSummary(out, self.markets, start, end, files, rows, len(charted),
+                                 truth_path, seconds)
+
+    def ground_truth(self, start: date | None = None, end: date | None = None) -> dict:
+        """The planted clusters: every market's, and every song's that charts in the range."""
+        start = start or self.start
+        end = end or start + timedelta(days=364)
+        charted: set[int] = set()
+        for code in self.markets:
+            for _, uids, _ in self._charts(code, start, end):
+                charted.update(uids.tolist())
+        return self._merge_truth({}, charted, start, end)
+
+    # -- internals
+
+    def _charts(self, code: str, start: date, end: date
+                ) -> Iterator[tuple[date, np.ndarray, np.ndarray]]:
+        """(day, song uids best first, streams) for each day, scored BLOCK days at a time."""
+        market = CODES.index(code)
+        first, last = start.toordinal(), end.toordinal()
+        for lo in range(first, last + 1, BLOCK):
+            days = np.arange(lo, min(lo + BLOCK, last + 1))
+            songs = self.songs.released(int(days[0]) - simworld.WINDOW, int(days[-1]))
+            appeal = simworld.affinity(self.seed, songs, market)
+            keep = np.flatnonzero(appeal > 0)
+            songs, appeal = songs.take(keep), appeal[keep]
+            score = simworld.scores(self.seed, songs, appeal, market, days)
+            streams = simworld.stream_counts(self.seed, market, days)
+            for day, row, counts in zip(days.tolist(), score, streams, strict=True):
+                uids, n = self._rank(songs, row, counts)
+                yield date.fromordinal(day), uids, counts[:n]
+
+    @staticmethod
+    def _rank(songs: simworld.Releases, row: np.ndarray,
+              streams: np.ndarray) -> tuple[np.ndarray, int]:
+        """The best songs of one day's scores, as many as have streams enough to chart."""
+        n = min(int(np.count_nonzero(row > 0)),
+                int(np.count_nonzero(streams >= simworld.MIN_STREAMS)))
+        if n == 0:
+            return songs.uid[:0], 0
+        top = np.argpartition(-row, n - 1)[:n]
+        top = top[np.lexsort((songs.uid[top], -row[top]))]
+        return songs.uid[top], n
+
+    def _csv(self, uids: np.ndarray, streams: np.ndarray) -> bytes:
+        middles, urls = self.songs.row_parts(uids.tolist())
+        rows = [f"{p},{m},{c},{u}" for p, m, c, u in
+                zip(range(1, len(urls) + 1), middles, streams.tolist(), urls, strict=True)]
+        return "\n".join([NOTE, HEADER, *rows, ""]).encode("utf-8")
+
+    def _merge_truth(self, old: dict, charted: set[int], start: date, end: date) -> dict:
+        markets = {**old.get("markets", {}), **{c: PROFILES[c].cluster for c in self.markets}}
+        songs = dict(old.get("songs", {}))
+        for uid in sorted(charted):
+            songs[self.songs.track_id(uid)] = self.songs.truth(uid)
+        first = min(start, date.fromisoformat(old.get("first", start.isoformat())))
+        last = max(end, date.fromisoformat(old.get("last", end.isoformat())))
+        return {"seed": self.seed, "start": self.start.isoformat(), "first": first.isoformat(),
+                "last": last.isoformat(), "markets": dict(sorted(markets.items())), "songs": songs}
+
+
+def simulate(out: Path | str, days: int = 365, markets: Iterable[str] | None = None,
+             seed: int = 0, start: date | None = None) -> SimulationSummary:
+    """Write ``days`` days of charts from ``start`` (default 2020-01-01) into ``out``."""
+    if days < 1:
+        raise ValueError(f"days must be at least 1, not {days}")
+    simulator = Simulator(seed, markets, start or DEFAULT_START)
+    return simulator.write(out, simulator.start, simulator.start + timedelta(days=days - 1))
+
+
+def _codes(markets: Iterable[str]) -> tuple[str, ...]:
+    """Market codes for names, codes or aliases; ValueError for 'global' or an empty list."""
+    codes = []
+    for name in markets:
+        code = lookup(name).code
+        if code not in PROFILES:
+            raise ValueError(f"the simulator has no market {name!r}; it knows {', '.join(CODES)}")
+        codes.append(code)
+    if not codes:
+        raise ValueError("markets must name at least one market")
+    return tuple(dict.fromkeys(codes))
+
+
+def _read_truth(path: Path, seed: int) -> dict:
+    """The ground truth already in ``out``: it must be of the same seed."""
+    if not path.exists():
+        return {}
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot read the existing ground truth ({exc})") from exc
+    if old.get("seed") != seed:
+        raise ValueError(f"{path} holds charts of seed {old.get('seed')!r}, not {seed}; "
+                         "write into another folder or remove it first")
+    return old
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
