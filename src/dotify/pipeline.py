@@ -161,7 +161,7 @@ def _run(settings: Settings, engine: Engine, source: Source, today: date | None,
     result.details["newest"] = newest.isoformat()
     result.pulls = source.pull(wanted, settings.charts_dir, chart_kind)
     result.details["pulls"] = _pull_summary(result.pulls)
-    ingested = _ingest(settings, ok_paths(result.pulls))
+    ingested = _ingest(engine, ok_paths(result.pulls))
     result.rows = ingested["rows"]
     result.details["ingest"] = ingested
     needs_look = bool(result.failed_pulls) or bool(ingested["failed"])
@@ -205,14 +205,16 @@ def live_val_epr(models_dir: Path) -> float | None:
     return None if value is None else float(value)
 
 
-def _ingest(settings: Settings, paths: list[Path]) -> dict[str, Any]:
+def _ingest(engine: Engine, paths: list[Path]) -> dict[str, Any]:
+    """Ingest the pulled files; a file that fails is listed and its date pulled again later."""
     if not paths:
         return {"files": 0, "rows": 0, "failed": {}}
     from dotify.ingest import ingest_paths
 
-    report = ingest_paths(settings, paths)
-    failed = {str(f.path): f.error for f in report.failed}
-    return {"files": len(paths), "rows": int(report.rows), "failed": failed}
+    report = ingest_paths(engine, paths)
+    failed = {error.path: str(error) for error in report.errors}
+    return {"files": report.files, "rows": int(report.rows), "unchanged": report.files_unchanged,
+            "new_songs": report.new_songs, "failed": failed}
 
 
 def _train(settings: Settings, kind: str, params: dict[str, Any] | None,
