@@ -10,6 +10,7 @@
   const nBox = $("n"), pop = $("popularity"), popOut = $("popularity-value"), discover = $("discover");
   let countries = [];
   let popTouched = false;
+  let last = null; // the last query asked, re-asked when a knob changes
 
   const norm = (s) => s.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
     .replace(/[._-]/g, " ").replace(/\s+/g, " ").trim();
@@ -166,6 +167,7 @@
 
   async function ask(query, q, push) {
     errorBox.hidden = true;
+    last = { query, q };
     const body = { ...query, n: Math.min(100, Math.max(1, parseInt(nBox.value, 10) || 10)),
       discover: discover.checked };
     if (popTouched) body.popularity = parseFloat(pop.value);
@@ -200,7 +202,8 @@
 
   function render(data) {
     const title = $("results-title");
-    title.replaceChildren("Music like ", Object.assign(document.createElement("b"), { textContent: data.parsed }));
+    const pretty = data.parsed.replace(/ \* /g, " × ").replace(/ - /g, " − ").replace(/ \/ /g, " ÷ ");
+    title.replaceChildren("Music like ", Object.assign(document.createElement("b"), { textContent: pretty }));
     const list = $("songs");
     list.replaceChildren();
     const best = Math.max(1e-9, ...data.songs.map((s) => s.score));
@@ -270,11 +273,15 @@
     ask({ expression: q }, q, true);
   });
   pop.addEventListener("input", () => { popTouched = true; showPopularity(); });
+  for (const knob of [nBox, pop, discover]) {
+    knob.addEventListener("change", () => { if (last && !$("results").hidden) ask(last.query, last.q, true); });
+  }
   $("clear").addEventListener("click", () => {
     setBuilder([]);
     $("expression").value = "";
     errorBox.hidden = true;
     $("results").hidden = true;
+    last = null;
     history.pushState({}, "", "/");
     terms.querySelector("input").focus();
   });

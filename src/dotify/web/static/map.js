@@ -34,11 +34,11 @@
   }
 
   function scatter(data, colour) {
-    const W = 520, H = 420, pad = 28;
+    const W = 560, H = 440, pad = 24, right = 96;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "2-D map of countries" });
     data.countries.forEach((c, i) => {
       const [x, y] = data.xy[i];
-      const cx = pad + x * (W - 2 * pad), cy = pad + (1 - y) * (H - 2 * pad);
+      const cx = pad + x * (W - pad - right), cy = pad + (1 - y) * (H - 2 * pad);
       const g = svg("g", { class: "country", "data-code": c.code });
       const dot = svg("circle", { cx, cy, r: 7, fill: colour[c.region], class: "pt" });
       const label = svg("text", { x: cx + 9, y: cy + 3 });
@@ -67,7 +67,7 @@
       data.similarity[i].forEach((s, j) => {
         const t = (s - lo) / Math.max(1e-9, 1 - lo);
         const rect = svg("rect", { x: left + j * cell, y: top + i * cell, width: cell, height: cell,
-          fill: `hsl(${145 - 145 * (1 - t)}, ${40 + 45 * t}%, ${8 + 42 * t}%)`, class: "cell" });
+          fill: `hsl(${200 - 55 * t}, ${25 + 55 * t}%, ${9 + 43 * t}%)`, class: "cell" });
         const other = data.countries[j];
         hover(rect, `${c.name} · ${other.name}: ${s.toFixed(2)}`);
         rect.addEventListener("click", () => go(other));

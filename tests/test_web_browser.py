@@ -1,0 +1,185 @@
+"""End to end in real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
+
+Screenshots of the results page (desktop and a 390x844 phone) and of the map are written
+to ``artifacts/screenshots/`` for people to look at.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from web_support import XSS_TITLE, build_artifact, running_server
+
+from dotify.config import Settings
+from dotify.web import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed "
+                       "(apt-get install chromium; .ci/run does it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    settings = Settings(home=tmp_path_factory.mktemp("home"))
+    build_artifact(settings.models_dir)
+    with running_server(create_app(settings)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, base_url: str):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, base_url=base_url)
+    page = context.new_page()
+    page.dialogs = []  # type: ignore[attr-defined]
+    page.console_errors = []  # type: ignore[attr-defined]
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    yield page
+    context.close()
+
+
+def pick(page, typed: str, name: str, keyboard: bool = False) -> None:  # type: ignore[no-untyped-def]
+    box = page.locator(".term input.country").last
+    box.click()
+    box.press_sequentially(typed)
+    option = page.locator(".term .suggest li", has_text=name).first
+    option.wait_for()
+    if keyboard:
+        box.press("Enter")  # the first match is highlighted
+    else:
+        option.click()
+    assert box.input_value() == name
+
+
+def test_build_an_expression_and_get_ten_songs(page, base_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/")
+    page.wait_for_function("document.querySelectorAll('.term').length === 1")
+    pick(page, "Colo", "Colombia")
+    page.click("button[data-op='x']")
+    pick(page, "Tur", "Turkey", keyboard=True)
+    page.click("button[data-op='-']")
+    pick(page, "Germ", "Germany")
+    page.click("button[data-op='=']")
+    songs = page.locator("#songs li")
+    songs.nth(9).wait_for()
+    assert songs.count() == 10
+    links = page.locator("#songs li a.title")
+    assert links.count() == 10
+    for i in range(10):
+        assert links.nth(i).get_attribute("target") == "_blank"
+        assert links.nth(i).get_attribute("rel") == "noopener"
+        assert links.nth(i).get_attribute("href").startswith("https://open.spotify.com/track/")
+    assert page.inner_text("#results-title") == "Music like Colombia × Turkey − Germany"
+    assert "q=Colombia+x+Turkey+-+Germany" in page.url
+    assert page.input_value("#expression") == "Colombia x Turkey - Germany"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "results.png"), full_page=True)
+    assert not page.console_errors and not page.dialogs
+
+    # an earlier term can be edited: the first operator becomes "+", the query runs again
+    page.select_option("select.op-pick >> nth=0", "+")
+    page.wait_for_function("document.querySelector('#results-title').textContent"
+                           ".includes('Colombia + Turkey − Germany')")
+
+
+def test_the_url_holds_the_query_and_back_works(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/?q=Colombia+x+Turkey+-+Germany&n=5")
+    page.locator("#songs li").nth(4).wait_for()
+    assert page.locator("#songs li").count() == 5
+    assert page.locator(".term input.country").count() == 3  # the builder is rebuilt
+    page.fill("#expression", "Japan + South Korea")
+    page.press("#expression", "Enter")
+    page.wait_for_function("location.search.includes('Japan')")
+    page.wait_for_function("document.querySelector('#results-title').textContent"
+                           ".includes('Japan + South Korea')")
+    page.go_back()
+    page.wait_for_function("document.querySelector('#results-title').textContent"
+                           ".includes('Colombia × Turkey − Germany')")
+    assert page.input_value("#expression") == "Colombia x Turkey - Germany"
+    page.check("#discover")  # a knob asks again, and the URL keeps it
+    page.wait_for_function("location.search.includes('discover=1')")
+    page.click("#clear")
+    assert page.locator("#results").is_hidden()
+    assert page.evaluate("location.search") == ""
+
+
+def test_unknown_country_shows_an_error_on_the_page(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/")
+    page.fill("#expression", "Atlantis + Germany")
+    page.press("#expression", "Enter")
+    error = page.locator("#error")
+    error.wait_for()
+    assert "Unknown country 'Atlantis'" in error.inner_text()
+    assert page.locator("#results").is_hidden()
+    # typed into the builder: Enter with no match asks, and the error names the country
+    page.goto("/")
+    box = page.locator(".term input.country").first
+    box.click()
+    box.press_sequentially("Narnia")
+    box.press("Enter")
+    page.wait_for_function("document.querySelector('#error').textContent.includes('Narnia')")
+    assert page.locator("#error").is_visible()
+
+
+def test_a_hostile_title_renders_as_text(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/?q=Colombia")
+    first = page.locator("#songs li a.title").first
+    first.wait_for()
+    assert first.inner_text() == XSS_TITLE
+    assert page.locator("#songs img").count() == 0
+    assert page.locator("#songs script").count() == 0
+    page.goto("/country/co")
+    assert page.locator("ol.songs a").first.inner_text() == XSS_TITLE
+    assert page.locator("main img").count() == 0
+    assert page.dialogs == [] and not page.console_errors
+
+
+def test_phone_sized_results(browser, base_url: str) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True, base_url=base_url)
+    page = context.new_page()
+    page.goto("/?q=Colombia+x+Turkey+-+Germany")
+    page.locator("#songs li").nth(9).wait_for()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways on a phone ({width} px)"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "results-phone.png"), full_page=True)
+    context.close()
+
+
+def test_map_hover_and_click(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/map")
+    dots = page.locator("#scatter circle.pt")
+    dots.first.wait_for()
+    assert dots.count() == 14
+    assert page.locator("#heatmap rect.cell").count() == 14 * 14
+    assert page.locator("#legend li").count() >= 3
+    dots.first.hover()
+    assert page.locator("#tip").is_visible() and "·" in page.inner_text("#tip")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "map.png"), full_page=True)
+    dots.first.click()
+    page.wait_for_url(re.compile(r"/country/[a-z]{2}$"))
+    assert page.locator("h2", has_text="Nearest countries").is_visible()
+    assert not page.console_errors
