@@ -70,10 +70,10 @@ def insert_charts(engine: sa.Engine, codes: list[str], entries: list[list[tuple[
         for code, chart in zip(codes, entries, strict=True):
             chart_id = conn.execute(schema.charts.insert().values(
                 market=code, chart_date=day, kind=kind, sha256="0" * 64)).inserted_primary_key[0]
-            for position, (song, streams) in enumerate(chart, start=1):
-                song_id = _song_id(conn, song)
-                conn.execute(schema.chart_entries.insert().values(
-                    chart_id=chart_id, position=position, song_id=song_id, streams=streams))
+            rows = [{"chart_id": chart_id, "position": position, "song_id": _song_id(conn, song),
+                     "streams": streams} for position, (song, streams) in enumerate(chart, 1)]
+            if rows:
+                conn.execute(schema.chart_entries.insert(), rows)
 
 
 def _song_id(conn: sa.Connection, song: int) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import inspect
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -32,6 +34,18 @@ _END = Annotated[datetime | None, typer.Option(formats=_DAY, help="Last chart da
 _TOP = Annotated[int | None, typer.Option("--n-top-songs", min=1,
                                           help="Only the N most recent chart rows.")]
 _JSON = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")]
+_ENGINE = Annotated[str, typer.Option(
+    "--engine", help="local, or spark: Spark builds the ratings and trains imf as spark-als.")]
+_MASTER = Annotated[str | None, typer.Option(
+    "--spark-master", help="Spark master URL (default DOTIFY_SPARK_MASTER or local[*]).")]
+_JDBC = Annotated[str | None, typer.Option(
+    "--jdbc-url", help="Spark reads the charts over JDBC (driver jar in DOTIFY_SPARK_JARS).")]
+
+
+def with_spark(cfg: Settings, master: str | None, jdbc_url: str | None) -> Settings:
+    """``cfg`` with the Spark flags applied (unchanged when none is given)."""
+    update = {k: v for k, v in (("spark_master", master), ("spark_jdbc_url", jdbc_url)) if v}
+    return cfg.model_copy(update=update) if update else cfg
 
 
 def parse_param(text: str) -> tuple[str, Any]:
@@ -48,6 +62,8 @@ def parse_param(text: str) -> tuple[str, Any]:
 def gather_params(cfg: Settings, kind: str, flags: dict[str, Any], extra: list[str] | None,
                   seed: int | None) -> dict[str, Any]:
     """Saved best params (IMF), then flags, then ``--param``; checked against the model."""
+    if kind not in MODEL_KINDS:
+        raise ConfigError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
     params = dict(tuning.load_best_params(cfg)) if kind == "imf" else {}
     params |= {k: v for k, v in flags.items() if v is not None}
     params |= dict(parse_param(p) for p in extra or [])
@@ -61,6 +77,15 @@ def gather_params(cfg: Settings, kind: str, flags: dict[str, Any], extra: list[s
         raise ConfigError(f"model {kind!r} takes no parameter {', '.join(map(repr, unknown))}; "
                           f"it takes {', '.join(allowed)}")
     return params
+
+
+@contextmanager
+def _bad_values() -> Iterator[None]:
+    """A ValueError from the library (a bad parameter value) is the user's error: exit 2."""
+    try:
+        yield
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _flags(factors: int | None, alpha: float | None, lam: float | None, eps: float | None,
@@ -104,18 +129,20 @@ def train_command(
     ctx: typer.Context, model: _MODEL = "imf", factors: _FACTORS = None, alpha: _ALPHA = None,
     lam: _LAMBDA = None, eps: _EPS = None, iterations: _ITER = None, seed: _SEED = 0,
     param: _PARAM = None, start: _START = None, end: _END = None, n_top_songs: _TOP = None,
-    engine: Annotated[str, typer.Option(help="local (or spark when installed).")] = "local",
+    engine: _ENGINE = "local", spark_master: _MASTER = None, jdbc_url: _JDBC = None,
     publish: Annotated[bool, typer.Option(help="Make it the live model.")] = True,
     as_json: _JSON = False,
 ) -> None:
     """Train a model on the stored charts, evaluate it, save it and publish it."""
-    cfg = settings(ctx)
+    cfg = with_spark(settings(ctx), spark_master, jdbc_url)
     params = gather_params(cfg, model, _flags(factors, alpha, lam, eps, iterations), param, seed)
-    result = training.train(cfg, model, params, engine=engine, seed=seed, publish=publish,
-                            progress=_progress(as_json), **_window(start, end, n_top_songs))
+    with _bad_values():
+        result = training.train(cfg, model, params, engine=engine, seed=seed, publish=publish,
+                                progress=_progress(as_json), **_window(start, end, n_top_songs))
     saved = result.artifact
     metrics = {k: v for k, v in result.metrics.items() if k != "per_country"}
     payload = {"version": saved.version, "published": result.published, "kind": saved.kind,
+               "engine": engine,
                "params": saved.model.params, **metrics,
                **{k: saved.meta[k] for k in ("n_countries", "n_songs", "nnz", "window")}}
     _emit(as_json, payload, f"model {saved.version}")
@@ -135,8 +162,10 @@ def evaluate_command(
     """Fit on the seed split and print train/validation EPR and top-k metrics (saves nothing)."""
     cfg = settings(ctx)
     params = gather_params(cfg, model, _flags(factors, alpha, lam, eps, iterations), param, seed)
-    result = training.evaluate_model(cfg, model, params, seed=seed, progress=_progress(as_json),
-                                     **_window(start, end, n_top_songs))
+    with _bad_values():
+        result = training.evaluate_model(cfg, model, params, seed=seed,
+                                         progress=_progress(as_json),
+                                         **_window(start, end, n_top_songs))
     if not per_country:
         result.pop("per_country")
     result.pop("history")
@@ -150,15 +179,16 @@ def tune_command(
     trials: Annotated[int, typer.Option(min=1, help="Trials of the bayes search.")] = 30,
     factors: _FACTORS = None, alpha: _ALPHA = None, lam: _LAMBDA = None, eps: _EPS = None,
     iterations: _ITER = None, seed: _SEED = 0, param: _PARAM = None, start: _START = None,
-    end: _END = None, n_top_songs: _TOP = None, as_json: _JSON = False,
+    end: _END = None, n_top_songs: _TOP = None, engine: _ENGINE = "local",
+    spark_master: _MASTER = None, jdbc_url: _JDBC = None, as_json: _JSON = False,
 ) -> None:
     """Search IMF's parameters; save the best for `dotify train` and draw the EPR heatmap."""
-    cfg = settings(ctx)
+    cfg = with_spark(settings(ctx), spark_master, jdbc_url)
     base = {k: v for k, v in _flags(factors, alpha, lam, eps, iterations).items() if v is not None}
     base |= dict(parse_param(p) for p in param or []) | {"random_state": seed}
     say = _progress(as_json)
     result = tuning.tune(cfg, search, trials, base, seed=seed, **_window(start, end, n_top_songs),
-                         on_trial=lambda t: say(_trial_line(t)))
+                         on_trial=lambda t: say(_trial_line(t)), engine=engine)
     payload = tuning.summary(result)
     if as_json:
         sys.stdout.write(json.dumps(payload, default=_json_default) + "\n")

@@ -1,0 +1,122 @@
+"""``dotify train``, ``evaluate`` and ``tune``: JSON on stdout with the keys, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from _planted import insert_planted
+from typer.testing import CliRunner
+
+from dotify import artifact
+from dotify.cli import app, main
+from dotify.cli.model import parse_param
+from dotify.config import Settings
+from dotify.db import engine_for
+from dotify.errors import ConfigError
+
+FAST = ["--iterations", "3", "--param", "num_threads=1", "--factors", "8"]
+METRICS = {"train_epr", "val_epr", "val_epr_filtered", "params", "n_countries", "n_songs", "nnz",
+           "precision@10", "recall@10", "ndcg@10", "map@10", "auc"}
+
+
+@pytest.fixture
+def store(home: Path) -> Settings:
+    settings = Settings(home=home)
+    insert_planted(engine_for(settings), weeks=1)
+    return settings
+
+
+def _json(*args: str) -> dict:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, (result.output, result.exception)
+    return json.loads(result.stdout)
+
+
+def _main(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+          *args: str) -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.argv", ["dotify", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    out, err = capsys.readouterr()
+    return int(exit_info.value.code or 0), out, err
+
+
+def test_train_json_saves_and_publishes(store: Settings) -> None:
+    payload = _json("train", *FAST, "--alpha", "2", "--lambda", "5", "--json")
+    assert METRICS <= set(payload) and {"version", "published", "kind"} <= set(payload)
+    assert payload["params"]["alpha"] == 2.0 and payload["params"]["regularization"] == 5.0
+    assert payload["n_countries"] == 24 and payload["published"] is True
+    live = artifact.load_current(store.models_dir)
+    assert live.version == payload["version"] and live.meta["nnz"] == payload["nnz"]
+    assert live.meta["metrics"]["val_epr"] == payload["val_epr"]
+    assert live.meta["fingerprint"] and live.meta["window"]["start"] is None
+
+
+def test_train_uses_tuned_params_and_flags_override(store: Settings) -> None:
+    store.home.joinpath("best_params.json").write_text(json.dumps(
+        {"kind": "imf", "params": {"alpha": 7.0, "regularization": 3.0, "eps": 50.0,
+                                   "factors": 6}}))
+    payload = _json("train", "--iterations", "2", "--lambda", "4", "--no-publish", "--json")
+    assert payload["params"]["alpha"] == 7.0 and payload["params"]["factors"] == 6
+    assert payload["params"]["regularization"] == 4.0 and payload["published"] is False
+    assert artifact.load(store.models_dir / payload["version"]).meta["ratings"]["eps"] == 50.0
+    assert artifact.current_version(store.models_dir) is None
+
+
+def test_evaluate_json_has_the_metrics_and_baselines(store: Settings) -> None:
+    payload = _json("evaluate", *FAST, "--json")
+    assert METRICS <= set(payload) and "per_country" not in payload
+    assert payload["val_epr"] < payload["popularity_val_epr"]
+    other = _json("evaluate", "--model", "popularity", "--per-country", "--json")
+    assert other["kind"] == "popularity" and other["per_country"][0]["country"] == "ar"
+    assert not list(store.models_dir.glob("2*"))  # evaluate saves nothing
+
+
+def test_tune_json_has_trials_and_best(store: Settings) -> None:
+    payload = _json("tune", *FAST, "--json")
+    assert METRICS <= set(payload) and {"trials", "best"} <= set(payload)
+    assert len(payload["trials"]) == 16
+    assert payload["val_epr"] == payload["best"]["val_epr"] == min(
+        t["val_epr"] for t in payload["trials"])
+    assert (store.reports_dir / "tuning_heatmap.png").exists()
+    bayes = _json("tune", "--search", "bayes", "--trials", "2", *FAST, "--json")
+    assert len(bayes["trials"]) == 2
+
+
+def test_human_output_goes_to_stderr(store: Settings) -> None:
+    result = CliRunner().invoke(app, ["evaluate", *FAST])
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "val_epr" in result.stderr and "reading charts" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["train", "--model", "nope"], "unknown model 'nope'"),
+    (["train", "--engine", "hadoop"], "unknown engine 'hadoop'; choose one of local, spark"),
+    (["evaluate", "--model", "popularity", "--alpha", "3"],
+     "model 'popularity' takes no parameter 'alpha'"),
+    (["evaluate", "--param", "oops"], "--param 'oops': write it as key=value"),
+    (["tune", "--search", "random"], "unknown search 'random'"),
+    (["evaluate", "--param", "solver=lu"], "solver must be one of cg, cholesky, not 'lu'"),
+])
+def test_errors_exit_2_with_a_message(store: Settings, capsys: pytest.CaptureFixture[str],
+                                      monkeypatch: pytest.MonkeyPatch, args: list[str],
+                                      message: str) -> None:
+    code, out, err = _main(capsys, monkeypatch, *args)
+    assert code == 2 and out == ""
+    assert message in " ".join(err.split())
+
+
+def test_empty_store_says_what_to_do(home: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    code, _, err = _main(capsys, monkeypatch, "train")
+    assert code == 2 and "run `dotify ingest` first" in err
+
+
+def test_parse_param() -> None:
+    assert parse_param("epochs=20") == ("epochs", 20)
+    assert parse_param("lr=1e-3") == ("lr", 0.001)
+    assert parse_param("solver=cholesky") == ("solver", "cholesky")
+    with pytest.raises(ConfigError):
+        parse_param("=3")
