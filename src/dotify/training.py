@@ -85,20 +85,26 @@ def train(
 
     ``params`` may hold ``eps`` and ``scaling`` for the ratings; the rest go to the model.
     With ``refit`` the saved model is fitted again on all ratings (the metrics stay those of
-    the split). ``engine`` is "local"; "spark" is provided by ``dotify.spark`` when installed.
+    the split). ``engine`` "spark" builds the ratings in Spark (``settings.spark_master``) and
+    trains ``imf`` as ``spark-als`` (see ``dotify.spark_engine``).
     """
     say = progress or (lambda message: log.info(message))
     _check_kind(kind, engine)
     model_params, data_params = split_params(params)
-    say("reading charts")
+    if engine == "spark":
+        from dotify.spark_engine import model_for_spark
+
+        kind, model_params = model_for_spark(kind, model_params)
+    say("reading charts" + (" with Spark" if engine == "spark" else ""))
     full, train_part, validation = prepare(settings, start, end, n_top_songs, data_params,
-                                           fraction, min_songs, seed)
+                                           fraction, min_songs, seed, engine=engine)
     say(f"fitting {kind} on {full.shape[0]} countries x {full.shape[1]} songs")
     metrics = fit_and_evaluate(make_model(kind, **model_params), train_part, validation)
     model = make_model(kind, **model_params).fit(full if refit else train_part)
     say("saving the model")
     settings.ensure_dirs()
-    meta = _meta(full, metrics, data_params, refit, fraction, min_songs, seed)
+    meta = {**_meta(full, metrics, data_params, refit, fraction, min_songs, seed),
+            "engine": engine}
     saved = artifact_mod.save(model, full.countries, full.songs, settings.models_dir,
                               meta=meta, charted=full.matrix)
     if publish:
@@ -109,10 +115,11 @@ def train(
 
 def prepare(settings: Settings, start: date | None, end: date | None,
             n_top_songs: int | None, data_params: dict[str, Any], fraction: float = 0.2,
-            min_songs: int = 50, seed: int = 0) -> tuple[Ratings, Ratings, Ratings]:
-    """(all ratings, train, validation) of the store's window on the seed protocol."""
-    full = ratings.from_store(engine_for(settings), start=start, end=end,
-                              n_top_songs=n_top_songs, **data_params)
+            min_songs: int = 50, seed: int = 0, engine: str = "local"
+            ) -> tuple[Ratings, Ratings, Ratings]:
+    """(all ratings, train, validation) of the store's window on the seed protocol; with
+    ``engine`` "spark" the ratings are aggregated and scaled by Spark."""
+    full = load_ratings(settings, start, end, n_top_songs, data_params, engine)
     if full.nnz == 0:
         raise ModelError("no chart rows in the store for this window; run `dotify ingest` first")
     train_part, validation = splits.seed_split(full, fraction, min_songs, seed)
@@ -120,6 +127,18 @@ def prepare(settings: Settings, start: date | None, end: date | None,
         raise ModelError(f"no country rates more than {min_songs} songs, so nothing is held out; "
                          "lower min_songs or ingest more charts")
     return full, train_part, validation
+
+
+def load_ratings(settings: Settings, start: date | None, end: date | None,
+                 n_top_songs: int | None, data_params: dict[str, Any], engine: str = "local"
+                 ) -> Ratings:
+    """The store's ratings, from SQL (``engine`` "local") or built by Spark ("spark")."""
+    if engine == "spark":
+        from dotify.spark_engine import ratings_for
+
+        return ratings_for(settings, start, end, n_top_songs, **data_params)
+    return ratings.from_store(engine_for(settings), start=start, end=end,
+                              n_top_songs=n_top_songs, **data_params)
 
 
 def evaluate_model(
@@ -170,8 +189,6 @@ def _check_kind(kind: str, engine: str) -> None:
         raise ConfigError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine != "local":
-        raise ConfigError(f"the {engine} engine is not available in this build; use --engine local")
 
 
 def _meta(full: Ratings, metrics: dict[str, Any], data_params: dict[str, Any], refit: bool,

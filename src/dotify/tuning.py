@@ -20,13 +20,12 @@ from typing import Any
 import numpy as np
 
 from dotify import ratings as ratings_mod
-from dotify import splits
+from dotify import spark_engine, splits
 from dotify.config import Settings
-from dotify.db import engine_for
 from dotify.errors import ConfigError, ModelError
 from dotify.models import make_model
 from dotify.ratings import Ratings
-from dotify.training import fit_and_evaluate
+from dotify.training import fit_and_evaluate, load_ratings
 
 log = logging.getLogger("dotify")
 
@@ -59,15 +58,18 @@ def rescaled(full: Ratings, eps: float) -> Ratings:
     return replace(full, matrix=matrix.tocsr(), info={**full.info, "eps": float(eps)})
 
 
-def run_trial(full: Ratings, params: dict[str, Any], split: dict[str, Any]) -> Trial:
-    """Fit IMF with ``params`` (``eps`` included) on the seed split of ``full``; its metrics."""
+def run_trial(full: Ratings, params: dict[str, Any], split: dict[str, Any], kind: str = "imf"
+              ) -> Trial:
+    """Fit IMF (or ``spark-als``) with ``params`` (``eps`` included) on the seed split of
+    ``full``; its metrics. Recorded params are IMF's, so best_params.json suits both."""
     model_params = {k: v for k, v in params.items() if k != "eps"}
     data = rescaled(full, params.get("eps", full.info.get("eps", 1000.0)))
     train, validation = splits.seed_split(data, **split)
-    model = make_model("imf", **model_params)
+    model = make_model(kind, **model_params)
     metrics = fit_and_evaluate(model, train, validation)
     metrics.pop("per_country")
-    return {"params": {**model.params, "eps": float(data.info["eps"])}, **metrics}
+    recorded = model.params if kind == "imf" else spark_engine.dotify_params(model.params)
+    return {"params": {**recorded, "eps": float(data.info["eps"])}, **metrics}
 
 
 def grid_trials(base: dict[str, Any], grid: dict[str, list[Any]] | None = None
@@ -80,7 +82,8 @@ def grid_trials(base: dict[str, Any], grid: dict[str, list[Any]] | None = None
 
 
 def bayes_search(full: Ratings, base: dict[str, Any], n_trials: int, split: dict[str, Any],
-                 seed: int = 0, on_trial: Callable[[Trial], None] | None = None) -> list[Trial]:
+                 seed: int = 0, on_trial: Callable[[Trial], None] | None = None,
+                 kind: str = "imf") -> list[Trial]:
     """Optuna TPE (seeded) over factors, alpha, lambda, eps and iterations."""
     import optuna
 
@@ -94,7 +97,7 @@ def bayes_search(full: Ratings, base: dict[str, Any], n_trials: int, split: dict
                   "regularization": trial.suggest_float("regularization", 1e-2, 1e3, log=True),
                   "eps": trial.suggest_float("eps", 1.0, 1e5, log=True),
                   "iterations": trial.suggest_int("iterations", 5, 40)}
-        result = run_trial(full, params, split)
+        result = run_trial(full, params, split, kind)
         trials.append(result)
         if on_trial:
             on_trial(result)
@@ -119,27 +122,31 @@ def tune(
     min_songs: int = 50,
     seed: int = 0,
     on_trial: Callable[[Trial], None] | None = None,
+    engine: str = "local",
 ) -> TuneResult:
-    """Search IMF parameters on the store's ratings; write the heatmap and best params."""
+    """Search IMF parameters on the store's ratings; write the heatmap and best params.
+    ``engine`` "spark" builds the ratings in Spark and fits every trial with ``spark-als``."""
     if search not in SEARCHES:
         raise ConfigError(f"unknown search {search!r}; choose one of {', '.join(SEARCHES)}")
     if trials < 1:
         raise ConfigError(f"trials must be >= 1, not {trials}")
     base = {"factors": 30, **(base or {})}
     eps = float(base.get("eps", 1000.0))
-    full = ratings_mod.from_store(engine_for(settings), start=start, end=end,
-                                  n_top_songs=n_top_songs, eps=eps)
+    kind = "imf"
+    if engine == "spark":
+        kind, base = spark_engine.model_for_spark(kind, base)
+    full = load_ratings(settings, start, end, n_top_songs, {"eps": eps}, engine)
     if full.nnz == 0:
         raise ModelError("no chart rows in the store for this window; run `dotify ingest` first")
     split = {"fraction": fraction, "min_songs": min_songs, "random_state": seed}
     if search == "grid":
         done = []
         for params in grid_trials(base):
-            done.append(run_trial(full, params, split))
+            done.append(run_trial(full, params, split, kind))
             if on_trial:
                 on_trial(done[-1])
     else:
-        done = bayes_search(full, base, trials, split, seed, on_trial)
+        done = bayes_search(full, base, trials, split, seed, on_trial, kind)
     best = min(done, key=lambda t: t["val_epr"])
     settings.ensure_dirs()
     heatmap = write_heatmap(done, settings.reports_dir / HEATMAP_FILE, binned=search == "bayes")

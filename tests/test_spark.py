@@ -1,0 +1,239 @@
+"""The Spark engine: same ratings as the local SQL path, ALS on Spark near implicit's EPR,
+artifacts that answer queries, the CLI's ``--engine spark``, and clear missing-dependency
+errors. One real local Spark session (local[2]) serves the whole module."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import sqlalchemy as sa
+from _planted import insert_charts, insert_planted, planted_ratings
+
+from dotify import evaluation, schema, spark_engine, splits
+from dotify.config import Settings
+from dotify.db import engine_for
+from dotify.errors import MissingDependencyError
+from dotify.models import make_model
+from dotify.models.spark import SparkALS, spark_reg_param
+from dotify.ratings import Ratings, from_store
+
+pytestmark = pytest.mark.spark
+
+TEST_CONF = {"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false",
+             "spark.driver.memory": "2g"}
+
+
+@pytest.fixture(scope="module")
+def spark():  # -> Iterator[SparkSession]
+    try:
+        spark_engine.require_spark()
+    except MissingDependencyError as exc:
+        pytest.skip(str(exc))
+    session = spark_engine.session("local[2]", TEST_CONF)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Planted weekly charts, plus a daily chart, a global chart and a song without a
+    Spotify id, so every window filter and metadata path is exercised (built once)."""
+    settings = Settings(home=tmp_path_factory.mktemp("spark") / "home")
+    engine = engine_for(settings)
+    insert_planted(engine, weeks=3)
+    insert_charts(engine, ["ar", "de"], [[(1, 5_000), (3, 2_500)], [(2, 900)]],
+                  date(2020, 1, 4), kind="daily")
+    insert_charts(engine, ["global"], [[(1, 10**9)]], date(2020, 1, 10))
+    with engine.begin() as conn:
+        song = conn.execute(schema.songs.insert().values(
+            key="n:solo song|nobody", spotify_id=None, title="Solo Song", artists="Nobody",
+        )).inserted_primary_key[0]
+        chart = conn.execute(sa.select(schema.charts.c.id).where(
+            schema.charts.c.market == "de", schema.charts.c.kind == "daily")).scalar()
+        conn.execute(schema.chart_entries.insert().values(
+            chart_id=chart, position=2, song_id=song, streams=1_234))
+    engine.dispose()
+    return settings
+
+
+@pytest.fixture(scope="module")
+def frames(spark, store: Settings):  # -> tuple[DataFrame, DataFrame]
+    """The store's (entries, songs) as Spark reads them from one Parquet export."""
+    folder = spark_engine.export_entries(engine_for(store), store.home / "frames")
+    entries, songs = spark_engine.read_parquet(spark, folder)
+    return entries.cache(), songs.cache()
+
+
+WINDOWS = [
+    {},
+    {"scaling": "written", "eps": 50.0},
+    {"scaling": "raw", "kind": "weekly"},
+    {"start": date(2020, 1, 4), "end": date(2020, 1, 10)},
+    {"n_top_songs": 150},
+    {"n_top_songs": 1000, "kind": "daily", "scaling": "log", "eps": 10.0},
+]
+
+
+@pytest.mark.parametrize("window", WINDOWS, ids=lambda w: ",".join(map(str, w.values())) or "all")
+def test_spark_ratings_match_local_sql(frames, store: Settings, window: dict) -> None:
+    local = from_store(engine_for(store), **window)
+    summed = spark_engine.aggregate(frames[0], **window)
+    remote = spark_engine.collect_ratings(summed, frames[1], _window_info(window),
+                                          window.get("scaling", "log"), window.get("eps", 1000.0))
+    _assert_same_ratings(remote, local)
+
+
+def test_spark_ratings_exports_then_reads(spark, store: Settings) -> None:
+    window = {"end": date(2020, 1, 10), "scaling": "written", "eps": 100.0}
+    remote = spark_engine.spark_ratings(spark, store, **window)
+    _assert_same_ratings(remote, from_store(engine_for(store), **window))
+    assert (store.home / "spark" / "entries.parquet").exists()
+
+
+def _window_info(window: dict) -> dict:
+    return {k: window.get(k) for k in ("start", "end", "n_top_songs", "kind")}
+
+
+def _assert_same_ratings(remote: Ratings, local: Ratings) -> None:
+    assert local.nnz > 0
+    np.testing.assert_array_equal(remote.countries, local.countries)
+    for name, values in local.songs.arrays().items():
+        np.testing.assert_array_equal(remote.songs.arrays()[name], values, err_msg=name)
+    assert (remote.raw != local.raw).nnz == 0
+    assert remote.matrix.dtype == local.matrix.dtype == np.float32
+    np.testing.assert_array_equal(remote.matrix.indptr, local.matrix.indptr)
+    np.testing.assert_array_equal(remote.matrix.indices, local.matrix.indices)
+    np.testing.assert_allclose(remote.matrix.data, local.matrix.data, rtol=1e-6, atol=0)
+    assert remote.info == local.info
+    assert "global" not in remote.countries
+
+
+def test_export_is_readable_parquet_with_every_row(spark, store: Settings, tmp_path: Path
+                                                   ) -> None:
+    folder = spark_engine.export_entries(engine_for(store), tmp_path / "export", batch_rows=50)
+    entries, songs = spark_engine.read_parquet(spark, folder)
+    with engine_for(store).connect() as conn:
+        n_entries = conn.execute(sa.select(sa.func.count()).select_from(
+            schema.chart_entries)).scalar()
+        n_songs = conn.execute(sa.select(sa.func.count()).select_from(schema.songs)).scalar()
+    assert (entries.count(), songs.count()) == (n_entries, n_songs)
+    assert [f.name for f in entries.schema.fields] == [
+        "market", "chart_date", "kind", "position", "song_id", "streams"]
+    assert not list(folder.glob(".*tmp"))
+
+
+def test_read_parquet_names_the_missing_export(spark, tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="entries.parquet, songs.parquet missing"):
+        spark_engine.read_parquet(spark, tmp_path)
+
+
+def test_jdbc_without_driver_says_what_to_install(spark, tmp_path: Path) -> None:
+    with pytest.raises(MissingDependencyError, match="DOTIFY_SPARK_JARS"):
+        spark_engine.read_jdbc(spark, f"jdbc:sqlite:{tmp_path / 'dotify.db'}")
+
+
+def test_reg_param_mappings_by_hand() -> None:
+    # rows rate 3, 1 songs (mean 2); columns rated 2, 1, 1 times (mean 4/3)
+    m = sp.csr_matrix(np.array([[1.0, 2.0, 3.0, 0.0], [4.0, 0.0, 0.0, 0.0]]))
+    assert spark_reg_param(m, 8.0, "none") == 8.0
+    assert spark_reg_param(m, 8.0, "mean") == pytest.approx(8.0 / (8 / 5))
+    assert spark_reg_param(m, 8.0, "geometric") == pytest.approx(8.0 / np.sqrt(2 * 4 / 3))
+    with pytest.raises(ValueError, match="'wr'"):
+        spark_reg_param(m, 1.0, "wr")
+
+
+@pytest.mark.parametrize("bad", [{"factors": 0}, {"alpha": -1.0}, {"regularization": -0.5},
+                                 {"iterations": 0}, {"reg_scaling": "x"}, {"blocks": 0},
+                                 {"random_state": 1.5}, {"factors": True}])
+def test_bad_params_name_the_value(bad: dict) -> None:
+    name, value = next(iter(bad.items()))
+    with pytest.raises(ValueError, match=f"{name} must be .*{value!r}"):
+        SparkALS(**bad)
+
+
+def test_epr_within_002_of_implicit_and_both_beat_popularity(spark) -> None:
+    ratings, _ = planted_ratings()
+    train, val = splits.seed_split(ratings, 0.2, 50, 0)
+    params = {"factors": 30, "alpha": 0.1, "regularization": 10.0, "iterations": 15}
+    imf = evaluation.epr(make_model("imf", **params).fit(train), val)
+    model = make_model("spark-als", **params).fit(train)
+    als = evaluation.epr(model, val)
+    popular = evaluation.epr(make_model("popularity").fit(train), val)
+    assert abs(als - imf) <= 0.02, (als, imf)
+    assert als < popular - 0.1 and imf < popular - 0.1, (als, imf, popular)
+    assert model.country_factors.shape == (ratings.shape[0], 30)
+    assert model.song_factors.shape == (ratings.shape[1], 30)
+    assert model.spark_params["regParam"] == pytest.approx(
+        spark_reg_param(train.matrix, 10.0, "geometric"))
+    assert np.isfinite(model.history[0]["loss"])
+
+
+def test_songs_without_ratings_get_zero_vectors(spark) -> None:
+    ratings, _ = planted_ratings()
+    empty_song = ratings.shape[1] - 1
+    matrix = ratings.matrix.tolil()
+    matrix[:, empty_song] = 0
+    train = ratings.with_matrix(matrix.tocsr())
+    model = SparkALS(factors=4, iterations=2).fit(train)
+    rated = np.diff(train.matrix.tocsc().indptr) > 0
+    assert not rated[empty_song] and not model.song_factors[~rated].any()
+    assert model.song_factors[rated].any(axis=1).all()
+
+
+def test_train_engine_spark_saves_an_artifact_that_answers_queries(spark, store: Settings
+                                                                   ) -> None:
+    from dotify import artifact, recommend, training
+
+    result = training.train(store, "imf", {"factors": 8, "iterations": 5}, engine="spark",
+                            publish=True)
+    loaded = artifact.load_current(store.models_dir)
+    assert loaded.kind == "spark-als"
+    assert loaded.meta["engine"] == "spark"
+    assert loaded.meta["params"]["factors"] == 8
+    assert 0.0 <= result.metrics["val_epr"] < 0.5
+    assert loaded.meta["fingerprint"] == from_store(engine_for(store)).info["fingerprint"]
+    answer = recommend.recommend(loaded, "Argentina + Germany", n=5)
+    assert len(answer.songs) == 5
+
+
+def test_cli_train_engine_spark_json(spark, store: Settings) -> None:
+    from typer.testing import CliRunner
+
+    from dotify.cli import app
+
+    result = CliRunner().invoke(app, ["--home", str(store.home), "train", "--engine", "spark",
+                                      "--factors", "8", "--iterations", "3", "--no-publish",
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["engine"] == "spark" and out["kind"] == "spark-als"
+
+
+def test_missing_pyspark_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # what a missing package looks like
+    with pytest.raises(MissingDependencyError, match=r"pyspark.*pip install 'dotify\[spark\]'"):
+        spark_engine.require_spark()
+
+
+def test_missing_java_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(MissingDependencyError, match="needs Java.*openjdk-17"):
+        spark_engine.require_spark()
+
+
+def test_old_java_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    java = tmp_path / "bin" / "java"
+    java.parent.mkdir()
+    java.write_text('#!/bin/sh\necho \'openjdk version "1.8.0_392"\' >&2\n')
+    java.chmod(0o755)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    with pytest.raises(MissingDependencyError, match="found Java 8"):
+        spark_engine.require_spark()
