@@ -189,3 +189,51 @@ def _finished(config: Settings) -> bool:
     if not (config.home / "dotify.db").exists():
         return False
     return any(r["finished_at"] is not None for r in runs(engine_for(config)))
+
+
+def test_web_server_switches_to_the_nightly_model_without_a_failed_request(home: Path) -> None:
+    import threading
+
+    import httpx
+    from web_support import running_server
+
+    from dotify.web import create_app
+
+    config = _settings(home)
+    source = SimulatorSource(config)
+    first = run_nightly(config, today=TODAY, source=source, params=SMALL)
+    failures: list[str] = []
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def client_loop(base: str) -> None:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            while not stop.is_set():
+                try:
+                    asked = client.post("/api/recommendations", json={"expression": "Sweden"})
+                    model = client.get("/api/model")
+                except httpx.HTTPError as exc:
+                    failures.append(repr(exc))
+                    continue
+                failures.extend(f"{r.status_code} {r.text[:200]}" for r in (asked, model)
+                                if r.status_code != 200)
+                if model.status_code == 200:
+                    seen.append(model.json()["version"])
+
+    with running_server(create_app(config, check_every=0.05)) as base:
+        clients = [threading.Thread(target=client_loop, args=(base,)) for _ in range(2)]
+        for thread in clients:
+            thread.start()
+        while not seen and not failures:
+            time.sleep(0.01)
+        second = run_nightly(config, today=TODAY + timedelta(days=1), source=source,
+                             params=SMALL)
+        deadline = time.monotonic() + 10
+        while second.version not in seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        for thread in clients:
+            thread.join(timeout=20)
+    assert second.status == "published" and second.version != first.version
+    assert failures == []
+    assert seen[0] == first.version and seen[-1] == second.version
