@@ -32,6 +32,11 @@ print(json.dumps({"seconds": time.perf_counter() - began, "status": result.statu
 """
 
 
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def setup(home: Path, days: int) -> None:
     from dotify.charts.simulate import simulate
     from dotify.config import Settings
@@ -41,13 +46,13 @@ def setup(home: Path, days: int) -> None:
     settings = Settings(home=home)
     settings.ensure_dirs()
     if (settings.simulator_dir / "ground_truth.json").exists():
-        print(f"setup: reusing {home}")
+        say(f"setup: reusing {home}")
         return
     began = time.perf_counter()
     summary = simulate(settings.simulator_dir, days=days)
     report = ingest_paths(settings, [settings.simulator_dir])
     first = train(settings, "imf")
-    print(f"setup: {summary.files:,} charts, {report.rows:,} rows, first model "
+    say(f"setup: {summary.files:,} charts, {report.rows:,} rows, first model "
           f"{first.artifact.version} (val EPR {first.metrics['val_epr']:.4f}) in "
           f"{time.perf_counter() - began:.1f} s")
 
@@ -72,12 +77,12 @@ def main() -> None:
         setup(home, args.days)
         records = [one_run(home) for _ in range(args.runs)]
     for n, r in enumerate(records, 1):
-        print(f"run {n}: {r['status']} {r['newest']}, {r['pulls']} charts, {r['rows']:,} rows, "
+        say(f"run {n}: {r['status']} {r['newest']}, {r['pulls']} charts, {r['rows']:,} rows, "
               f"val EPR {r['val_epr']}, {r['seconds']:.1f} s in the job "
               f"({r['wall_seconds']:.1f} s with start-up), peak {r['max_rss_mb']:.0f} MB")
     seconds = statistics.median(r["seconds"] for r in records)
     peak = max(r["max_rss_mb"] for r in records)
-    print(f"nightly run over {args.days} days x 55 markets: median {seconds:.1f} s "
+    say(f"nightly run over {args.days} days x 55 markets: median {seconds:.1f} s "
           f"(aim <= 60 s), peak memory {peak:.0f} MB (aim <= 2048 MB), {len(records)} runs")
 
 
