@@ -220,7 +220,7 @@ LANGUAGES: dict[str, Language] = {
            "naach|tum hi ho|zindagi|kal|tere bina|ishq|jaana|mere yaar|dil se"),
         _w("Arjun|Priya|Rahul|Ananya|Rohan|Neha|Vikram|Kavya|Aditya|Shreya|Ali|Sana"),
         _w("Sharma|Verma|Kapoor|Singh|Khan|Gupta|Mehta|Patel|Malhotra|Iyer|Chopra|Qureshi"),
-        _w("DJ|MC|Badshah"),
+        _w("DJ|MC|King"),
     ),
 }
 

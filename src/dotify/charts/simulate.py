@@ -193,7 +193,8 @@ def _codes(markets: Iterable[str]) -> tuple[str, ...]:
     for name in markets:
         code = lookup(name).code
         if code not in PROFILES:
-            raise ValueError(f"the simulator has no market {name!r}; it knows {', '.join(CODES)}")
+            raise ValueError(f"the simulator has no market {name!r}: it writes country charts "
+                             f"only, such as {', '.join(DEFAULT_MARKETS[:5])}")
         codes.append(code)
     if not codes:
         raise ValueError("markets must name at least one market")
