@@ -1,0 +1,452 @@
+"""Read every supported chart CSV format into one validated row model.
+
+Four formats are told apart by their header line (:func:`detect_format`):
+
+- ``legacy``: the spotifycharts.com download, an optional note line, then
+  ``Position,"Track Name",Artist,Streams,URL``; one chart per file, whose market, date and
+  kind come from the file name (``regional-<cc>-daily-YYYY-MM-DD.csv``,
+  ``<start>--<end><cc>.csv`` = weekly, a ``<cc>/`` folder) or from options;
+- ``kaggle-ranking``: the Kaggle "worldwide daily song ranking", legacy columns plus
+  ``Date,Region``; many charts per file, ``global`` rows skipped;
+- ``charts-com``: the charts.spotify.com download (UTF-8 BOM,
+  ``rank,uri,artist_names,track_name,...,streams``); one chart per file, named like legacy;
+- ``kaggle-charts``: the Kaggle "spotify charts" dump
+  (``title,rank,date,artist,url,region,chart,trend,streams``); many charts per file,
+  ``top200`` kept, ``viral50`` and ``Global`` skipped, region is a country name.
+
+:class:`ChartReader` streams a binary file and yields whole :class:`Chart` objects. Bad input
+raises :class:`~dotify.errors.ChartFormatError` naming the file, the line and the reason; in
+the many-chart formats a bad row rejects only its own chart (see ``ChartReader.rejected``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import PurePosixPath
+from typing import BinaryIO, NamedTuple
+
+from dotify.countries import GLOBAL, find
+from dotify.errors import ChartFormatError
+
+KINDS = ("daily", "weekly")
+MAX_POSITION = 200
+MAX_OPEN_CHARTS = 512  # many-chart files: charts kept open at once before the oldest is closed
+
+
+class ChartRow(NamedTuple):
+    """One validated chart entry."""
+
+    market: str  # lower-case ISO code of a country market
+    chart_date: date  # the day, or a weekly chart's first day
+    kind: str  # "daily" | "weekly"
+    position: int  # 1..200
+    track_id: str | None  # Spotify track id, None when the file has none
+    title: str
+    artists: str  # joined with ", "
+    streams: int
+
+
+_new = tuple.__new__  # builds a ChartRow from checked fields without the Python-level __new__
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One (market, chart_date, kind) chart with its rows, sorted by position."""
+
+    market: str
+    chart_date: date
+    kind: str
+    rows: tuple[ChartRow, ...]
+    source: str  # the file it came from
+    line: int  # the line of its first row
+
+
+@dataclass(frozen=True)
+class Format:
+    """A CSV format: the header columns each field is read from (lower-case)."""
+
+    name: str
+    columns: dict[str, str]
+    many_charts: bool
+
+
+_LEGACY_COLUMNS = {
+    "position": "position", "title": "track name", "artists": "artist",
+    "streams": "streams", "track": "url",
+}
+FORMATS: tuple[Format, ...] = (
+    Format("legacy", _LEGACY_COLUMNS, many_charts=False),
+    Format("kaggle-ranking", {**_LEGACY_COLUMNS, "date": "date", "region": "region"}, True),
+    Format("charts-com", {
+        "position": "rank", "track": "uri", "artists": "artist_names",
+        "title": "track_name", "streams": "streams",
+    }, many_charts=False),
+    Format("kaggle-charts", {
+        "title": "title", "position": "rank", "date": "date", "artists": "artist",
+        "track": "url", "region": "region", "chart": "chart", "streams": "streams",
+    }, many_charts=True),
+)
+
+
+def detect_format(header_line: str, path: object = "<input>", line: int = 1) -> str:
+    """The name of the format whose header ``header_line`` is; ChartFormatError otherwise."""
+    fields = next(csv.reader([header_line.lstrip("\ufeff")]), [])
+    return _detect([name.strip().lower() for name in fields], path, line).name
+
+
+def _detect(header: list[str], path: object, line: int) -> Format:
+    names = set(header)
+    scored = sorted(
+        FORMATS,
+        key=lambda f: (len(names & set(f.columns.values())) / len(f.columns), len(f.columns)),
+        reverse=True,
+    )
+    best = scored[0]
+    wanted = set(best.columns.values())
+    if wanted <= names:
+        return best
+    if len(names & wanted) * 2 >= len(wanted):
+        missing = ", ".join(sorted(wanted - names))
+        raise ChartFormatError(path, line,
+                               f"missing column(s) {missing} for the {best.name} format")
+    raise ChartFormatError(
+        path, line, f"unknown header {','.join(header)[:120]!r}; expected one of the "
+        f"{', '.join(f.name for f in FORMATS)} chart formats",
+    )
+
+
+# --- what the file name says -------------------------------------------------------------
+
+_DAILY_NAME = re.compile(
+    r"regional-(?P<cc>[a-z]+)-(?P<kind>daily|weekly)-(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:--\d{4}-\d{2}-\d{2})?\.csv$", re.IGNORECASE)
+_WEEKLY_NAME = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})--\d{4}-\d{2}-\d{2}(?P<cc>[a-z]{2})\.csv$",
+                          re.IGNORECASE)
+
+
+class NameInfo(NamedTuple):
+    market: str | None
+    chart_date: date | None
+    kind: str | None
+
+
+def name_info(name: str) -> NameInfo:
+    """Market, date and kind as far as a file's name (not its folders) says them."""
+    base = _posix(name).name
+    if match := _DAILY_NAME.search(base):
+        return NameInfo(match["cc"].lower(), date.fromisoformat(match["date"]),
+                        match["kind"].lower())
+    if match := _WEEKLY_NAME.search(base):
+        return NameInfo(match["cc"].lower(), date.fromisoformat(match["date"]), "weekly")
+    return NameInfo(None, None, None)
+
+
+def _posix(name: str) -> PurePosixPath:
+    return PurePosixPath(name.replace("\\", "/").split(":")[-1])
+
+
+def _folder_market(name: str) -> str | None:
+    folder = _posix(name).parent.name.lower()
+    return folder if len(folder) == 2 and find(folder) else None
+
+
+def _resolve(path: object, said: object, given: object, what: str) -> object:
+    if said is not None and given is not None and said != given:
+        raise ChartFormatError(path, None, f"the file name says {what} {said} but {given} "
+                                           "was given")
+    return said if said is not None else given
+
+
+def chart_identity(path: object, name: str, market: str | None, day: date | str | None,
+                   kind: str | None) -> NameInfo:
+    """The (market, date, kind) of a one-chart file: its name, else the options, else its
+    ``<cc>/`` folder; the kind defaults to daily."""
+    if isinstance(day, str):
+        day = _parse_date(path, None, day)
+    if kind is not None and kind not in KINDS:
+        raise ChartFormatError(path, None, f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    info = name_info(name)
+    market = _resolve(path, info.market, market.lower() if market else None, "market")
+    market = market or _folder_market(name)
+    day = _resolve(path, info.chart_date, day, "date")
+    kind = _resolve(path, info.kind, kind, "kind") or "daily"
+    if market is None or day is None:
+        raise ChartFormatError(path, None, "the file name does not say the market and date "
+                                           "(regional-<cc>-daily-YYYY-MM-DD.csv); give them")
+    found = find(str(market))
+    if found is None:
+        raise ChartFormatError(path, None, f"unknown market {market!r}")
+    return NameInfo(found.code, day, str(kind))  # type: ignore[arg-type]
+
+
+# --- field parsers -----------------------------------------------------------------------
+
+def _parse_date(path: object, line: int | None, text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        raise ChartFormatError(path, line, f"bad date {text!r} (want YYYY-MM-DD)") from None
+
+
+def parse_streams(text: str) -> int:
+    """Streams as an int: '10,969,080' and '253019.0' are accepted; ValueError otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        plain = text.strip().replace(",", "")
+        if not re.fullmatch(r"-?\d+(\.0*)?", plain):
+            raise ValueError(f"streams {text!r} is not a whole number") from None
+        value = int(plain.split(".")[0])
+    if value < 0:
+        raise ValueError(f"streams {text!r} is negative")
+    return value
+
+
+def _streams(text: str) -> int:
+    if not text.strip():
+        raise ValueError("the row has no streams")
+    return parse_streams(text)
+
+
+def parse_position(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"position {text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_POSITION:
+        raise ValueError(f"position {value} is out of range 1..{MAX_POSITION}")
+    return value
+
+
+@lru_cache(maxsize=1 << 16)
+def track_id(text: str) -> str | None:
+    """The Spotify id of ``https://open.spotify.com/track/<id>`` or ``spotify:track:<id>``."""
+    text = text.strip()
+    if not text:
+        return None
+    tail = re.split(r"[/:]", text.split("?")[0].rstrip("/"))[-1]
+    if not tail.isalnum():
+        raise ValueError(f"no Spotify track id in {text!r}")
+    return tail
+
+
+# --- reading -----------------------------------------------------------------------------
+
+def _text_lines(stream: BinaryIO, path: object) -> Iterator[str]:
+    """Decode a binary stream in batches of whole lines; undecodable bytes name their line."""
+    done = 0  # lines before this batch
+    while batch := stream.readlines(1 << 20):
+        data = b"".join(batch)
+        if done == 0:
+            data = data.removeprefix(codecs.BOM_UTF8)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = done + data.count(b"\n", 0, exc.start) + 1
+            raise ChartFormatError(path, line, f"undecodable bytes ({exc.reason}); "
+                                               "the file is not UTF-8") from None
+        yield from io.StringIO(text, newline="")
+        done += len(batch)
+
+
+def _is_note(fields: list[str]) -> bool:
+    return any("note that" in f.lower() for f in fields) and sum(bool(f) for f in fields) <= 1
+
+
+@dataclass
+class _OpenChart:
+    key: tuple[str, str]
+    line: int
+    rows: list[tuple] = field(default_factory=list)
+    positions: set[int] = field(default_factory=set)
+    error: ChartFormatError | None = None
+
+
+class ChartReader:
+    """Iterate over the charts of one binary CSV stream (never loads a many-chart file whole).
+
+    ``name`` is the file's name (for errors, and market/date/kind in one-chart formats);
+    ``market``, ``chart_date`` and ``kind`` are used where the name does not say them.
+    After iteration: ``format``, ``rows_skipped`` (global, viral50), ``rejected`` (errors of
+    charts left out of a many-chart file). A one-chart file raises on its first error.
+    """
+
+    def __init__(self, stream: BinaryIO, name: str, market: str | None = None,
+                 chart_date: date | str | None = None, kind: str | None = None) -> None:
+        self.stream, self.name = stream, name
+        self.options = (market, chart_date, kind)
+        self.format: str | None = None
+        self.rows_skipped = 0
+        self.rejected: list[ChartFormatError] = []
+        self._closed: set[tuple[str, str]] = set()
+
+    def __iter__(self) -> Iterator[Chart]:
+        reader = csv.reader(_text_lines(self.stream, self.name))
+        header = self._header(reader)
+        fmt = _detect(header, self.name, reader.line_num)
+        self.format = fmt.name
+        index = {name: i for i, name in enumerate(header)}
+        columns = {key: index[col] for key, col in fmt.columns.items()}
+        if fmt.many_charts:
+            yield from self._many(reader, columns, fmt.name == "kaggle-charts")
+        else:
+            chart = self._one(reader, columns)
+            if chart.market == GLOBAL:  # global is a chart, not a country
+                self.rows_skipped += len(chart.rows)
+            else:
+                yield chart
+
+    def _header(self, reader: Iterator[list[str]]) -> list[str]:
+        for fields in reader:
+            if not any(f.strip() for f in fields):
+                continue
+            first = fields[0].lstrip()
+            if first.startswith("<"):
+                raise ChartFormatError(self.name, getattr(reader, "line_num", None),
+                                       f"an HTML page, not a CSV chart ({first[:40]!r})")
+            if _is_note(fields):
+                continue
+            return [f.strip().lower() for f in fields]
+        raise ChartFormatError(self.name, max(getattr(reader, "line_num", 0), 1),
+                               "the file is empty (no header line)")
+
+    def _one(self, reader, columns: dict[str, int]) -> Chart:  # type: ignore[no-untyped-def]
+        market, day, kind = chart_identity(self.name, self.name, *self.options)
+        parse = _row_parser(columns)
+        rows: list[ChartRow] = []
+        seen: set[int] = set()
+        first_line = reader.line_num + 1
+        for fields in reader:
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue
+            line = reader.line_num
+            try:
+                position, track, title, artists, streams = parse(fields)
+            except ValueError as exc:
+                raise ChartFormatError(self.name, line, str(exc)) from None
+            if position in seen:
+                raise ChartFormatError(self.name, line, f"duplicate position {position}")
+            seen.add(position)
+            rows.append(_new(ChartRow, (market, day, kind, position, track, title, artists,
+                                        streams)))
+        if not rows:
+            raise ChartFormatError(self.name, reader.line_num, "no chart rows after the header")
+        rows.sort(key=lambda r: r.position)
+        return Chart(market, day, kind, tuple(rows), self.name, first_line)  # type: ignore[arg-type]
+
+    def _many(self, reader, columns: dict[str, int], by_name: bool) -> Iterator[Chart]:  # type: ignore[no-untyped-def]
+        parse = _row_parser(columns)
+        region_col, date_col, chart_col = columns["region"], columns["date"], columns.get("chart")
+        width = max(columns.values()) + 1
+        open_charts: OrderedDict[tuple[str, str], _OpenChart] = OrderedDict()
+        for fields in reader:
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue
+            line = reader.line_num
+            if len(fields) < width:
+                self.rejected.append(ChartFormatError(
+                    self.name, line, f"expected {width} fields, found {len(fields)}"))
+                continue
+            region = fields[region_col].strip()
+            if region.lower() == GLOBAL or (chart_col is not None
+                                            and fields[chart_col].strip() != "top200"):
+                self.rows_skipped += 1
+                continue
+            key = (region, fields[date_col])
+            chart = open_charts.get(key)
+            if chart is None:
+                chart = self._open(key, line, open_charts)
+                if len(open_charts) > MAX_OPEN_CHARTS:
+                    yield from self._close(open_charts.popitem(last=False)[1])
+            if chart.error is not None:
+                continue
+            try:
+                parsed = parse(fields)
+            except ValueError as exc:
+                chart.error = ChartFormatError(self.name, line, str(exc))
+                continue
+            if parsed[0] in chart.positions:
+                chart.error = ChartFormatError(self.name, line, f"duplicate position {parsed[0]}")
+                continue
+            chart.positions.add(parsed[0])
+            chart.rows.append(parsed)
+        while open_charts:
+            yield from self._close(open_charts.popitem(last=False)[1])
+
+    def _open(self, key: tuple[str, str], line: int,
+              open_charts: OrderedDict[tuple[str, str], _OpenChart]) -> _OpenChart:
+        chart = _OpenChart(key, line)
+        if key in self._closed:
+            chart.error = ChartFormatError(
+                self.name, line, f"rows of chart {key[0]} {key[1]} resume after the chart "
+                "was closed; sort the file by region and date")
+        open_charts[key] = chart
+        return chart
+
+    def _close(self, chart: _OpenChart) -> Iterator[Chart]:
+        self._closed.add(chart.key)
+        if chart.error is None:
+            try:
+                yield self._build(chart)
+                return
+            except ChartFormatError as exc:
+                chart.error = exc
+        self.rejected.append(chart.error)  # type: ignore[arg-type]
+
+    def _build(self, chart: _OpenChart) -> Chart:
+        region, day_text = chart.key
+        market = find(region)
+        if market is None:
+            raise ChartFormatError(self.name, chart.line, f"unknown market {region!r}")
+        day = _parse_date(self.name, chart.line, day_text)
+        head = (market.code, day, "daily")
+        rows = tuple(_new(ChartRow, head + r) for r in sorted(chart.rows))
+        return Chart(market.code, day, "daily", rows, self.name, chart.line)
+
+
+def _row_parser(columns: dict[str, int]) -> Callable[[list[str]], tuple]:
+    """A function from CSV fields to (position, track_id, title, artists, streams)."""
+    pos, track, title, artists, streams = (columns[k] for k in
+                                           ("position", "track", "title", "artists", "streams"))
+    width = max(columns.values()) + 1
+
+    def parse(fields: list[str]) -> tuple:
+        if len(fields) < width:
+            raise ValueError(f"expected {width} fields, found {len(fields)}")
+        tid = track_id(fields[track])
+        name = fields[title].strip()
+        if tid is None and not name:
+            raise ValueError("the row has neither a track id nor a title")
+        try:  # the fast path; the helpers explain what is wrong
+            position, count = int(fields[pos]), int(fields[streams])
+        except ValueError:
+            position, count = parse_position(fields[pos]), _streams(fields[streams])
+        if not 0 < position <= MAX_POSITION or count < 0:
+            position, count = parse_position(fields[pos]), _streams(fields[streams])
+        return position, tid, name, fields[artists].strip(), count
+
+    return parse
+
+
+def read_chart_file(source: str | bytes | BinaryIO, name: str | None = None,
+                    market: str | None = None, date: date | str | None = None,
+                    kind: str | None = None) -> Iterator[ChartRow]:
+    """Every row of a chart file (a path, bytes or a binary stream); raises on bad input."""
+    if isinstance(source, str):
+        with open(source, "rb") as stream:
+            yield from read_chart_file(stream, name or source, market, date, kind)
+        return
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    reader = ChartReader(stream, name or "<bytes>", market, date, kind)
+    for chart in reader:
+        yield from chart.rows
+    if reader.rejected:
+        raise reader.rejected[0]

@@ -1,0 +1,273 @@
+"""Ingest chart files into the store: files, folders, globs, ``.tar.gz`` archives or bytes.
+
+:func:`ingest_paths` reads every input as a stream (archive members too, never extracted to
+disk), writes each chart in its own transaction, records every file in ``ingested_files``
+(ok | unchanged | failed, with its sha256 and error) and returns an :class:`IngestReport`.
+A bad file adds no rows and does not stop the run.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import hashlib
+import io
+import logging
+import tarfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy.engine import Engine
+
+from dotify.charts.formats import MAX_POSITION, Chart, ChartReader
+from dotify.config import Settings
+from dotify.db import engine_for
+from dotify.errors import ChartFormatError
+from dotify.store import Batch, ChartResult, FileRecord, Store
+
+log = logging.getLogger("dotify")
+
+Progress = Callable[[int, int, str], None]  # (bytes done, bytes in all, current file)
+Input = str | Path | tuple[str, bytes]  # a path, a glob, or (name, content)
+COMMIT_ROWS = 50_000
+_CHART_SUFFIXES = (".csv", ".csv.gz", ".tar.gz", ".tgz", ".tar")
+
+
+@dataclass
+class IngestReport:
+    """What one run did. ``ok`` is False when any file failed."""
+
+    files_ok: int = 0
+    files_unchanged: int = 0
+    files_failed: int = 0
+    charts_written: int = 0
+    charts_replaced: int = 0
+    charts_unchanged: int = 0
+    charts_failed: int = 0
+    rows: int = 0  # chart entries written
+    rows_skipped: int = 0  # global and viral50 rows
+    new_songs: int = 0
+    markets: set[str] = field(default_factory=set)
+    first_date: date | None = None
+    last_date: date | None = None
+    errors: list[ChartFormatError] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.files_failed == 0
+
+    @property
+    def files(self) -> int:
+        return self.files_ok + self.files_unchanged + self.files_failed
+
+    def see(self, market: str, day: date) -> None:
+        self.markets.add(market)
+        self.first_date = min(self.first_date or day, day)
+        self.last_date = max(self.last_date or day, day)
+
+    def to_dict(self) -> dict:
+        data = {k: v for k, v in self.__dict__.items() if k not in ("markets", "errors")}
+        data.update(
+            markets=sorted(self.markets), ok=self.ok,
+            first_date=self.first_date.isoformat() if self.first_date else None,
+            last_date=self.last_date.isoformat() if self.last_date else None,
+            errors=[{"path": e.path, "line": e.line, "reason": e.reason} for e in self.errors],
+        )
+        return data
+
+
+class _HashingReader(io.RawIOBase):
+    """A raw stream that hashes what is read through it."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw, self.sha256 = raw, hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+        data = self.raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self.sha256.update(data)
+        return len(data)
+
+    def drain(self) -> str:
+        while data := self.raw.read(1 << 20):
+            self.sha256.update(data)
+        return self.sha256.hexdigest()
+
+
+def ingest_paths(target: Settings | Engine | Store, paths: Iterable[Input],
+                 market: str | None = None, date: date | str | None = None,
+                 kind: str | None = None, progress: Progress | None = None,
+                 commit_rows: int = COMMIT_ROWS) -> IngestReport:
+    """Ingest files, folders (recursive), globs, ``.tar.gz`` archives and (name, bytes) pairs.
+
+    ``market``, ``date`` and ``kind`` apply to files whose name does not say them. Charts
+    are committed about ``commit_rows`` rows at a time, each chart whole.
+    """
+    store = _store(target)
+    report = IngestReport()
+    started = time.perf_counter()
+    inputs = _expand(paths, report)
+    total = sum(_size(item) for item in inputs)
+    batcher = _Batcher(store, report, commit_rows)
+    done = 0
+    for item in inputs:
+        for name, stream, position in _streams(item, report):
+            _ingest_stream(batcher, name, stream, (market, date, kind))
+            if progress is not None:
+                progress(done + position(), total, name)
+        done += _size(item)
+    batcher.flush()
+    if progress is not None:
+        progress(total, total, "")
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _store(target: Settings | Engine | Store) -> Store:
+    if isinstance(target, Store):
+        return target
+    if isinstance(target, Settings):
+        target.ensure_dirs()
+        return Store(engine_for(target))
+    return Store(target)
+
+
+def _size(item: Path | tuple[str, bytes]) -> int:
+    return len(item[1]) if isinstance(item, tuple) else item.stat().st_size
+
+
+def _expand(paths: Iterable[Input], report: IngestReport) -> list[Path | tuple[str, bytes]]:
+    """Every input file, folders walked and globs matched; a missing path is a failed file."""
+    found: list[Path | tuple[str, bytes]] = []
+    for item in paths:
+        if isinstance(item, tuple):
+            found.append(item)
+            continue
+        path = Path(item).expanduser()
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and _is_chart(p)))
+        elif path.is_file():
+            found.append(path)
+        elif matches := sorted(glob.glob(str(path), recursive=True)):
+            found.extend(Path(m) for m in matches if Path(m).is_file())
+        else:
+            _fail(report, ChartFormatError(item, None, "no such file, folder or glob match"))
+    return found
+
+
+def _is_chart(path: Path) -> bool:
+    return not path.name.startswith(".") and path.name.lower().endswith(_CHART_SUFFIXES)
+
+
+def _fail(report: IngestReport, error: ChartFormatError) -> None:
+    report.files_failed += 1
+    report.errors.append(error)
+    log.warning("%s", error)
+
+
+def _streams(item: Path | tuple[str, bytes], report: IngestReport,
+             ) -> Iterator[tuple[str, BinaryIO, Callable[[], int]]]:
+    """(name, binary stream, bytes of the input read so far) for each chart file in ``item``."""
+    if isinstance(item, tuple):
+        yield item[0], io.BytesIO(item[1]), lambda: len(item[1])
+        return
+    lower = item.name.lower()
+    with open(item, "rb") as raw:
+        if lower.endswith((".tar.gz", ".tgz", ".tar")):
+            yield from _members(item, raw, report)
+        elif lower.endswith(".gz"):
+            with gzip.open(raw) as unzipped:
+                yield str(item), unzipped, raw.tell  # type: ignore[misc]
+        else:
+            yield str(item), raw, raw.tell
+
+
+def _members(archive: Path, raw: BinaryIO, report: IngestReport,
+             ) -> Iterator[tuple[str, BinaryIO, Callable[[], int]]]:
+    """The chart files of a tar archive, read in one streaming pass."""
+    try:
+        with tarfile.open(fileobj=raw, mode="r|*") as tar:
+            for member in tar:
+                base = member.name.rsplit("/", 1)[-1]
+                if member.isfile() and not base.startswith(".") and _is_chart(Path(base)):
+                    stream = tar.extractfile(member)
+                    if stream is not None:
+                        yield f"{archive}:{member.name}", stream, raw.tell  # type: ignore[misc]
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        _fail(report, ChartFormatError(archive, None, f"unreadable archive: {exc}"))
+
+
+class _Batcher:
+    """Collects parsed charts and writes them ``commit_rows`` rows per transaction."""
+
+    def __init__(self, store: Store, report: IngestReport, commit_rows: int) -> None:
+        self.store, self.report, self.commit_rows = store, report, commit_rows
+        self.pending: Batch = []
+        self.rows = 0
+
+    def add(self, record: FileRecord, charts: list[Chart]) -> None:
+        self.pending.append((record, charts))
+        self.rows += sum(len(c.rows) for c in charts) + 1
+        if self.rows >= self.commit_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        results = self.store.write(self.pending)
+        for (record, charts), done in zip(self.pending, results, strict=True):
+            for chart, result in zip(charts, done, strict=True):
+                _tally(self.report, chart, result)
+            if record.final:
+                status = record.status
+                self.report.files_ok += status == "ok"
+                self.report.files_unchanged += status == "unchanged"
+                self.report.files_failed += status == "failed"
+        self.pending, self.rows = [], 0
+
+
+def _tally(report: IngestReport, chart: Chart, result: ChartResult) -> None:
+    report.see(chart.market, chart.chart_date)
+    if result.status == "unchanged":
+        report.charts_unchanged += 1
+        return
+    report.charts_replaced += result.replaced
+    report.charts_written += not result.replaced
+    report.rows += result.rows
+    report.new_songs += result.new_songs
+
+
+def _ingest_stream(batcher: _Batcher, name: str, stream: BinaryIO, options: tuple) -> None:
+    """Parse one chart file and queue its charts; its errors go to the report."""
+    hashing = _HashingReader(stream)
+    reader = ChartReader(io.BufferedReader(hashing, 1 << 16), name, *options)
+    record = FileRecord(path=name, final=False)
+    charts: list[Chart] = []
+    errors: list[ChartFormatError] = []
+    try:
+        for chart in reader:
+            charts.append(chart)
+            if len(charts) * MAX_POSITION >= batcher.commit_rows:  # a big many-chart file
+                batcher.add(record, charts)
+                charts = []
+    except ChartFormatError as exc:
+        errors.append(exc)
+    errors.extend(reader.rejected)
+    batcher.report.rows_skipped += reader.rows_skipped
+    batcher.report.charts_failed += len(reader.rejected)
+    for error in errors:
+        batcher.report.errors.append(error)
+        log.warning("%s", error)
+    record.sha256, record.final = hashing.drain(), True
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        record.error = f"{errors[0]}{more}"
+    batcher.add(record, charts)

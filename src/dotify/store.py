@@ -1,0 +1,344 @@
+"""The chart store: idempotent chart writes and the read queries over them (SQLAlchemy Core).
+
+One chart is written in one transaction: a chart whose content is already stored is left
+alone ("unchanged"); a changed chart for the same (market, chart_date, kind) replaces the old
+one whole. Songs are keyed by Spotify track id when known, else by
+``"n:" + normalised title + "|" + normalised artists`` (:func:`song_key`); the key -> id map is
+loaded once per :class:`Store` and kept in memory, so a write does no per-row SELECT.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from dotify.charts.formats import Chart, ChartRow
+from dotify.countries import MARKETS
+from dotify.errors import StoreError
+from dotify.schema import (
+    artists,
+    chart_entries,
+    charts,
+    ingested_files,
+    markets,
+    song_artists,
+    songs,
+)
+
+log = logging.getLogger("dotify")
+
+_TITLE_MAX, _ARTISTS_MAX, _KEY_MAX, _ARTIST_MAX = 512, 1024, 1100, 512
+
+
+def _norm(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def song_key(track_id: str | None, title: str, artist_names: str) -> str:
+    """The store's key of a song: its Spotify id, else ``n:<title>|<artists>`` normalised."""
+    if track_id:
+        return track_id
+    return f"n:{_norm(title)}|{_norm(artist_names)}"[:_KEY_MAX]
+
+
+def chart_digest(chart: Chart) -> str:
+    """sha256 of a chart's content: the same rows give the same digest whatever the file."""
+    text = "\n".join(f"{r.position}\t{r.track_id}\t{r.title}\t{r.artists}\t{r.streams}"
+                     for r in chart.rows)
+    head = f"{chart.market}\t{chart.chart_date}\t{chart.kind}\n"
+    return hashlib.sha256((head + text).encode()).hexdigest()
+
+
+# built once: SQLAlchemy then compiles each a single time per run
+_FIND_CHART = sa.select(charts.c.id, charts.c.sha256).where(
+    charts.c.market == sa.bindparam("m"), charts.c.chart_date == sa.bindparam("d"),
+    charts.c.kind == sa.bindparam("k"))
+_INSERT_CHART = sa.insert(charts)
+_UPDATE_CHART = sa.update(charts).where(charts.c.id == sa.bindparam("c"))
+_DELETE_ENTRIES = sa.delete(chart_entries).where(chart_entries.c.chart_id == sa.bindparam("c"))
+_INSERT_FILE = sa.insert(ingested_files)
+_UPDATE_FILE = sa.update(ingested_files).where(ingested_files.c.id == sa.bindparam("f"))
+
+
+class ChartResult(NamedTuple):
+    status: str  # "ok" (written or replaced) | "unchanged"
+    rows: int  # entries written
+    new_songs: int
+    replaced: bool = False
+
+
+@dataclass
+class FileRecord:
+    """A file's row in ``ingested_files``; ``final`` False keeps it "running" (more to come)."""
+
+    path: str
+    sha256: str = ""
+    error: str | None = None
+    final: bool = True
+    id: int | None = None
+    rows: int = 0  # entries written so far, over every batch
+    charts_ok: int = 0
+    charts_unchanged: int = 0
+
+    @property
+    def status(self) -> str:
+        if not self.final:
+            return "running"
+        if self.error:
+            return "failed"
+        return "unchanged" if self.charts_unchanged and not self.charts_ok else "ok"
+
+
+Batch = list[tuple[FileRecord, list[Chart]]]
+
+
+class Store:
+    """Writes and reads charts on one engine. Not shared between threads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._songs: dict[str, int] | None = None
+        self._artists: dict[str, int] | None = None
+        self._markets: set[str] | None = None
+
+    # --- writes ----------------------------------------------------------------------
+
+    def ingest_chart(self, chart: Chart, file_id: int | None = None) -> ChartResult:
+        """Write one chart in its own transaction; unchanged content is left alone."""
+        record = FileRecord(path="", id=file_id)
+        return self.write([(record, [chart])], record_files=False)[0][0]
+
+    def write(self, batch: Batch, record_files: bool = True) -> list[list[ChartResult]]:
+        """Write the charts of several files, and the files' records, in one transaction.
+
+        Each chart is written whole (entries replaced when its content changed, left alone
+        when not); every chart must already be validated. On a conflict with another writer
+        the transaction is rolled back and tried once more with fresh caches.
+        """
+        snapshot = [(r.id, r.rows, r.charts_ok, r.charts_unchanged) for r, _ in batch]
+        for attempt in range(2):
+            try:
+                with self.engine.begin() as conn:
+                    results, fresh = self._write_batch(conn, batch, record_files)
+            except sa.exc.IntegrityError as exc:  # another writer added the same song/chart
+                self._reset(batch, snapshot)
+                if attempt:
+                    raise StoreError(f"cannot write charts: {exc.orig}") from exc
+                continue
+            except sa.exc.OperationalError as exc:
+                self._reset(batch, snapshot)
+                raise StoreError(f"cannot write charts to {self.engine.url!r}: {exc.orig}") from exc
+            except BaseException:
+                self._reset(batch, snapshot)
+                raise
+            self._songs.update(fresh[0])  # type: ignore[union-attr]
+            self._artists.update(fresh[1])  # type: ignore[union-attr]
+            return results
+        raise AssertionError("unreachable")
+
+    def _reset(self, batch: Batch, snapshot: list[tuple]) -> None:
+        self._songs = self._artists = self._markets = None
+        for (record, _), (file_id, rows, ok, unchanged) in zip(batch, snapshot, strict=True):
+            record.id, record.rows, record.charts_ok, record.charts_unchanged = (
+                file_id, rows, ok, unchanged)
+
+    def _write_batch(self, conn: Connection, batch: Batch, record_files: bool,
+                     ) -> tuple[list[list[ChartResult]], tuple[dict, dict]]:
+        self._load_caches(conn)
+        fresh: tuple[dict[str, int], dict[str, int]] = ({}, {})
+        results = []
+        for record, file_charts in batch:
+            if record_files and record.id is None:
+                record.id = _insert_file(conn, record)
+            done = [self._write_chart(conn, chart, record.id, fresh) for chart in file_charts]
+            for result in done:
+                record.rows += result.rows
+                record.charts_ok += result.status == "ok"
+                record.charts_unchanged += result.status == "unchanged"
+            if record_files:
+                _update_file(conn, record)
+            results.append(done)
+        return results, fresh
+
+    def _write_chart(self, conn: Connection, chart: Chart, file_id: int | None,
+                     fresh: tuple[dict[str, int], dict[str, int]]) -> ChartResult:
+        if not chart.rows:
+            raise ValueError(f"chart {chart.market} {chart.chart_date} has no rows")
+        digest = chart_digest(chart)
+        found = conn.execute(_FIND_CHART, {"m": chart.market, "d": chart.chart_date,
+                                           "k": chart.kind}).first()
+        if found is not None and found.sha256 == digest:
+            return ChartResult("unchanged", 0, 0)
+        self._ensure_market(conn, chart.market)
+        ids, new_songs = self._song_ids(conn, chart.rows, fresh)
+        if found is None:
+            chart_id = conn.execute(_INSERT_CHART, {
+                "market": chart.market, "chart_date": chart.chart_date, "kind": chart.kind,
+                "sha256": digest, "file_id": file_id}).inserted_primary_key[0]  # type: ignore[index]
+        else:
+            chart_id = found.id
+            conn.execute(_DELETE_ENTRIES, {"c": chart_id})
+            conn.execute(_UPDATE_CHART, {"c": chart_id, "sha256": digest, "file_id": file_id})
+        conn.exec_driver_sql(_entries_sql(conn), [
+            (chart_id, r.position, song_id, r.streams)
+            for r, song_id in zip(chart.rows, ids, strict=True)])
+        return ChartResult("ok", len(chart.rows), new_songs, found is not None)
+
+    def _load_caches(self, conn: Connection) -> None:
+        if self._songs is None:
+            self._songs = dict(conn.execute(sa.select(songs.c.key, songs.c.id)).tuples().all())
+        if self._artists is None:
+            self._artists = dict(conn.execute(sa.select(artists.c.name, artists.c.id))
+                                 .tuples().all())
+        if self._markets is None:
+            self._markets = set(conn.execute(sa.select(markets.c.code)).scalars())
+
+    def _ensure_market(self, conn: Connection, code: str) -> None:
+        assert self._markets is not None
+        if code in self._markets:
+            return
+        market = MARKETS.get(code)
+        if market is None:
+            raise ValueError(f"market {code!r} is not in the registry")
+        conn.execute(sa.insert(markets).values(code=code, name=market.name, region=market.region))
+        self._markets.add(code)
+
+    def _song_ids(self, conn: Connection, rows: tuple[ChartRow, ...],
+                  fresh: tuple[dict[str, int], dict[str, int]]) -> tuple[list[int], int]:
+        """The song id of each row, inserting unknown songs (and their artists) into the
+        transaction; ``fresh`` collects the new ids until it commits."""
+        known, new_songs = self._songs, fresh[0]
+        assert known is not None
+        keys = [song_key(r.track_id, r.title, r.artists) for r in rows]
+        missing = {k: r for k, r in zip(keys, rows, strict=True)
+                   if k not in known and k not in new_songs}
+        if missing:
+            names = {k: _split_artists(r.artists) for k, r in missing.items()}
+            artist_ids = self._artist_ids(conn, names.values(), fresh[1])
+            inserted = conn.execute(
+                sa.insert(songs).returning(songs.c.key, songs.c.id, sort_by_parameter_order=True),
+                [{"key": k, "spotify_id": r.track_id, "title": r.title[:_TITLE_MAX],
+                  "artists": r.artists[:_ARTISTS_MAX],
+                  "artist_id": artist_ids[names[k][0]] if names[k] else None}
+                 for k, r in missing.items()])
+            new_songs.update(inserted.tuples().all())
+            links = [{"song_id": new_songs[k], "artist_id": artist_ids[name], "position": i}
+                     for k, song_names in names.items() for i, name in enumerate(song_names)]
+            if links:
+                conn.execute(sa.insert(song_artists), links)
+        return [known.get(k) or new_songs[k] for k in keys], len(missing)
+
+    def _artist_ids(self, conn: Connection, names: Iterable[list[str]],
+                    new_artists: dict[str, int]) -> dict[str, int]:
+        """Artist name -> id for every name in ``names``, inserting the unknown ones."""
+        known = self._artists
+        assert known is not None
+        wanted = {n for song_names in names for n in song_names}
+        missing = sorted(n for n in wanted if n not in known and n not in new_artists)
+        if missing:
+            inserted = conn.execute(
+                sa.insert(artists).returning(artists.c.name, artists.c.id,
+                                             sort_by_parameter_order=True),
+                [{"name": name} for name in missing])
+            new_artists.update(inserted.tuples().all())
+        return {n: known.get(n) or new_artists[n] for n in wanted}
+
+    # --- reads -----------------------------------------------------------------------
+
+    def last_chart_dates(self, kind: str = "daily") -> dict[str, date]:
+        return last_chart_dates(self.engine, kind)
+
+    def chart_dates(self, market: str, kind: str = "daily") -> date | None:
+        """The last chart date stored for ``market`` (None when it has none)."""
+        return last_chart_dates(self.engine, kind).get(market)
+
+    def summary(self, top: int = 10) -> dict:
+        """What the store holds: counts, date range, files by status, the biggest markets."""
+        with self.engine.connect() as conn:
+            return _summary(conn, top)
+
+
+def _file_values(record: FileRecord) -> dict:
+    return {"path": record.path, "sha256": record.sha256, "rows": record.rows,
+            "status": record.status, "error": record.error, "ingested_at": _now()}
+
+
+def _insert_file(conn: Connection, record: FileRecord) -> int:
+    result = conn.execute(_INSERT_FILE, _file_values(record))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def _update_file(conn: Connection, record: FileRecord) -> None:
+    conn.execute(_UPDATE_FILE, {"f": record.id, **_file_values(record)})
+
+
+def _entries_sql(conn: Connection) -> str:
+    """The chart_entries INSERT in the driver's own parameter style (for executemany)."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return (f"INSERT INTO chart_entries (chart_id, position, song_id, streams) "
+            f"VALUES ({mark}, {mark}, {mark}, {mark})")
+
+
+def _split_artists(display: str) -> list[str]:
+    """Artist names of a display string (joined with ", "), first artist first, no repeats."""
+    names = (n.strip()[:_ARTIST_MAX] for n in display.split(", "))
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def last_chart_dates(engine: Engine, kind: str = "daily") -> dict[str, date]:
+    """The last ingested chart date per market for charts of ``kind``."""
+    if kind not in ("daily", "weekly"):
+        raise ValueError(f"kind {kind!r} is not one of daily, weekly")
+    query = (sa.select(charts.c.market, sa.func.max(charts.c.chart_date))
+             .where(charts.c.kind == kind).group_by(charts.c.market))
+    with engine.connect() as conn:
+        return {market: _as_date(day) for market, day in conn.execute(query)}
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _count(conn: Connection, table: sa.Table) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def _summary(conn: Connection, top: int) -> dict:
+    first, last = conn.execute(
+        sa.select(sa.func.min(charts.c.chart_date), sa.func.max(charts.c.chart_date))).one()
+    kinds = dict(conn.execute(sa.select(charts.c.kind, sa.func.count()).group_by(charts.c.kind))
+                 .tuples().all())
+    files = dict(conn.execute(sa.select(ingested_files.c.status, sa.func.count())
+                              .group_by(ingested_files.c.status)).tuples().all())
+    per_market = (sa.select(charts.c.market, sa.func.count(sa.distinct(charts.c.id)),
+                            sa.func.count(chart_entries.c.position))
+                  .join(chart_entries, chart_entries.c.chart_id == charts.c.id)
+                  .group_by(charts.c.market)
+                  .order_by(sa.func.count(chart_entries.c.position).desc(), charts.c.market))
+    rows = conn.execute(per_market).all()
+    return {
+        "markets": len(rows),
+        "charts": _count(conn, charts),
+        "entries": _count(conn, chart_entries),
+        "songs": _count(conn, songs),
+        "artists": _count(conn, artists),
+        "first_date": _as_date(first).isoformat() if first else None,
+        "last_date": _as_date(last).isoformat() if last else None,
+        "kinds": kinds,
+        "files": files,
+        "top_markets": [
+            {"market": m, "name": MARKETS[m].name if m in MARKETS else m, "charts": c,
+             "entries": e} for m, c, e in rows[:top]],
+    }
