@@ -6,13 +6,22 @@ per-artifact cache warm), the first (cold) query that builds the cache, and, sid
 the same ranking done naively (float64 scores, a full argsort) to show what the partial
 sort buys. Aims: <= 1 ms at 10,000 songs, <= 50 ms at 1,000,000.
 
-Run: ``.venv/bin/python bench/bench_recommend.py [--quick]``
+Then the popularity knob on simulated charts (``--days`` of them, default 7; an IMF model
+with default parameters): for every market's own top 10 at each knob value, the share of
+songs of the market's planted cluster, of the market's own songs, and of global hits; how
+many markets a recommended song charted in; and how much two markets' top 10s overlap.
+This is where :data:`dotify.recommend.DEFAULT_POPULARITY` comes from.
+
+Run: ``.venv/bin/python bench/bench_recommend.py [--quick] [--days N] [--no-sweep]``
 """
 
 from __future__ import annotations
 
+import json
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -62,6 +71,51 @@ def say(line: str) -> None:
     sys.stdout.flush()
 
 
+def simulated_artifact(folder: Path, days: int) -> tuple[Artifact, dict]:
+    """Simulate, ingest and train as the nightly job would; (artifact, ground truth)."""
+    from dotify.charts.simulate import simulate
+    from dotify.config import Settings
+    from dotify.db import engine_for
+    from dotify.ingest import ingest_paths
+    from dotify.ratings import from_store
+
+    summary = simulate(folder / "charts", days=days, seed=0)
+    settings = Settings(home=folder / "home")
+    ingest_paths(settings, [folder / "charts"])
+    ratings = from_store(engine_for(settings))
+    model = make_model("imf").fit(ratings)
+    truth = json.loads(summary.ground_truth.read_text())
+    return Artifact(model, ratings.countries, ratings.songs, {}, None, ratings.matrix), truth
+
+
+def sweep(days: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        art, truth = simulated_artifact(Path(tmp), days)
+    songs = [truth["songs"][k] for k in art.songs.keys]
+    cluster = np.array([s["cluster"] for s in songs])
+    origin = np.array([s["origin"] for s in songs])
+    is_global = np.array([s["scope"] == "global" for s in songs])
+    breadth = np.asarray((art.charted > 0).sum(axis=0)).ravel()
+    column = {k: i for i, k in enumerate(art.songs.keys)}
+    say(f"\npopularity knob, every market's top 10, {days} simulated days, "
+        f"{len(art.countries)} markets x {len(art.songs):,} songs")
+    say(f"{'popularity':>10} {'own cluster':>11} {'own market':>10} {'global hits':>11} "
+        f"{'markets charted':>15} {'overlap':>8}")
+    for p in (0.0, 0.25, 0.5, 0.75, 0.9, 1.0):
+        tops = [np.array([column[s.uri.rsplit(":", 1)[1]]
+                          for s in recommend(art, str(c), n=10, popularity=p).songs])
+                for c in art.countries]
+        codes = [str(c) for c in art.countries]
+        sets = [set(t.tolist()) for t in tops]
+        overlap = np.mean([len(a & b) / 10 for i, a in enumerate(sets) for b in sets[i + 1:]])
+        pairs = list(zip(tops, codes, strict=True))
+        own_cluster = np.mean([np.mean(cluster[t] == truth["markets"][c]) for t, c in pairs])
+        own_market = np.mean([np.mean(origin[t] == c) for t, c in pairs])
+        say(f"{p:>10.2f} {own_cluster:>11.2f} {own_market:>10.2f} "
+            f"{np.mean([np.mean(is_global[t]) for t in tops]):>11.2f} "
+            f"{np.mean([np.mean(breadth[t]) for t in tops]):>15.1f} {overlap:>8.2f}")
+
+
 def main(quick: bool = False) -> None:
     say(f"query: {EXPRESSION!r}, n=10, {FACTORS} factors, 55 countries")
     say(f"{'songs':>10} {'cold ms':>9} {'median ms':>10} {'p99 ms':>8} "
@@ -80,3 +134,6 @@ def main(quick: bool = False) -> None:
 
 if __name__ == "__main__":
     main(quick="--quick" in sys.argv)
+    if "--no-sweep" not in sys.argv:
+        days = int(sys.argv[sys.argv.index("--days") + 1]) if "--days" in sys.argv else 7
+        sweep(days)
