@@ -170,7 +170,7 @@ def _is_chart(path: Path) -> bool:
 def _fail(report: IngestReport, error: ChartFormatError) -> None:
     report.files_failed += 1
     report.errors.append(error)
-    log.warning("%s", error)
+    log.info("%s", error)
 
 
 def _streams(item: Path | tuple[str, bytes], report: IngestReport,
@@ -265,7 +265,7 @@ def _ingest_stream(batcher: _Batcher, name: str, stream: BinaryIO, options: tupl
     batcher.report.charts_failed += len(reader.rejected)
     for error in errors:
         batcher.report.errors.append(error)
-        log.warning("%s", error)
+        log.info("%s", error)
     record.sha256, record.final = hashing.drain(), True
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

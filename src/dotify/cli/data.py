@@ -1,5 +1,92 @@
-"""dotify CLI commands (data)."""
+"""dotify CLI commands (data): ``ingest`` chart files and show the store's ``stats``."""
 
 from __future__ import annotations
 
-from dotify.cli._app import app  # noqa: F401
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from dotify.cli._app import app, console, settings
+from dotify.db import engine_for
+from dotify.ingest import IngestReport, ingest_paths
+from dotify.store import Store
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[str], typer.Argument(
+        help="Chart files, folders, globs or .tar.gz archives.")],
+    market: Annotated[str | None, typer.Option(
+        "--market", help="Market code for files whose name does not say it.")] = None,
+    date: Annotated[datetime | None, typer.Option(
+        "--date", formats=["%Y-%m-%d"], help="Chart date for files whose name does not say it.",
+    )] = None,
+    kind: Annotated[str | None, typer.Option(
+        "--kind", help="daily or weekly, for files whose name does not say it.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Ingest chart CSV files into the database; exit status 1 if any file failed."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("ingest", total=None)
+
+        def progress(done: int, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total, description=Path(name).name[-40:])
+
+        report = ingest_paths(settings(ctx), paths, market=market,
+                              date=date.date() if date else None, kind=kind, progress=progress)
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    _print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_report(report: IngestReport) -> None:
+    for error in report.errors:
+        console.print(f"[red]failed[/red] {error}", highlight=False, markup=True)
+    table = Table(title="ingest summary", show_header=False)
+    dates = f"{report.first_date} .. {report.last_date}" if report.first_date else "-"
+    for label, value in [
+        ("files ok", report.files_ok), ("files unchanged", report.files_unchanged),
+        ("files failed", report.files_failed), ("charts written", report.charts_written),
+        ("charts replaced", report.charts_replaced),
+        ("charts unchanged", report.charts_unchanged), ("rows", report.rows),
+        ("rows skipped", report.rows_skipped), ("new songs", report.new_songs),
+        ("markets", len(report.markets)), ("date range", dates),
+        ("seconds", f"{report.seconds:.1f}"),
+    ]:
+        table.add_row(label, str(value))
+    console.print(table)
+
+
+@app.command()
+def stats(
+    ctx: typer.Context,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many markets to list.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Show what the database holds: markets, charts, entries, songs, dates."""
+    summary = Store(engine_for(settings(ctx))).summary(top=top)
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+        return
+    table = Table(title="dotify database", show_header=False)
+    dates = f"{summary['first_date']} .. {summary['last_date']}" if summary["first_date"] else "-"
+    for key in ("markets", "charts", "entries", "songs", "artists"):
+        table.add_row(key, f"{summary[key]:,}")
+    table.add_row("date range", dates)
+    table.add_row("kinds", ", ".join(f"{k} {v:,}" for k, v in summary["kinds"].items()) or "-")
+    table.add_row("files", ", ".join(f"{k} {v:,}" for k, v in summary["files"].items()) or "-")
+    console.print(table)
+    markets = Table("market", "name", "charts", "entries", title=f"top {top} markets by rows")
+    for row in summary["top_markets"]:
+        markets.add_row(row["market"], row["name"], f"{row['charts']:,}", f"{row['entries']:,}")
+    console.print(markets)
