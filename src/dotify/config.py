@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     admin_token: str | None = None
 
     # distributed engine
+    engine: Literal["local", "spark"] = "local"  # what train, tune and nightly run on
     spark_master: str = "local[*]"
     spark_jars: str | None = Field(default=None, description="comma-separated jars (JDBC driver)")
     spark_jdbc_url: str | None = Field(default=None, description="read charts over JDBC")

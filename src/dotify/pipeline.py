@@ -228,7 +228,7 @@ def _train(settings: Settings, kind: str, params: dict[str, Any] | None,
     start = None if settings.window_days is None else \
         newest - timedelta(days=settings.window_days - 1)
     trained = train(settings, kind=kind, params=params or {}, start=start, end=newest,
-                    publish=False)
+                    publish=False, engine=settings.engine)
     metrics = trained.metrics
     return {"version": trained.artifact.version, "val_epr": metrics.get("val_epr"),
             "metrics": {k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}}

@@ -34,17 +34,23 @@ _END = Annotated[datetime | None, typer.Option(formats=_DAY, help="Last chart da
 _TOP = Annotated[int | None, typer.Option("--n-top-songs", min=1,
                                           help="Only the N most recent chart rows.")]
 _JSON = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")]
-_ENGINE = Annotated[str, typer.Option(
-    "--engine", help="local, or spark: Spark builds the ratings and trains imf as spark-als.")]
-_MASTER = Annotated[str | None, typer.Option(
+EngineOpt = Annotated[str | None, typer.Option(
+    "--engine", help="local, or spark: Spark builds the ratings and trains imf as spark-als "
+    "(default DOTIFY_ENGINE or local).")]
+SparkMasterOpt = Annotated[str | None, typer.Option(
     "--spark-master", help="Spark master URL (default DOTIFY_SPARK_MASTER or local[*]).")]
-_JDBC = Annotated[str | None, typer.Option(
+JdbcUrlOpt = Annotated[str | None, typer.Option(
     "--jdbc-url", help="Spark reads the charts over JDBC (driver jar in DOTIFY_SPARK_JARS).")]
 
 
-def with_spark(cfg: Settings, master: str | None, jdbc_url: str | None) -> Settings:
-    """``cfg`` with the Spark flags applied (unchanged when none is given)."""
-    update = {k: v for k, v in (("spark_master", master), ("spark_jdbc_url", jdbc_url)) if v}
+def with_spark(cfg: Settings, master: str | None, jdbc_url: str | None,
+               engine: str | None = None) -> Settings:
+    """``cfg`` with the engine and Spark flags applied (unchanged when none is given)."""
+    flags = (("spark_master", master), ("spark_jdbc_url", jdbc_url), ("engine", engine))
+    update = {k: v for k, v in flags if v}
+    if engine is not None and engine not in training.ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; choose one of "
+                          f"{', '.join(training.ENGINES)}")
     return cfg.model_copy(update=update) if update else cfg
 
 
@@ -129,20 +135,22 @@ def train_command(
     ctx: typer.Context, model: _MODEL = "imf", factors: _FACTORS = None, alpha: _ALPHA = None,
     lam: _LAMBDA = None, eps: _EPS = None, iterations: _ITER = None, seed: _SEED = 0,
     param: _PARAM = None, start: _START = None, end: _END = None, n_top_songs: _TOP = None,
-    engine: _ENGINE = "local", spark_master: _MASTER = None, jdbc_url: _JDBC = None,
+    engine: EngineOpt = None, spark_master: SparkMasterOpt = None,
+    jdbc_url: JdbcUrlOpt = None,
     publish: Annotated[bool, typer.Option(help="Make it the live model.")] = True,
     as_json: _JSON = False,
 ) -> None:
     """Train a model on the stored charts, evaluate it, save it and publish it."""
-    cfg = with_spark(settings(ctx), spark_master, jdbc_url)
+    cfg = with_spark(settings(ctx), spark_master, jdbc_url, engine)
     params = gather_params(cfg, model, _flags(factors, alpha, lam, eps, iterations), param, seed)
     with _bad_values():
-        result = training.train(cfg, model, params, engine=engine, seed=seed, publish=publish,
+        result = training.train(cfg, model, params, engine=cfg.engine, seed=seed,
+                                publish=publish,
                                 progress=_progress(as_json), **_window(start, end, n_top_songs))
     saved = result.artifact
     metrics = {k: v for k, v in result.metrics.items() if k != "per_country"}
     payload = {"version": saved.version, "published": result.published, "kind": saved.kind,
-               "engine": engine,
+               "engine": cfg.engine,
                "params": saved.model.params, **metrics,
                **{k: saved.meta[k] for k in ("n_countries", "n_songs", "nnz", "window")}}
     _emit(as_json, payload, f"model {saved.version}")
@@ -179,16 +187,17 @@ def tune_command(
     trials: Annotated[int, typer.Option(min=1, help="Trials of the bayes search.")] = 30,
     factors: _FACTORS = None, alpha: _ALPHA = None, lam: _LAMBDA = None, eps: _EPS = None,
     iterations: _ITER = None, seed: _SEED = 0, param: _PARAM = None, start: _START = None,
-    end: _END = None, n_top_songs: _TOP = None, engine: _ENGINE = "local",
-    spark_master: _MASTER = None, jdbc_url: _JDBC = None, as_json: _JSON = False,
+    end: _END = None, n_top_songs: _TOP = None, engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None, jdbc_url: JdbcUrlOpt = None,
+    as_json: _JSON = False,
 ) -> None:
     """Search IMF's parameters; save the best for `dotify train` and draw the EPR heatmap."""
-    cfg = with_spark(settings(ctx), spark_master, jdbc_url)
+    cfg = with_spark(settings(ctx), spark_master, jdbc_url, engine)
     base = {k: v for k, v in _flags(factors, alpha, lam, eps, iterations).items() if v is not None}
     base |= dict(parse_param(p) for p in param or []) | {"random_state": seed}
     say = _progress(as_json)
     result = tuning.tune(cfg, search, trials, base, seed=seed, **_window(start, end, n_top_songs),
-                         on_trial=lambda t: say(_trial_line(t)), engine=engine)
+                         on_trial=lambda t: say(_trial_line(t)), engine=cfg.engine)
     payload = tuning.summary(result)
     if as_json:
         sys.stdout.write(json.dumps(payload, default=_json_default) + "\n")

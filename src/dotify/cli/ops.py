@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from dotify.cli._app import app, console, settings
+from dotify.cli.model import EngineOpt, JdbcUrlOpt, SparkMasterOpt, with_spark
 
 _JSON = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")]
 _TODAY = Annotated[datetime | None, typer.Option(
@@ -21,12 +22,14 @@ _MODEL = Annotated[str, typer.Option("--model", "-m", help="Model kind to retrai
 
 @app.command()
 def nightly(ctx: typer.Context, today: _TODAY = None, model: _MODEL = "imf",
-            as_json: _JSON = False) -> None:
+            engine: EngineOpt = None, spark_master: SparkMasterOpt = None,
+            jdbc_url: JdbcUrlOpt = None, as_json: _JSON = False) -> None:
     """Pull new charts, ingest, retrain, gate and publish. Exit 0: published or nothing new;
     1: some pulls or files failed, or the gate kept the new model out; 2: the run failed."""
     from dotify.pipeline import run_nightly
 
-    result = run_nightly(settings(ctx), today=today.date() if today else None, kind=model)
+    cfg = with_spark(settings(ctx), spark_master, jdbc_url, engine)
+    result = run_nightly(cfg, today=today.date() if today else None, kind=model)
     payload = {"run": result.run_id, "status": result.status, "exit_code": result.exit_code,
                "version": result.version, "rows": result.rows, "val_epr": result.val_epr,
                "live_epr": result.live_epr, "error": result.error,
