@@ -289,3 +289,52 @@ def test_every_model_kind_answers_after_save_and_load(kind: str, tmp_path: Path)
     scores = [s.score for s in a.songs]
     assert scores == sorted(scores, reverse=True)
     assert all(np.isfinite(scores))
+
+
+# ---------------------------------------------------------------- on simulated charts
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Artifact, dict[str, str]]:
+    """A week of simulated charts for 55 markets, ingested and factorized by IMF;
+    (artifact, the planted cluster of each song key and of each market code)."""
+    from dotify.charts.simulate import simulate
+    from dotify.config import Settings
+    from dotify.db import engine_for
+    from dotify.ingest import ingest_paths
+    from dotify.ratings import from_store
+
+    folder = tmp_path_factory.mktemp("simulated")
+    summary = simulate(folder / "charts", days=7, seed=0)
+    settings = Settings(home=folder / "home")
+    ingest_paths(settings, [folder / "charts"])
+    ratings = from_store(engine_for(settings))
+    model = make_model("imf").fit(ratings)
+    truth = json.loads(summary.ground_truth.read_text())
+    clusters = {key: truth["songs"][key]["cluster"] for key in ratings.songs.keys}
+    clusters |= truth["markets"]
+    return Artifact(model, ratings.countries, ratings.songs, {}, None, ratings.matrix), clusters
+
+
+def _clusters(result: engine.Recommendation, clusters: dict[str, str]) -> list[str]:
+    return [clusters[s.uri.rsplit(":", 1)[1]] for s in result.songs]
+
+
+@pytest.mark.slow
+def test_simulated_latin_markets_give_latin_songs(simulated) -> None:
+    art, clusters = simulated
+    found = _clusters(recommend(art, "Mexico + Argentina", n=10), clusters)
+    assert found.count("latin") >= 9, found
+    near = similar(art, "Colombia", n=3)
+    assert len(near) == 3
+    assert all(clusters[m.code] == "latin" for m in near), near
+
+
+@pytest.mark.slow
+def test_simulated_subtracting_a_cluster_lowers_its_songs(simulated) -> None:
+    art, clusters = simulated
+    both = _clusters(recommend(art, "Mexico + United States", n=20), clusters)
+    less = _clusters(recommend(art, "Mexico + United States - Canada", n=20), clusters)
+    assert both.count("anglo") >= 5, both
+    assert less.count("anglo") < both.count("anglo") // 2, less
+    assert less.count("latin") > both.count("latin")
