@@ -102,6 +102,14 @@ def test_files_are_the_legacy_download(sample) -> None:
             assert len(_tracks(rows)) == len(rows), f"{market}: a song charts twice"
 
 
+def test_chart_rows_are_the_files_rows(sample) -> None:
+    _, charts = sample
+    rows = Simulator(seed=7, markets=["gb"]).chart("United Kingdom", START)
+    assert [(str(r.position), r.title, r.artist, str(r.streams),
+             f"https://open.spotify.com/track/{r.track_id}") for r in rows] == [
+        tuple(row) for row in charts["gb"][START]]
+
+
 def test_files_round_trip_through_the_chart_reader(sample) -> None:
     formats = pytest.importorskip("dotify.charts.formats")
     out, charts = sample

@@ -250,5 +250,19 @@ def artist(rng: random.Random, lang: str) -> str:
     if kind < 0.75 and language.stage:
         return f"{rng.choice(language.stage)} {rng.choice(language.given)}"
     if kind < 0.9:
-        return rng.choice(language.given) + rng.choice(("", "", "x", "o", "y", " Jr."))
+        return _blend(rng, language)
     return _cap(rng.choice(language.words))
+
+
+_VOWELS = set("aeiouyáéíóúàèìòùäöüåæøıâêîôûãõœ")
+
+
+def _blend(rng: random.Random, language: Language) -> str:
+    """A one-word stage name: a given name up to its first vowel, a surname's last syllable."""
+    given = rng.choice(language.given).replace("-", "").lower()
+    family = rng.choice(language.family).split(" ")[-1].lower()
+    cut = next((i for i, ch in enumerate(given) if i > 0 and ch in _VOWELS), len(given) - 1)
+    last = max((i for i, ch in enumerate(family) if ch in _VOWELS), default=0)
+    while last > 0 and family[last - 1] in _VOWELS:
+        last -= 1
+    return _cap(given[: cut + 1] + family[max(last - 1, 0):])

@@ -84,7 +84,7 @@ class Simulator:
         (code,) = _codes([market])
         _, uids, streams = next(self._charts(code, day, day))
         return [ChartRow(i + 1, *self.songs.names(u), int(s), self.songs.track_id(u))
-                for i, (u, s) in enumerate(zip(uids, streams, strict=True))]
+                for i, (u, s) in enumerate(zip(uids.tolist(), streams.tolist(), strict=True))]
 
     def chart_csv(self, market: str, day: date) -> bytes:
         """The chart of ``market`` on ``day`` as the legacy CSV download."""

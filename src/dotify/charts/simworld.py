@@ -94,7 +94,7 @@ def hash_int(*keys: int) -> int:
     """The same hash as :func:`_hash` for plain ints, without numpy's per-call cost."""
     h = 0
     for key in keys:
-        x = h ^ ((key + 0x9E3779B97F4A7C15) & _MASK)
+        x = h ^ ((int(key) + 0x9E3779B97F4A7C15) & _MASK)
         x ^= x >> 30
         x = (x * 0xBF58476D1CE4E5B9) & _MASK
         x ^= x >> 27
@@ -228,5 +228,5 @@ def stream_counts(seed: int, market: int, days: np.ndarray) -> np.ndarray:
     position = np.arange(1, MAX_ROWS + 1)
     shape = ((position + 3) / 4.0) ** -profile.exponent
     noise = np.exp(0.01 * _normal(_hash(seed, 0x58, market, days[:, None], position[None, :])))
-    streams = np.minimum.accumulate(level[:, None] * shape[None, :] * noise, axis=1)
+    streams = -np.sort(-(level[:, None] * shape[None, :] * noise), axis=1)
     return np.round(streams).astype(np.int64)
