@@ -194,10 +194,10 @@ class Store:
 
     def _load_caches(self, conn: Connection) -> None:
         if self._songs is None:
-            self._songs = dict(conn.execute(sa.select(songs.c.key, songs.c.id)).tuples().all())
+            self._songs = dict(conn.execute(sa.select(songs.c.key, songs.c.id)).all())
         if self._artists is None:
             self._artists = dict(conn.execute(sa.select(artists.c.name, artists.c.id))
-                                 .tuples().all())
+                                 .all())
         if self._markets is None:
             self._markets = set(conn.execute(sa.select(markets.c.code)).scalars())
 
@@ -229,7 +229,7 @@ class Store:
                   "artists": r.artists[:_ARTISTS_MAX],
                   "artist_id": artist_ids[names[k][0]] if names[k] else None}
                  for k, r in missing.items()])
-            new_songs.update(inserted.tuples().all())
+            new_songs.update(inserted.all())
             links = [{"song_id": new_songs[k], "artist_id": artist_ids[name], "position": i}
                      for k, song_names in names.items() for i, name in enumerate(song_names)]
             if links:
@@ -248,7 +248,7 @@ class Store:
                 sa.insert(artists).returning(artists.c.name, artists.c.id,
                                              sort_by_parameter_order=True),
                 [{"name": name} for name in missing])
-            new_artists.update(inserted.tuples().all())
+            new_artists.update(inserted.all())
         return {n: known.get(n) or new_artists[n] for n in wanted}
 
     # --- reads -----------------------------------------------------------------------
@@ -319,9 +319,9 @@ def _summary(conn: Connection, top: int) -> dict:
     first, last = conn.execute(
         sa.select(sa.func.min(charts.c.chart_date), sa.func.max(charts.c.chart_date))).one()
     kinds = dict(conn.execute(sa.select(charts.c.kind, sa.func.count()).group_by(charts.c.kind))
-                 .tuples().all())
+                 .all())
     files = dict(conn.execute(sa.select(ingested_files.c.status, sa.func.count())
-                              .group_by(ingested_files.c.status)).tuples().all())
+                              .group_by(ingested_files.c.status)).all())
     per_market = (sa.select(charts.c.market, sa.func.count(sa.distinct(charts.c.id)),
                             sa.func.count(chart_entries.c.position))
                   .join(chart_entries, chart_entries.c.chart_id == charts.c.id)
