@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -123,6 +124,9 @@ def test_killed_while_publishing_leaves_the_live_model_whole(home: Path) -> None
     first = _cli(home, "nightly", "--json")
     out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
+    printed = json.loads(out)
+    assert (printed["status"], printed["exit_code"], printed["pulls"]) == \
+        ("published", 0, {"ok": 9, "failed": []})
     config = Settings(home=home, markets=["us", "gb", "se"], backfill_days=3)
     live = artifact.current_version(config.models_dir)
     child = _cli(home, "nightly", env={"DOTIFY_FAULT_AT": "before-publish"})
