@@ -362,7 +362,7 @@ def evaluate(tree: Node, vector_of: Callable[[Country], np.ndarray]) -> Value:
         value = _evaluate(tree, vector_of)
     finite = [value.vector, *value.parts.values()]
     if not all(np.isfinite(v).all() for v in finite):
-        raise ExpressionError("the expression overflows; use smaller weights", 0)
+        raise ExpressionError("the expression overflows; use smaller weights")
     return value
 
 

@@ -151,12 +151,10 @@ def _country_vector(prepared: _Prepared, country: Country) -> np.ndarray:
 def _query(prepared: _Prepared, tree: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     value = evaluate(tree, lambda c: _country_vector(prepared, c))
     if value.is_scalar:
-        raise ExpressionError("the expression has no country in it", 0)
-    q = value.vector
-    if not np.isfinite(q).all():
-        raise ExpressionError("the expression overflows; use smaller weights", 0)
+        raise ExpressionError("the expression has no country in it")
+    q = value.vector  # finite: evaluate refuses overflow
     if not q.any():
-        raise ExpressionError("the expression cancels out to a zero vector", 0)
+        raise ExpressionError("the expression cancels out to a zero vector")
     return q, value.parts
 
 
