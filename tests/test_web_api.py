@@ -9,6 +9,7 @@ from web_support import XSS_TITLE, add_charts, build_artifact
 
 from dotify import artifact as artifacts
 from dotify.config import Settings
+from dotify.recommend import DEFAULT_POPULARITY
 from dotify.web import create_app
 from dotify.web.model_holder import ModelHolder
 
@@ -252,7 +253,7 @@ def test_pages_render_and_escape_song_titles(client: TestClient,
                                              published: artifacts.Artifact) -> None:
     index = client.get("/")
     assert index.status_code == 200 and "I want music like:" in index.text
-    assert 'data-default="0.3"' in index.text
+    assert f'data-default="{DEFAULT_POPULARITY}"' in index.text
     country = client.get("/country/co")
     assert country.status_code == 200
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in country.text

@@ -19,8 +19,11 @@ def serve(
 ) -> None:
     """Serve the web app and the JSON API (docs at /docs); follows newly published models."""
     import uvicorn
+    from threadpoolctl import threadpool_limits
 
     from dotify.web import create_app
+
+    threadpool_limits(1, "blas")  # many small concurrent queries: threaded BLAS only contends
 
     config = settings(ctx)
     at = nightly_at or config.nightly_at

@@ -5,7 +5,6 @@ Pages and API share these, so the HTML and the JSON always say the same thing.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from typing import Any
 
@@ -55,10 +54,9 @@ def recommend(live: Live, body: RecommendationRequest) -> RecommendationResponse
     options: dict[str, Any] = {"n": body.n, "exclude_charting": body.discover}
     if body.popularity is not None:
         options["popularity"] = body.popularity
-    result = engine.recommend(live.artifact, query, **options).to_dict()
-    return RecommendationResponse(expression=str(result["expression"]),
-                                  parsed=str(result["parsed"]),
-                                  songs=[_song(s, i) for i, s in enumerate(result["songs"], 1)],
+    found = engine.recommend(live.artifact, query, **options)
+    return RecommendationResponse(expression=found.expression, parsed=found.parsed,
+                                  songs=[_song(s) for s in found.songs],
                                   model_version=live.version)
 
 
@@ -76,7 +74,7 @@ def top(live: Live, code: str, n: int, popularity: float | None) -> list[Song]:
     _require_in_model(live, code)
     options = {} if popularity is None else {"popularity": popularity}
     found = engine.top(live.artifact, code, n, **options)
-    return [_song(s, i) for i, s in enumerate(found.to_dict()["songs"], 1)]
+    return [_song(s) for s in found.songs]
 
 
 def taste_map(live: Live) -> dict[str, Any]:
@@ -103,20 +101,10 @@ def _require_in_model(live: Live, code: str) -> None:
                                  "(no charts for it in the training data)")
 
 
-def _song(song: Any, rank: int) -> Song:
-    s = _plain(song)
-    return Song(rank=int(s.get("rank", rank)), title=str(s.get("title", "")),
-                artists=str(s.get("artists", "")), url=str(s.get("url") or ""),
-                uri=s.get("uri") or None, score=float(s.get("score", 0.0)),
-                contributions={str(k): float(v) for k, v in (s.get("contributions") or {}).items()})
-
-
-def _plain(value: Any) -> dict[str, Any]:
-    if isinstance(value, dict):
-        return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    return dict(vars(value))
+def _song(song: Any) -> Song:
+    """The API's song from the engine's ``RecommendedSong`` (attributes, no deep copy)."""
+    return Song(rank=song.rank, title=song.title, artists=song.artists, url=song.url,
+                uri=song.uri or None, score=song.score, contributions=song.contributions)
 
 
 def _jsonable(value: Any) -> Any:

@@ -24,6 +24,8 @@ from dotify.web.schemas import (
     TasteMap,
 )
 
+# Cheap routes are ``async``: a query takes about a millisecond of numpy, less than a
+# thread-pool hop costs. The map (t-SNE, once per model) and the reload stay in threads.
 router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "bad expression or unknown country"},
@@ -35,7 +37,7 @@ CountryCode = Annotated[str, Path(min_length=1, max_length=64,
 TopN = Annotated[int, Query(ge=1, le=100)]
 
 
-def live_model(request: Request) -> Live:
+async def live_model(request: Request) -> Live:
     """The model for this request: taken once, kept even if a new one is swapped in."""
     live = request.app.state.holder.get()
     if live is None:
@@ -48,39 +50,40 @@ LiveModel = Annotated[Live, Depends(live_model)]
 
 
 @router.get("/healthz", response_model=Health, tags=["service"])
-def healthz(request: Request) -> Health:
+async def healthz(request: Request) -> Health:
     live = request.app.state.holder.get()
     return Health(status="ok", model_version=live.version if live else None)
 
 
 @router.get("/api/countries", response_model=list[Country], tags=["countries"])
-def list_countries(request: Request) -> list[Country]:
+async def list_countries(request: Request) -> list[Country]:
     """Every market of the registry; ``in_model``: the live model has a vector for it."""
     return queries.countries(request.app.state.holder.get())
 
 
 @router.get("/api/operators", response_model=list[Operator], tags=["countries"])
-def list_operators() -> list[Operator]:
+async def list_operators() -> list[Operator]:
     return [Operator(**op) for op in queries.OPERATORS]
 
 
 @router.post("/api/recommendations", response_model=RecommendationResponse,
              responses=ERRORS, tags=["recommendations"])
-def recommendations(body: RecommendationRequest, live: LiveModel) -> RecommendationResponse:
+async def recommendations(body: RecommendationRequest, live: LiveModel) -> RecommendationResponse:
     """Songs for a country expression (``expression``, or ``tokens`` as the form builds)."""
     return queries.recommend(live, body)
 
 
 @router.get("/api/countries/{code}/similar", response_model=list[SimilarCountry],
             responses=ERRORS, tags=["countries"])
-def similar_countries(code: CountryCode, live: LiveModel, n: TopN = 10) -> list[SimilarCountry]:
+async def similar_countries(code: CountryCode, live: LiveModel,
+                            n: TopN = 10) -> list[SimilarCountry]:
     """The countries whose taste is closest (cosine of the country vectors)."""
     return queries.similar(live, _known(code), n)
 
 
 @router.get("/api/countries/{code}/top", response_model=list[Song], responses=ERRORS,
             tags=["countries"])
-def top_songs(code: CountryCode, live: LiveModel, n: TopN = 10,
+async def top_songs(code: CountryCode, live: LiveModel, n: TopN = 10,
               popularity: Annotated[float | None, Query(ge=0.0, le=1.0)] = None) -> list[Song]:
     """A country's best songs by its own vector."""
     return queries.top(live, _known(code), n, popularity)
@@ -93,7 +96,7 @@ def taste_map(live: LiveModel) -> TasteMap:
 
 
 @router.get("/api/model", response_model=ModelInfo, responses=ERRORS, tags=["model"])
-def model_info(live: LiveModel) -> ModelInfo:
+async def model_info(live: LiveModel) -> ModelInfo:
     """The live model: version, kind, when trained, data window and validation metrics."""
     return ModelInfo(**queries.model_info(live))
 

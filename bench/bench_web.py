@@ -1,0 +1,140 @@
+"""Throughput and latency of ``POST /api/recommendations`` on a real server.
+
+Publishes a 55 countries x 10,000 songs IMF artifact (32 factors) in a throw-away home,
+starts ``dotify serve`` in a child process on 127.0.0.1, and drives it from 32 concurrent
+httpx AsyncClient workers with country pairs ("Colombia x Turkey - Germany" style) until
+``--requests`` answers or ``--seconds`` pass. Prints requests/s, p50/p99 latency and the
+error count (any non-200 is an error; the script exits 1 when there is one). Aim: p99 <= 20 ms.
+
+    .venv/bin/python bench/bench_web.py [--clients 32] [--requests 4000] [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from dotify import artifact as artifacts
+from dotify import countries
+from dotify.models import make_model
+from dotify.ratings import Songs
+
+
+def publish_model(models_dir: Path, n_countries: int = 55, n_songs: int = 10_000,
+                  factors: int = 32) -> list[str]:
+    rng = np.random.default_rng(0)
+    names = [m.name for m in countries.countries()][:n_countries]
+    codes = [countries.lookup(n).code for n in names]
+    model = make_model("imf", factors=factors)
+    model.country_factors = rng.normal(size=(n_countries, factors)).astype(np.float32)
+    model.song_factors = rng.normal(size=(n_songs, factors)).astype(np.float32)
+    ids = np.array([f"{i:022d}" for i in range(n_songs)])
+    songs = Songs(ids, np.array([f"Song {i}" for i in range(n_songs)]),
+                  np.array([f"Artist {i % 997}" for i in range(n_songs)]),
+                  np.array([f"https://open.spotify.com/track/{i}" for i in ids]),
+                  rng.integers(1, 10**7, n_songs))
+    saved = artifacts.save(model, np.array(codes), songs, models_dir)
+    artifacts.publish(models_dir, saved.version)
+    return names
+
+
+async def drive(base: str, names: list[str], clients: int, total: int,
+                seconds: float) -> tuple[list[float], int, float]:
+    latencies: list[float] = []
+    errors = 0
+    rng = random.Random(1)
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while len(latencies) + errors < total and time.perf_counter() < deadline:
+            a, b, c = rng.sample(names, 3)
+            began = time.perf_counter()
+            response = await client.post("/api/recommendations",
+                                         json={"expression": f"{a} x {b} - {c}", "n": 10})
+            elapsed = time.perf_counter() - began
+            if response.status_code == 200 and len(response.json()["songs"]) == 10:
+                latencies.append(elapsed)
+            else:
+                errors += 1
+
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        await asyncio.gather(*(client.post("/api/recommendations", json={"expression": n})
+                               for n in names[:clients]))  # warm up connections and caches
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+        wall = time.perf_counter() - began
+    return latencies, errors, wall
+
+
+def serve(home: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "DOTIFY_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-m", "dotify", "serve", "--port", str(port)],
+                            env=env, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json()["model_version"]:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("dotify serve did not come up")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    import socket
+
+    with tempfile.TemporaryDirectory() as tmp, socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        names = publish_model(Path(tmp) / "models")
+        proc = serve(Path(tmp), port)
+        try:
+            cpu_before = cpu_seconds(proc.pid)
+            latencies, errors, wall = asyncio.run(
+                drive(f"http://127.0.0.1:{port}", names, args.clients, args.requests, args.seconds))
+            server_cpu = cpu_seconds(proc.pid) - cpu_before
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    ms = np.array(latencies) * 1000
+    say(f"web: POST /api/recommendations, 55 x 10,000 artifact, {args.clients} clients, "
+          f"{len(ms)} ok + {errors} errors in {wall:.1f} s")
+    say(f"  throughput {len(ms) / wall:.0f} req/s   p50 {statistics.median(ms):.1f} ms   "
+          f"p99 {np.percentile(ms, 99):.1f} ms   max {ms.max():.1f} ms   (aim: p99 <= 20 ms)")
+    say(f"  server CPU {1000 * server_cpu / max(1, len(ms) + errors):.2f} ms per request "
+          f"(includes warm-up); machine load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs")
+    return 1 if errors else 0
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
