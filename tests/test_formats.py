@@ -52,9 +52,15 @@ def test_market_from_folder_and_date_kind_from_options() -> None:
     assert chart.line == 2  # the first row, right after the header
 
 
-def test_options_conflicting_with_the_file_name_are_an_error() -> None:
-    with pytest.raises(ChartFormatError, match="file name says market se but gb was given"):
-        read_all(CHARTS / "regional-se-daily-2020-01-03.csv", market="gb")
+def test_options_apply_only_where_the_file_name_is_silent() -> None:
+    _, (chart,) = read_all(CHARTS / "regional-se-daily-2020-01-03.csv", market="gb",
+                           chart_date="2021-05-05", kind="weekly")
+    assert (chart.market, chart.chart_date, chart.kind) == ("se", date(2020, 1, 3), "daily")
+
+
+def test_a_bad_kind_option_is_an_error() -> None:
+    with pytest.raises(ChartFormatError, match="kind 'monthly' is not one of daily, weekly"):
+        read_all(CHARTS / "de" / "week-one.csv", chart_date="2020-01-03", kind="monthly")
 
 
 def test_charts_com_with_bom_and_joined_artists() -> None:

@@ -158,26 +158,18 @@ def _folder_market(name: str) -> str | None:
     return folder if len(folder) == 2 and find(folder) else None
 
 
-def _resolve(path: object, said: object, given: object, what: str) -> object:
-    if said is not None and given is not None and said != given:
-        raise ChartFormatError(path, None, f"the file name says {what} {said} but {given} "
-                                           "was given")
-    return said if said is not None else given
-
-
 def chart_identity(path: object, name: str, market: str | None, day: date | str | None,
                    kind: str | None) -> NameInfo:
-    """The (market, date, kind) of a one-chart file: its name, else the options, else its
-    ``<cc>/`` folder; the kind defaults to daily."""
+    """The (market, date, kind) of a one-chart file: what its name says, else the options,
+    else (market) its ``<cc>/`` folder; the kind defaults to daily."""
     if isinstance(day, str):
         day = _parse_date(path, None, day)
     if kind is not None and kind not in KINDS:
         raise ChartFormatError(path, None, f"kind {kind!r} is not one of {', '.join(KINDS)}")
     info = name_info(name)
-    market = _resolve(path, info.market, market.lower() if market else None, "market")
-    market = market or _folder_market(name)
-    day = _resolve(path, info.chart_date, day, "date")
-    kind = _resolve(path, info.kind, kind, "kind") or "daily"
+    market = info.market or market or _folder_market(name)
+    day = info.chart_date or day
+    kind = info.kind or kind or "daily"
     if market is None or day is None:
         raise ChartFormatError(path, None, "the file name does not say the market and date "
                                            "(regional-<cc>-daily-YYYY-MM-DD.csv); give them")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -51,7 +52,8 @@ def ingest(
 
 def _print_report(report: IngestReport) -> None:
     for error in report.errors:
-        console.print(f"[red]failed[/red] {error}", highlight=False, markup=True)
+        console.print(f"[red]failed[/red] {escape(str(error))}", highlight=False,
+                      soft_wrap=True)  # one line per error, whatever the terminal width
     table = Table(title="ingest summary", show_header=False)
     dates = f"{report.first_date} .. {report.last_date}" if report.first_date else "-"
     for label, value in [
