@@ -24,7 +24,8 @@ class Format(StrEnum):
     csv = "csv"
 
 
-_N = Annotated[int, typer.Option("-n", "--count", min=1, max=engine.MAX_N, help="How many results.")]
+_N = Annotated[int, typer.Option("-n", "--count", min=1, max=engine.MAX_N,
+                                 help="How many results.")]
 _POPULARITY = Annotated[float, typer.Option(
     "--popularity", min=0.0, max=1.0,
     help="0: songs most specific to the query's taste; 1: favour global hits.")]
