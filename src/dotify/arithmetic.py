@@ -39,7 +39,7 @@ from functools import cache
 
 import numpy as np
 
-from dotify.countries import MARKETS, _index, normalise, suggest
+from dotify.countries import MARKETS, find, normalise, suggest
 from dotify.errors import ExpressionError, UnknownCountryError
 
 MAX_LENGTH = 500
@@ -173,7 +173,9 @@ def _number(text: str, pos: int) -> float:
 
 @cache
 def _max_name_words() -> int:
-    return max(len(key.split()) for key in _index())
+    """The most words in any market's code, name or alias ("United States of America": 4)."""
+    return max(len(normalise(key).split())
+               for m in MARKETS.values() for key in (m.code, m.name, *m.aliases))
 
 
 def _countries(tokens: list[_Token], text: str) -> list[_Token]:
@@ -199,9 +201,9 @@ def _match_run(words: list[_Token], text: str) -> list[_Token]:
     while i < len(words):
         for size in range(min(_max_name_words(), len(words) - i), 0, -1):
             span = text[words[i].pos:_end(words[i + size - 1])]
-            code = _index().get(normalise(span))
-            if code is not None:
-                found.append(_Token("country", span, words[i].pos, code))
+            market = find(span)
+            if market is not None:
+                found.append(_Token("country", span, words[i].pos, market.code))
                 i += size
                 break
         else:
