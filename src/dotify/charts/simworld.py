@@ -211,7 +211,7 @@ def scores(seed: int, songs: Releases, appeal: np.ndarray, market: int,
     live = (age >= 0) & (age <= WINDOW)
     aged = np.maximum(age, 0).astype(np.float64)
     curve = np.exp(-aged / songs.tau) * np.minimum(1.0, (aged + 1.0) / songs.ramp)
-    jitter = np.exp(0.25 * _normal(_hash(seed, 0xDA7, market, days[:, None], songs.uid[None, :])))
+    jitter = np.exp(0.06 * _normal(_hash(seed, 0xDA7, market, days[:, None], songs.uid[None, :])))
     return np.where(live, (songs.pop * appeal) * curve * jitter, 0.0)
 
 
