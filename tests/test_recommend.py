@@ -284,6 +284,12 @@ def test_similar_countries_by_cosine(art: Artifact) -> None:
     assert similar(art, "Germany", n=1)[0].code == "at"
 
 
+def test_similar_leaves_out_the_global_chart() -> None:
+    art = _artifact(countries=np.array(["co", "mx", "de", "at", "global"]))
+    assert "global" not in {c.code for c in similar(art, "Germany", n=10)}
+    assert similar(art, "World", n=1)[0].code in {"co", "mx", "de", "at"}
+
+
 def test_top_is_the_country_on_its_own(art: Artifact) -> None:
     assert top(art, "Turkey", n=3, popularity=0.0).songs == \
         recommend(art, "Turkey", n=3, popularity=0.0).songs

@@ -39,7 +39,7 @@ import numpy as np
 
 from dotify.arithmetic import Country, countries_in, evaluate, parse
 from dotify.artifact import Artifact
-from dotify.countries import MARKETS
+from dotify.countries import GLOBAL, MARKETS
 from dotify.errors import CountryNotInModelError, DotifyError, ExpressionError
 
 log = logging.getLogger("dotify")
@@ -203,7 +203,8 @@ def top(artifact: Artifact, country: str, n: int = 10,
 def similar(artifact: Artifact, country: str | Sequence[str], n: int = 10) -> list[SimilarCountry]:
     """The ``n`` countries whose vectors are nearest (by cosine) to ``country``.
 
-    ``country`` may be any expression; the countries it names are left out of the answer.
+    ``country`` may be any expression; the countries it names are left out of the answer,
+    and so is the ``global`` chart, which is no country.
     """
     _check_options(n, 0.0)
     tree = parse(country)
@@ -211,7 +212,7 @@ def similar(artifact: Artifact, country: str | Sequence[str], n: int = 10) -> li
     q, _ = _query(prepared, tree)
     sims = prepared.countries @ (q / np.linalg.norm(q))
     named = {c.code for c in countries_in(tree)}
-    keep = np.array([code not in named and prepared.countries[row].any()
+    keep = np.array([code not in named and code != GLOBAL and prepared.countries[row].any()
                      for code, row in prepared.rows.items()])
     rows = np.array(list(prepared.rows.values()))[keep]
     order = rows[np.lexsort((rows, -np.round(sims[rows], TIE_DECIMALS)))][:n]
