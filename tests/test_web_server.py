@@ -82,16 +82,25 @@ def test_server_answers_json_errors_not_500(settings: Settings) -> None:
         assert client.get("/static/ask.js").status_code == 200
 
 
-def test_dotify_serve_starts_and_serves(home: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_dotify_serve_starts_and_follows_new_models(home: Path, workers: int) -> None:
     settings = Settings(home=home)
     version = build_artifact(settings.models_dir).version
     port = free_port()
     env = {**os.environ, "DOTIFY_HOME": str(home)}
-    proc = subprocess.Popen([sys.executable, "-m", "dotify", "serve", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "dotify", "serve", "--port", str(port),
+                             "--workers", str(workers), "--check-every", "0.1"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         body = _wait_for_json(f"http://127.0.0.1:{port}/healthz", proc)
         assert body == {"status": "ok", "model_version": version}
+        newer = build_artifact(settings.models_dir, seed=5).version
+        deadline = time.monotonic() + 15
+        answers: set[str] = set()
+        while answers != {newer}:  # every worker moves on (new connections spread over them)
+            assert time.monotonic() < deadline, f"still serving {answers}"
+            answers = {httpx.get(f"http://127.0.0.1:{port}/api/model").json()["version"]
+                       for _ in range(6)}
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=20)

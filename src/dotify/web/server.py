@@ -1,0 +1,65 @@
+"""Running the web app under uvicorn: one process, or several workers behind one socket.
+
+With ``workers > 1`` uvicorn starts fresh worker processes that each build the app from the
+environment (:func:`app_from_env`) and each follow the ``current`` model pointer on their
+own; a nightly scheduler then runs once, in the supervising process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from fastapi import FastAPI
+
+from dotify.config import Settings
+
+log = logging.getLogger("dotify")
+CHECK_EVERY_ENV = "DOTIFY_WEB_CHECK_EVERY"
+
+
+def limit_blas() -> None:
+    """Many small concurrent queries: threaded BLAS would only contend for the cores."""
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    threadpool_limits(1, "blas")
+
+
+def app_from_env() -> FastAPI:
+    """The app of a worker process: settings from ``DOTIFY_*`` variables (uvicorn factory)."""
+    from dotify.web import create_app
+
+    limit_blas()
+    return create_app(Settings(), check_every=float(os.environ.get(CHECK_EVERY_ENV, "1")))
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
+          nightly_at: str | None = None, check_every: float = 1.0) -> None:
+    """Serve until interrupted; ``nightly_at`` (HH:MM UTC) also runs the nightly job."""
+    import uvicorn
+
+    from dotify.web import create_app
+
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    scheduler: Any = None
+    if nightly_at:
+        from dotify.scheduler import start_nightly
+
+        scheduler = start_nightly(settings, nightly_at)
+    if workers == 1:
+        limit_blas()
+        app = create_app(settings, scheduler=scheduler, check_every=check_every)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        return
+    os.environ["DOTIFY_HOME"] = str(settings.home)
+    if settings.database_url:
+        os.environ["DOTIFY_DATABASE_URL"] = settings.database_url
+    os.environ[CHECK_EVERY_ENV] = str(check_every)
+    try:
+        uvicorn.run("dotify.web.server:app_from_env", factory=True, host=host, port=port,
+                    workers=workers, log_level="warning")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
