@@ -46,7 +46,7 @@ def run_demo(settings: Settings, days: int = 365, serve: bool = False, port: int
     def step(name: str, needed: bool, action: Callable[[], str]) -> None:
         if not needed:
             result.skipped.append(name)
-            say(f"[dim]{name}: already done, skipped[/dim]")
+            say(f"{name}: already done, skipped")
             return
         began = time.perf_counter()
         message = action()

@@ -137,7 +137,11 @@ def similarity_heatmap(vectors: np.ndarray, names: list[str]) -> Figure | None:
     unit = unit_rows(vectors)[order]
     size = max(6.0, 0.16 * len(order) + 2)
     fig, ax = _axes(size + 1, size)
-    image = ax.imshow(unit @ unit.T, cmap="RdBu_r", vmin=-1, vmax=1)
+    similarity = unit @ unit.T
+    off = similarity[~np.eye(len(order), dtype=bool)]
+    # the colour range follows the data: IMF country vectors often share one direction
+    image = ax.imshow(similarity, cmap="viridis", vmin=float(np.percentile(off, 2)),
+                      vmax=float(off.max()))
     labels = [names[i] for i in order]
     ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6)
     ax.set_yticks(range(len(labels)), labels, fontsize=6)

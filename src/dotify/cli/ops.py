@@ -88,4 +88,4 @@ def demo(
     from dotify.demo import run_demo
 
     run_demo(settings(ctx), days=days, serve=sys.stdin.isatty() if serve is None else serve,
-             port=port, say=console.print)
+             port=port, say=lambda line: console.print(line, soft_wrap=True, highlight=False))
