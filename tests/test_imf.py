@@ -40,7 +40,8 @@ def test_cholesky_matches_the_exact_oracle_after_every_iteration(seed: int) -> N
     for iterations in range(1, 7):
         x, y = oracle.als_step(dense, x, y, alpha, lam)
         model = IMF(factors=f, alpha=alpha, regularization=lam, iterations=iterations,
-                    solver="cholesky", num_threads=1).fit(ratings, initial=(x0, y0))
+                    solver="cholesky", num_threads=1, track_loss=True)
+        model.fit(ratings, initial=(x0, y0))
         assert np.abs(model.country_factors - x).max() < 1e-4
         assert np.abs(model.song_factors - y).max() < 1e-4
         losses.append(oracle.dense_objective(dense, x, y, alpha, lam))
@@ -61,10 +62,13 @@ def test_sparse_objective_equals_the_dense_definition() -> None:
 
 def test_cg_solver_also_lowers_the_loss() -> None:
     ratings, _ = planted_ratings()
-    model = IMF(factors=8, iterations=8, solver="cg").fit(ratings)
+    model = IMF(factors=8, iterations=8, solver="cg", track_loss=True).fit(ratings)
     losses = [h["loss"] for h in model.history]
     assert len(losses) == 8 and losses[-1] < losses[0]
     assert model.country_factors.dtype == np.float32
+    quiet = IMF(factors=8, iterations=8, solver="cg").fit(ratings)  # only the final loss
+    assert [h["iteration"] for h in quiet.history] == [8]
+    assert quiet.history[0]["loss"] == pytest.approx(losses[-1], rel=1e-5)
 
 
 def test_planted_clusters_beat_popularity_and_neighbours_share_a_cluster() -> None:
