@@ -70,7 +70,7 @@ def run_demo(settings: Settings, days: int = 365, serve: bool = False, port: int
 def _simulate(settings: Settings, days: int, seed: int) -> str:
     from dotify.charts.simulate import simulate
 
-    summary = simulate(settings.simulator_dir, days=days, seed=seed)
+    summary = simulate(settings.simulator_dir, days=days, markets=settings.markets, seed=seed)
     return (f"{summary.files:,} charts, {summary.rows:,} rows, {len(summary.markets)} markets, "
             f"{summary.start} to {summary.end}")
 
