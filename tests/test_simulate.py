@@ -284,20 +284,46 @@ def test_cli_writes_and_summarises(tmp_path: Path, home: Path) -> None:
     assert bad.exit_code == 2 and "global" in bad.output
 
 
-@pytest.mark.realdata
-def test_us_streams_match_the_real_daily_charts(sample) -> None:
+def _day_to_day(charts: list[list[str]]) -> tuple[float, float]:
+    """Mean share of the top 10 kept the next day, and mean move of a top-50 song (places)."""
+    kept, moves = [], []
+    for today, tomorrow in zip(charts, charts[1:], strict=False):
+        kept.append(len(set(today[:10]) & set(tomorrow[:10])) / 10)
+        where = {track: i for i, track in enumerate(today)}
+        moves += [abs(where[t] - i) for i, t in enumerate(tomorrow[:50]) if t in where]
+    return float(np.mean(kept)), float(np.mean(moves))
+
+
+@pytest.fixture(scope="module")
+def real_us_2020() -> list[list[tuple[str, int]]]:
+    """The real US daily charts of January to June 2020: (track id, streams) best first."""
     archive = require_shared_data("charts-us-daily-2017-2022", "us_daily_data.tar.gz")
-    real = []
+    charts = {}
     with tarfile.open(archive) as tar:
         for member in tar:
-            if member.isfile() and "regional-us-daily-2020-03-" in member.name:
+            if member.isfile() and re.search(r"regional-us-daily-2020-0[1-6]-", member.name):
                 text = tar.extractfile(member).read().decode("utf-8-sig")  # type: ignore[union-attr]
                 rows = list(csv.DictReader(io.StringIO(text)))
-                real.append([int(r["streams"]) for r in rows][:200])
-    assert len(real) >= 14
-    real_median = np.median(np.array([r for r in real if len(r) == 200]), axis=0)
+                charts[member.name] = [(r["uri"][-22:], int(r["streams"])) for r in rows][:200]
+    assert len(charts) >= 150
+    return [charts[name] for name in sorted(charts)]
+
+
+@pytest.mark.realdata
+def test_us_streams_match_the_real_daily_charts(sample, real_us_2020) -> None:
+    full = [[s for _, s in chart] for chart in real_us_2020 if len(chart) == 200]
+    real_median = np.median(np.array(full), axis=0)
     _, charts = sample
     simulated = np.median([[int(r[3]) for r in rows] for rows in charts["us"].values()], axis=0)
     for position in (1, 10, 50, 100, 200):
         ratio = simulated[position - 1] / real_median[position - 1]
         assert 0.6 < ratio < 1.6, (position, simulated[position - 1], real_median[position - 1])
+
+
+@pytest.mark.realdata
+def test_day_to_day_moves_match_the_real_daily_charts(sample, real_us_2020) -> None:
+    real_kept, real_moves = _day_to_day([[t for t, _ in c] for c in real_us_2020])
+    _, charts = sample
+    kept, moves = _day_to_day([[r[4] for r in charts["us"][d]] for d in sorted(charts["us"])])
+    assert abs(kept - real_kept) < 0.1, (kept, real_kept)
+    assert 0.5 * real_moves < moves < 2 * real_moves, (moves, real_moves)
