@@ -50,6 +50,9 @@ def test_publishing_new_models_while_clients_query_fails_no_request(settings: Se
         for t in threads:
             t.start()
         published = [first.version]
+        deadline = time.monotonic() + 10
+        while first.version not in seen and time.monotonic() < deadline:
+            time.sleep(0.02)  # the clients are up and answered by the first model
         for seed in range(1, 4):
             time.sleep(0.3)
             published.append(build_artifact(settings.models_dir, seed=seed).version)
