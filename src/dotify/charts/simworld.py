@@ -194,7 +194,7 @@ def affinity(seed: int, songs: Releases, market: int) -> np.ndarray:
     home = songs.origin == market
     glob = 4.0 * np.exp(0.4 * z) * np.where(same, 1.5, 1.0)
     regional = np.where(same, np.where(u < 0.85, 2.0 * np.exp(0.5 * z), 0.0),
-                        np.where(u < 0.01, 0.4 * np.exp(0.5 * z), 0.0))
+                        np.where(u < 0.01, 0.25 * np.exp(0.5 * z), 0.0))
     regional = regional * np.where(home, 2.0, 1.0)
     local = np.where(home, _LOCAL[market], 0.0)
     return np.select([songs.scope == 0, songs.scope == 1], [glob, regional], local)
