@@ -19,7 +19,7 @@ from dotify.charts.simulate import Simulator
 from dotify.charts.sources import SimulatorSource
 from dotify.config import Settings
 from dotify.db import engine_for
-from dotify.errors import LockedError, StoreError
+from dotify.errors import ConfigError, LockedError, StoreError
 from dotify.pipeline import gate, missing_dates, nightly_lock, run_nightly, runs
 
 MARKETS = ["co", "mx", "ar", "cl", "se", "no", "dk", "fi", "us", "gb", "au", "ca"]  # 3 clusters
@@ -170,7 +170,7 @@ def test_scheduler_runs_the_job_in_the_background(home: Path) -> None:
     from dotify.scheduler import JOB_ID, parse_at, start_nightly
 
     assert parse_at("03:00") == (3, 0) and parse_at("23:59") == (23, 59)
-    with pytest.raises(ValueError, match="HH:MM .* not '25:00'"):
+    with pytest.raises(ConfigError, match="HH:MM .* not '25:00'"):
         parse_at("25:00")
     config = _settings(home, backfill_days=3)
     scheduler = start_nightly(config, "03:00")

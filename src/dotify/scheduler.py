@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler  # type: ignor
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 
 from dotify.config import Settings
-from dotify.errors import DotifyError
+from dotify.errors import ConfigError, DotifyError
 
 log = logging.getLogger("dotify")
 
@@ -23,10 +23,10 @@ _AT = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 def parse_at(at: str) -> tuple[int, int]:
-    """``"03:00"`` -> (3, 0); a ValueError names a bad time."""
+    """``"03:00"`` -> (3, 0); a ConfigError names a bad time (the CLI exits 2 on it)."""
     match = _AT.match(at.strip())
     if not match:
-        raise ValueError(f"nightly time must be HH:MM (00:00 to 23:59), not {at!r}")
+        raise ConfigError(f"nightly time must be HH:MM (00:00 to 23:59), not {at!r}")
     return int(match[1]), int(match[2])
 
 
