@@ -1,0 +1,88 @@
+"""Torch plumbing shared by the networks: device, seeding, threads, and pair batches.
+
+The networks train on every (country, song) pair of the ratings matrix, observed or not
+(p = 0 where unobserved). Pairs are never materialised as a table: an epoch is a permutation
+of flat indices ``k`` (or of song blocks), and a batch is ``(k // n_songs, k % n_songs)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+
+def pick_device(device: str | None) -> torch.device:
+    """``device`` as given, else CUDA when present, else the CPU."""
+    if device:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run torch on ``threads`` CPU threads (default: all cores, at most 4), then restore."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or max(1, min(4, os.cpu_count() or 1)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None, device: torch.device) -> Iterator[torch.Generator]:
+    """A torch Generator seeded with ``seed``; global torch seeding and, on the CPU,
+    deterministic algorithms for the duration (restored afterwards)."""
+    seed = int(np.random.SeedSequence(seed).generate_state(1)[0]) if seed is None else int(seed)
+    torch.manual_seed(seed)
+    before = torch.are_deterministic_algorithms_enabled()
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True)
+    try:
+        yield torch.Generator().manual_seed(seed)
+    finally:
+        torch.use_deterministic_algorithms(before)
+
+
+def dense_ratings(matrix: sp.spmatrix, device: torch.device) -> torch.Tensor:
+    """The scaled ratings as a dense float32 (n_countries, n_songs) tensor on ``device``."""
+    return torch.as_tensor(np.asarray(matrix.todense(), dtype=np.float32), device=device)
+
+
+def pair_batches(
+    n_rows: int, songs: torch.Tensor, batch_size: int, gen: torch.Generator, by_song: bool
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """One epoch of (rows, cols) index batches covering every row x ``songs`` pair once.
+
+    ``by_song``: each batch holds all rows of a few songs (about ``batch_size`` pairs), so a
+    batch has few distinct songs and a per-song encoder (the title LSTM) runs once per song.
+    """
+    n_songs = len(songs)
+    if by_song:
+        per = max(1, batch_size // n_rows)
+        order = songs[torch.randperm(n_songs, generator=gen)]
+        rows = torch.arange(n_rows).repeat(per)
+        for start in range(0, n_songs, per):
+            block = order[start:start + per]
+            yield rows[: len(block) * n_rows], block.repeat_interleave(n_rows)
+        return
+    flat = torch.randperm(n_rows * n_songs, generator=gen)
+    for start in range(0, len(flat), batch_size):
+        k = flat[start:start + batch_size]
+        yield k // n_songs, songs[k % n_songs]
+
+
+def imf_loss(pred: torch.Tensor, r: torch.Tensor, alpha: float) -> torch.Tensor:
+    """The seed's weighted squared error ``mean(c (p - pred)^2)``, c = 1 + alpha r, p = [r > 0].
+
+    ``pred`` and ``r`` are float tensors of the same shape (one entry per pair).
+    (Hu, Koren & Volinsky 2008, eq. 3, without the L2 term.)
+    """
+    c = 1.0 + alpha * r
+    p = (r > 0).to(pred.dtype)
+    return (c * (p - pred) ** 2).mean()

@@ -1,0 +1,416 @@
+"""The seed's five neural networks on the IMF objective, in PyTorch, and a ranking network.
+
+Every network embeds countries and songs in R^f (those embeddings are the model's
+``country_factors`` and ``song_factors``) and is trained on every (country, song) pair with
+``mean(c (p - y)^2) + lambda (|U|^2 + |V|^2)``, c = 1 + alpha r, p = [r > 0]:
+
+1. the dot product of the two embeddings;            2. net 1 plus a bias per country and song;
+3. the concatenated embeddings through a small MLP (Dense 10, dropout, batch norm) plus biases;
+4. net 2 and the song title (words -> LSTM(f) -> Dense(1, ReLU)), joined by a final Dense(1);
+5. net 4 plus the first artist's embedding through Dense(1, ReLU) in that final Dense(1).
+
+Songs with no rating in the training matrix are not trained on; afterwards their id
+embedding and bias are set to the mean over trained songs, so nets 4 and 5 rank such
+(cold) songs by title and artist alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import torch
+from torch import nn
+
+from dotify.errors import ModelError
+from dotify.models._torch_data import (
+    dense_ratings,
+    imf_loss,
+    pair_batches,
+    pick_device,
+    seeded,
+    torch_threads,
+)
+from dotify.models.base import Recommender
+from dotify.models.titles import artist_ids, build_vocab, encode_titles
+from dotify.ratings import Ratings
+
+log = logging.getLogger("dotify")
+
+_INIT = 0.05  # Keras' default uniform embedding init, as the seed used
+_SCORE_PAIRS = 1 << 17  # pairs per forward pass when scoring
+
+
+class _IdNet(nn.Module):
+    """Country and song embeddings (and optional scalar biases) with their dot product."""
+
+    def __init__(self, n_countries: int, n_songs: int, factors: int, biases: bool) -> None:
+        super().__init__()
+        self.country = _embedding(n_countries, factors)
+        self.song = _embedding(n_songs, factors)
+        self.country_bias = _embedding(n_countries, 1) if biases else None
+        self.song_bias = _embedding(n_songs, 1) if biases else None
+
+    def dot(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        out = (self.country(rows) * self.song(cols)).sum(1)
+        return out + self.biases(rows, cols)
+
+    def biases(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        if self.country_bias is None or self.song_bias is None:
+            return torch.zeros(len(rows), device=rows.device)
+        return self.country_bias(rows)[:, 0] + self.song_bias(cols)[:, 0]
+
+    def forward(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        return self.dot(rows, cols)
+
+    def table(self, rows: torch.Tensor, songs: torch.Tensor) -> torch.Tensor:
+        """Outputs for every rows x songs pair, shape (len(rows), len(songs))."""
+        out = self.country(rows) @ self.song(songs).T
+        if self.country_bias is not None and self.song_bias is not None:
+            out = out + self.country_bias(rows) + self.song_bias(songs).T
+        return out
+
+    def penalty(self) -> torch.Tensor:
+        """Sum of squares of both embedding matrices (Keras' l2 embeddings_regularizer)."""
+        return self.country.weight.pow(2).sum() + self.song.weight.pow(2).sum()
+
+    @torch.no_grad()
+    def fill_unseen(self, seen: torch.Tensor) -> None:
+        """Give songs never trained on the mean embedding and bias of the trained ones."""
+        if bool(seen.all()) or not bool(seen.any()):
+            return
+        for emb in (self.song, self.song_bias):
+            if emb is not None:
+                emb.weight[~seen] = emb.weight[seen].mean(0)
+
+
+class _MLPNet(_IdNet):
+    """Net 3: [u, v] -> Dense(10, ReLU), Dropout(0.5), BN, 2 x (Dense(10, ReLU), BN), Dense(1)."""
+
+    def __init__(self, n_countries: int, n_songs: int, factors: int) -> None:
+        super().__init__(n_countries, n_songs, factors, biases=True)
+        self.mlp = nn.Sequential(
+            nn.Linear(2 * factors, 10), nn.ReLU(), nn.Dropout(0.5), nn.BatchNorm1d(10),
+            nn.Linear(10, 10), nn.ReLU(), nn.BatchNorm1d(10),
+            nn.Linear(10, 10), nn.ReLU(), nn.BatchNorm1d(10),
+            nn.Linear(10, 1),
+        )
+
+    def forward(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        joined = torch.cat([self.country(rows), self.song(cols)], 1)
+        return self.mlp(joined)[:, 0] + self.biases(rows, cols)
+
+    def table(self, rows: torch.Tensor, songs: torch.Tensor) -> torch.Tensor:
+        pairs = self(rows.repeat(len(songs)), songs.repeat_interleave(len(rows)))
+        return pairs.view(len(songs), len(rows)).T
+
+
+class _TitleNet(_IdNet):
+    """Nets 4 and 5: net 2's output, a title scalar (and an artist scalar) -> Dense(1)."""
+
+    def __init__(self, n_countries: int, n_songs: int, factors: int, tokens: np.ndarray,
+                 n_words: int, artists: np.ndarray | None, n_artists: int) -> None:
+        super().__init__(n_countries, n_songs, factors, biases=True)
+        self.register_buffer("tokens", torch.as_tensor(tokens, dtype=torch.int64))
+        self.words = _embedding(n_words, factors, padding_idx=0)
+        self.lstm = nn.LSTM(factors, factors, batch_first=True)
+        self.title_out = nn.Linear(factors, 1)
+        self.artist: nn.Embedding | None = None
+        if artists is not None:
+            self.register_buffer("artists", torch.as_tensor(artists, dtype=torch.int64))
+            self.artist = _embedding(n_artists, factors, padding_idx=0)
+            self.artist_out = nn.Linear(factors, 1)
+        self.combine = nn.Linear(2 if artists is None else 3, 1)
+
+    def song_parts(self, songs: torch.Tensor) -> torch.Tensor:
+        """(len(songs), 1 or 2): the title scalar (and artist scalar) of each song."""
+        _, (hidden, _) = self.lstm(self.words(self.tokens[songs]))
+        parts = [torch.relu(self.title_out(hidden[-1]))]
+        if self.artist is not None:
+            parts.append(torch.relu(self.artist_out(self.artist(self.artists[songs]))))
+        return torch.cat(parts, 1)
+
+    def forward(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        # a title's encoding depends on the song alone: run the LSTM once per distinct song
+        distinct, inverse = torch.unique(cols, return_inverse=True)
+        per_song = self.song_parts(distinct)[inverse]
+        return self.combine(torch.cat([self.dot(rows, cols)[:, None], per_song], 1))[:, 0]
+
+    def table(self, rows: torch.Tensor, songs: torch.Tensor) -> torch.Tensor:
+        weight = self.combine.weight[0]  # the final Dense(1), applied to a whole table
+        per_song = self.song_parts(songs) @ weight[1:] + self.combine.bias
+        return weight[0] * super().table(rows, songs) + per_song[None, :]
+
+
+def _embedding(n: int, dim: int, padding_idx: int | None = None) -> nn.Embedding:
+    emb = nn.Embedding(n, dim, padding_idx=padding_idx)
+    nn.init.uniform_(emb.weight, -_INIT, _INIT)
+    if padding_idx is not None:
+        with torch.no_grad():
+            emb.weight[padding_idx] = 0
+    return emb
+
+
+class _TorchNet(Recommender):
+    """Training, scoring and saving shared by the networks (see the module docstring)."""
+
+    defaults: ClassVar[dict[str, Any]] = {
+        "factors": 30, "alpha": 10.0, "regularization": 1e-6, "lr": 1e-3, "batch_size": 1024,
+        "epochs": 5, "random_state": 0, "device": None, "threads": None,
+    }
+    by_song: ClassVar[bool] = False  # batches of whole songs (for per-song encoders)
+
+    def __init__(self, **params: Any) -> None:
+        unknown = sorted(set(params) - set(self.defaults))
+        if unknown:
+            raise ValueError(f"{self.kind}: unknown parameter(s) {', '.join(unknown)}; "
+                             f"allowed: {', '.join(self.defaults)}")
+        super().__init__(**{**self.defaults, **params})
+        _check_params(self.kind, self.params)
+        self.module: _IdNet | None = None
+        self.extras: dict[str, np.ndarray] = {}  # arrays the module is built from
+
+    # -- what each network adds -------------------------------------------------------------
+    def _prepare(self, train: Ratings, seen: np.ndarray) -> None:
+        """Fill ``self.extras`` from the training data (titles, artists)."""
+
+    def _build(self, n_countries: int, n_songs: int) -> _IdNet:
+        raise NotImplementedError
+
+    # -- training --------------------------------------------------------------------------
+    def fit(self, train: Ratings, validation: Ratings | None = None) -> Self:
+        device = pick_device(self.params["device"])
+        self.history = []
+        seen = np.asarray(train.matrix.getnnz(axis=0) > 0)
+        with torch_threads(self.params["threads"]), seeded(self.params["random_state"],
+                                                           device) as gen:
+            self._prepare(train, seen)
+            module = self._build(*train.shape).to(device)
+            self._train(module, train, validation, seen, gen)
+            module.fill_unseen(torch.as_tensor(seen, device=device))
+        self.module = module.eval()
+        self._export()
+        self.check_finite()
+        return self
+
+    def _train(self, module: _IdNet, train: Ratings, validation: Ratings | None,
+               seen: np.ndarray, gen: torch.Generator) -> None:
+        p = self.params
+        device = module.country.weight.device
+        ratings = dense_ratings(train.matrix, device)
+        songs = torch.as_tensor(np.flatnonzero(seen))
+        opt = torch.optim.Adam(module.parameters(), lr=p["lr"])
+        for epoch in range(p["epochs"]):
+            module.train()
+            total, n = torch.zeros((), device=device), 0
+            for rows, cols in pair_batches(train.shape[0], songs, p["batch_size"], gen,
+                                           self.by_song):
+                if len(rows) < 2:  # batch norm needs two; at most one pair per epoch
+                    continue
+                rows, cols = rows.to(device), cols.to(device)
+                error = imf_loss(module(rows, cols), ratings[rows, cols], p["alpha"])
+                loss = error + p["regularization"] * module.penalty()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += error.detach() * len(rows)
+                n += len(rows)
+            self.history.append({"epoch": epoch + 1, "loss": float(total) / max(n, 1)})
+            log.debug("%s epoch %d: loss %.5f", self.kind, epoch + 1, self.history[-1]["loss"])
+
+    def _export(self) -> None:
+        module = self._require()
+        self.country_factors = module.country.weight.detach().cpu().numpy().copy()
+        self.song_factors = module.song.weight.detach().cpu().numpy().copy()
+
+    def _require(self) -> _IdNet:
+        if self.module is None:
+            raise ModelError(f"{self.kind} is not trained: call fit() or load a saved model")
+        return self.module
+
+    # -- scoring ---------------------------------------------------------------------------
+    def score(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The full network output, float32 (len(rows), n_songs); all countries if None."""
+        module = self._require().eval()
+        device = module.country.weight.device
+        n_rows, n_songs = self.country_factors.shape[0], self.song_factors.shape[0]
+        index = np.arange(n_rows) if rows is None else np.atleast_1d(np.asarray(rows))
+        rows_t = torch.as_tensor(index, dtype=torch.int64, device=device)
+        out = np.empty((len(index), n_songs), np.float32)
+        per = max(1, _SCORE_PAIRS // max(1, len(index)))
+        with torch.no_grad(), torch_threads(self.params["threads"]):
+            for start in range(0, n_songs, per):
+                block = torch.arange(start, min(start + per, n_songs), device=device)
+                out[:, start:start + len(block)] = module.table(rows_t, block).cpu().numpy()
+        return out
+
+    # -- saving ----------------------------------------------------------------------------
+    def state(self) -> dict[str, np.ndarray]:
+        module = self._require()
+        skip = {"country.weight", "song.weight", "tokens", "artists"}  # saved elsewhere
+        weights = {"w." + k: v.detach().cpu().numpy() for k, v in module.state_dict().items()
+                   if k not in skip}
+        return {**self.extras, **weights}
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self.extras = {k: v for k, v in arrays.items() if not k.startswith("w.")}
+        module = self._build(self.country_factors.shape[0], self.song_factors.shape[0])
+        weights = module.state_dict()
+        weights |= {k[2:]: torch.as_tensor(v) for k, v in arrays.items() if k.startswith("w.")}
+        weights["country.weight"] = torch.as_tensor(self.country_factors)
+        weights["song.weight"] = torch.as_tensor(self.song_factors)
+        module.load_state_dict(weights)
+        self.module = module.eval()
+
+
+class Net1(_TorchNet):
+    """Network 1: the dot product of a country and a song embedding."""
+
+    kind = "net1"
+
+    def _build(self, n_countries: int, n_songs: int) -> _IdNet:
+        return _IdNet(n_countries, n_songs, self.params["factors"], biases=False)
+
+
+class Net2(_TorchNet):
+    """Network 2: network 1 plus a scalar bias per country and per song."""
+
+    kind = "net2"
+
+    def _build(self, n_countries: int, n_songs: int) -> _IdNet:
+        return _IdNet(n_countries, n_songs, self.params["factors"], biases=True)
+
+
+class Net3(_TorchNet):
+    """Network 3: the concatenated embeddings through a small MLP, plus the biases."""
+
+    kind = "net3"
+
+    def _build(self, n_countries: int, n_songs: int) -> _IdNet:
+        return _MLPNet(n_countries, n_songs, self.params["factors"])
+
+
+class Net4(_TorchNet):
+    """Network 4: network 2 plus an LSTM over the song title."""
+
+    kind = "net4"
+    defaults = {**_TorchNet.defaults, "vocab_size": 5000, "max_title_len": 16}
+    by_song = True
+    with_artists: ClassVar[bool] = False
+
+    def _prepare(self, train: Ratings, seen: np.ndarray) -> None:
+        titles = train.songs.titles
+        vocab = build_vocab(titles[seen], self.params["vocab_size"])
+        self.extras = {"vocab": vocab,
+                       "title_tokens": encode_titles(titles, vocab, self.params["max_title_len"])}
+        if self.with_artists:  # artists of untrained songs only get the "unknown" id 0
+            _, names = artist_ids(train.songs.artists[seen])
+            ids, _ = artist_ids(train.songs.artists, names)
+            self.extras |= {"artist_names": names, "artist_ids": ids}
+
+    def _build(self, n_countries: int, n_songs: int) -> _IdNet:
+        x = self.extras
+        artists = x["artist_ids"] if self.with_artists else None
+        n_artists = len(x["artist_names"]) if self.with_artists else 0
+        return _TitleNet(n_countries, n_songs, self.params["factors"], x["title_tokens"],
+                         len(x["vocab"]) + 2, artists, n_artists)
+
+
+class Net5(Net4):
+    """Network 5: network 4 plus an embedding of the song's first artist."""
+
+    kind = "net5"
+    with_artists = True
+
+
+def _check_params(kind: str, p: dict[str, Any]) -> None:
+    positive_ints = ("factors", "batch_size", "epochs", "vocab_size", "max_title_len",
+                     "patience", "eval_every")
+    for name in positive_ints:
+        if name in p and (not isinstance(p[name], int) or p[name] < 1):
+            raise ValueError(f"{kind}: {name} must be an integer >= 1, not {p[name]!r}")
+    for name in ("alpha", "regularization"):
+        if name in p and not (isinstance(p[name], (int, float)) and p[name] >= 0):
+            raise ValueError(f"{kind}: {name} must be a number >= 0, not {p[name]!r}")
+    if not (isinstance(p["lr"], (int, float)) and p["lr"] > 0):
+        raise ValueError(f"{kind}: lr must be a number > 0, not {p['lr']!r}")
+    if p["device"] is not None and not isinstance(p["device"], str):
+        raise ValueError(f"{kind}: device must be a string such as 'cpu' or 'cuda', "
+                         f"not {p['device']!r}")
+    if p["random_state"] is not None and not isinstance(p["random_state"], int):
+        raise ValueError(f"{kind}: random_state must be an int or None (saved as JSON), "
+                         f"not {p['random_state']!r}")
+
+
+class RankingNet(Net2):
+    """Network 2 trained to rank: a full softmax over songs per country (a multinomial
+    likelihood of each country's ratings), started from a truncated SVD of the ratings, and
+    stopped early on validation EPR (Hu et al. 2008, section 6).
+
+    Without ``validation``, ``validation_fraction`` of the training ratings is held out to
+    find the number of epochs, and the network is then retrained on all of them.
+    """
+
+    kind = "bpr-net"
+    defaults = {**_TorchNet.defaults, "factors": 32, "regularization": 1e-4, "lr": 0.02,
+                "epochs": 400, "patience": 8, "eval_every": 5, "validation_fraction": 0.1}
+
+    def _train(self, module: _IdNet, train: Ratings, validation: Ratings | None,
+               seen: np.ndarray, gen: torch.Generator) -> None:
+        if validation is not None:
+            self._run(module, train, validation, seen, self.params["epochs"])
+            return
+        from dotify.splits import seed_split
+
+        inner, held = seed_split(train, self.params["validation_fraction"], min_songs=10,
+                                 random_state=int(torch.randint(2**31, (1,), generator=gen)))
+        probe = self._build(*train.shape).to(module.country.weight.device)
+        best = self._run(probe, inner, held, np.asarray(inner.matrix.getnnz(axis=0) > 0),
+                         self.params["epochs"])
+        self.history.append({"epoch": 0, "chosen_epochs": float(best)})
+        self._run(module, train, None, seen, best)
+
+    def _run(self, module: _IdNet, train: Ratings, validation: Ratings | None,
+             seen: np.ndarray, epochs: int) -> int:
+        """Full-batch Adam for up to ``epochs``; with validation, keep the best weights.
+        Returns the best epoch (``epochs`` without validation)."""
+        from dotify.evaluation import epr_from_scores
+
+        p, device = self.params, module.country.weight.device
+        _svd_init(module, train, p["factors"])
+        weights = dense_ratings(train.matrix, device)[:, torch.as_tensor(np.flatnonzero(seen))]
+        songs = torch.as_tensor(np.flatnonzero(seen), device=device)
+        rows = torch.arange(train.shape[0], device=device)
+        opt = torch.optim.Adam(module.parameters(), lr=p["lr"])
+        best = (np.inf, epochs, {k: v.clone() for k, v in module.state_dict().items()})
+        for epoch in range(1, epochs + 1):
+            log_p = torch.log_softmax(module.table(rows, songs), dim=1)
+            loss = -(weights * log_p).sum() / weights.sum()
+            opt.zero_grad(set_to_none=True)
+            (loss + p["regularization"] * module.penalty()).backward()
+            opt.step()
+            if validation is None or epoch % p["eval_every"]:
+                continue
+            with torch.no_grad():
+                module.fill_unseen(torch.as_tensor(seen, device=device))
+                scores = module.table(rows, torch.arange(train.shape[1], device=device))
+            epr = epr_from_scores(scores.cpu().numpy(), validation.matrix)
+            self.history.append({"epoch": epoch, "loss": float(loss.detach()), "validation_epr": epr})
+            if epr < best[0]:
+                best = (epr, epoch, {k: v.clone() for k, v in module.state_dict().items()})
+            elif epoch - best[1] >= p["patience"] * p["eval_every"]:
+                break
+        if validation is not None:
+            module.load_state_dict(best[2])
+        return best[1]
+
+
+def _svd_init(module: _IdNet, train: Ratings, factors: int) -> None:
+    """Start the embeddings at the rank-``factors`` SVD of the ratings: U sqrt(S), V sqrt(S)."""
+    u, s, vt = np.linalg.svd(np.asarray(train.matrix.todense(), np.float64), full_matrices=False)
+    k = min(factors, len(s))
+    with torch.no_grad():
+        root = np.sqrt(s[:k])
+        module.country.weight[:, :k] = torch.as_tensor(u[:, :k] * root, dtype=torch.float32)
+        module.song.weight[:, :k] = torch.as_tensor(vt[:k].T * root, dtype=torch.float32)
