@@ -307,7 +307,7 @@ def test_prepared_vectors_are_cached_per_artifact(art: Artifact) -> None:
     assert recommend(art, "Colombia", n=1, popularity=0.0).songs[0].title == "Global hit"
 
 
-@pytest.mark.parametrize("kind", ["imf", "spark-als", "random", "popularity"])
+@pytest.mark.parametrize("kind", ["imf", "net1", "spark-als", "random", "popularity"])
 def test_every_model_kind_answers_after_save_and_load(kind: str, tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     f = 1 if kind == "popularity" else 4
