@@ -284,7 +284,8 @@ td, th { border: 1px solid #ddd; padding: 3px 8px; font-size: 90%; text-align: l
 <h1>dotify report: model {{ meta.version }}</h1>
 <p>Kind {{ meta.kind }}; {{ meta.n_countries }} countries x {{ meta.n_songs }} songs;
 charts {{ meta.first_date }} to {{ meta.last_date }};
-validation EPR {{ meta.metrics.val_epr if meta.metrics else "n/a" }}; params {{ meta.params }}.</p>
+validation EPR {{ "%.4f"|format(meta.metrics.val_epr) if meta.metrics and meta.metrics.val_epr
+is not none else "n/a" }}; params {{ meta.params }}.</p>
 {% for s in sections %}<section><h2>{{ s.title }}</h2>
 {% if s.image %}<img src="{{ s.image }}" alt="{{ s.title }}">{% endif %}
 {% if s.note %}<p class="note">{{ s.note }}</p>{% endif %}</section>
@@ -296,7 +297,8 @@ validation EPR {{ meta.metrics.val_epr if meta.metrics else "n/a" }}; params {{ 
 <section><h2>Nightly runs</h2><table>
 <tr><th>#</th><th>started</th><th>status</th><th>rows</th><th>val EPR</th><th>version</th></tr>
 {% for r in runs %}<tr><td>{{ r.id }}</td><td>{{ r.started_at }}</td><td>{{ r.status }}</td>
-<td>{{ r.rows }}</td><td>{{ r.val_epr }}</td><td>{{ r.version }}</td></tr>{% endfor %}
+<td>{{ r.rows }}</td><td>{{ "%.4f"|format(r.val_epr) if r.val_epr is not none else "" }}</td>
+<td>{{ r.version }}</td></tr>{% endfor %}
 </table></section>
 </body></html>
 """)
