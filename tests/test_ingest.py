@@ -165,3 +165,13 @@ def test_cli_ingest_exit_status_summary_and_json(home: Path, tmp_path: Path) -> 
     assert json.loads(stats.stdout)["entries"] == 4
     shown = runner.invoke(app, ["stats"])
     assert "Sweden" in shown.output and "2020-01-03 .. 2020-01-03" in shown.output
+
+
+def test_two_versions_of_a_chart_in_one_run_the_later_wins(settings: Settings) -> None:
+    first = (CHARTS / "regional-se-daily-2020-01-03.csv").read_bytes()
+    second = first.replace(b"250311", b"250312")
+    name = "regional-se-daily-2020-01-03.csv"
+    report = ingest_paths(settings, [(name, first), (name, second), (name, second)])
+    assert (report.charts_written, report.charts_replaced, report.charts_unchanged) == (1, 1, 1)
+    rows, _, _ = snapshot(settings)
+    assert rows[1][5] == 250312

@@ -154,3 +154,9 @@ def test_song_key_normalises_title_and_artists() -> None:
     assert song_key("4Km5HrUvYTaSUfiSGPJeQR", "x", "y") == "4Km5HrUvYTaSUfiSGPJeQR"
     assert song_key(None, "  Dance   MONKEY ", "Tones And I") == "n:dance monkey|tones and i"
     assert song_key(None, "Ｃafé", "ＡＢ") == song_key(None, "café", "ab")
+
+
+def test_one_chart_twice_in_one_batch_is_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match="chart se 2020-01-03 daily comes twice in one batch"):
+        store.write([(FileRecord("a.csv"), [make_chart()]), (FileRecord("b.csv"), [make_chart()])])
+    assert count(store, charts) == 0 and count(store, ingested_files) == 0

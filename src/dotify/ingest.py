@@ -211,10 +211,15 @@ class _Batcher:
     def __init__(self, store: Store, report: IngestReport, commit_rows: int) -> None:
         self.store, self.report, self.commit_rows = store, report, commit_rows
         self.pending: Batch = []
+        self.keys: set[tuple] = set()
         self.rows = 0
 
     def add(self, record: FileRecord, charts: list[Chart]) -> None:
+        keys = {(c.market, c.chart_date, c.kind) for c in charts}
+        if not keys.isdisjoint(self.keys):  # the same chart again: write the first one first
+            self.flush()
         self.pending.append((record, charts))
+        self.keys |= keys
         self.rows += sum(len(c.rows) for c in charts) + 1
         if self.rows >= self.commit_rows:
             self.flush()
@@ -231,7 +236,7 @@ class _Batcher:
                 self.report.files_ok += status == "ok"
                 self.report.files_unchanged += status == "unchanged"
                 self.report.files_failed += status == "failed"
-        self.pending, self.rows = [], 0
+        self.pending, self.keys, self.rows = [], set(), 0
 
 
 def _tally(report: IngestReport, chart: Chart, result: ChartResult) -> None:

@@ -58,13 +58,9 @@ def chart_digest(chart: Chart) -> str:
 
 
 # built once: SQLAlchemy then compiles each a single time per run
-_FIND_CHART = sa.select(charts.c.id, charts.c.sha256).where(
-    charts.c.market == sa.bindparam("m"), charts.c.chart_date == sa.bindparam("d"),
-    charts.c.kind == sa.bindparam("k"))
-_INSERT_CHART = sa.insert(charts)
+_CHART_KEY = sa.tuple_(charts.c.market, charts.c.chart_date, charts.c.kind)
 _UPDATE_CHART = sa.update(charts).where(charts.c.id == sa.bindparam("c"))
 _DELETE_ENTRIES = sa.delete(chart_entries).where(chart_entries.c.chart_id == sa.bindparam("c"))
-_INSERT_FILE = sa.insert(ingested_files)
 _UPDATE_FILE = sa.update(ingested_files).where(ingested_files.c.id == sa.bindparam("f"))
 
 
@@ -88,6 +84,11 @@ class FileRecord:
     charts_ok: int = 0
     charts_unchanged: int = 0
 
+    def add(self, results: list[ChartResult]) -> None:
+        self.rows += sum(r.rows for r in results)
+        self.charts_ok += sum(r.status == "ok" for r in results)
+        self.charts_unchanged += sum(r.status == "unchanged" for r in results)
+
     @property
     def status(self) -> str:
         if not self.final:
@@ -98,6 +99,8 @@ class FileRecord:
 
 
 Batch = list[tuple[FileRecord, list[Chart]]]
+_UNCHANGED = ChartResult("unchanged", 0, 0)
+_LOOKUP_CHUNK = 300  # charts per lookup query (3 parameters each)
 
 
 class Store:
@@ -152,45 +155,52 @@ class Store:
 
     def _write_batch(self, conn: Connection, batch: Batch, record_files: bool,
                      ) -> tuple[list[list[ChartResult]], tuple[dict, dict]]:
+        """Bulk statements for the whole batch: one lookup of the stored charts, then one
+        insert each for new songs, charts and entries."""
         self._load_caches(conn)
         fresh: tuple[dict[str, int], dict[str, int]] = ({}, {})
-        results = []
+        if record_files:
+            _insert_files(conn, [record for record, _ in batch if record.id is None])
+        items = [(record, chart, chart_digest(chart)) for record, file_charts in batch
+                 for chart in file_charts]
+        found = _find_charts(conn, [chart for _, chart, _ in items])
+        results: list[ChartResult] = [_UNCHANGED] * len(items)
+        writes = []
+        for i, (record, chart, digest) in enumerate(items):
+            old = found.get((chart.market, chart.chart_date, chart.kind))
+            if old is None or old[1] != digest:
+                writes.append((i, record.id, chart, digest, None if old is None else old[0]))
+        if writes:
+            self._write_charts(conn, writes, fresh, results)
+        per_file, start = [], 0
         for record, file_charts in batch:
-            if record_files and record.id is None:
-                record.id = _insert_file(conn, record)
-            done = [self._write_chart(conn, chart, record.id, fresh) for chart in file_charts]
-            for result in done:
-                record.rows += result.rows
-                record.charts_ok += result.status == "ok"
-                record.charts_unchanged += result.status == "unchanged"
-            if record_files:
-                _update_file(conn, record)
-            results.append(done)
-        return results, fresh
+            done = results[start:start + len(file_charts)]
+            start += len(file_charts)
+            record.add(done)
+            per_file.append(done)
+        if record_files:
+            _update_files(conn, [record for record, _ in batch])
+        return per_file, fresh
 
-    def _write_chart(self, conn: Connection, chart: Chart, file_id: int | None,
-                     fresh: tuple[dict[str, int], dict[str, int]]) -> ChartResult:
-        if not chart.rows:
-            raise ValueError(f"chart {chart.market} {chart.chart_date} has no rows")
-        digest = chart_digest(chart)
-        found = conn.execute(_FIND_CHART, {"m": chart.market, "d": chart.chart_date,
-                                           "k": chart.kind}).first()
-        if found is not None and found.sha256 == digest:
-            return ChartResult("unchanged", 0, 0)
-        self._ensure_market(conn, chart.market)
-        ids, new_songs = self._song_ids(conn, chart.rows, fresh)
-        if found is None:
-            chart_id = conn.execute(_INSERT_CHART, {
-                "market": chart.market, "chart_date": chart.chart_date, "kind": chart.kind,
-                "sha256": digest, "file_id": file_id}).inserted_primary_key[0]  # type: ignore[index]
-        else:
-            chart_id = found.id
-            conn.execute(_DELETE_ENTRIES, {"c": chart_id})
-            conn.execute(_UPDATE_CHART, {"c": chart_id, "sha256": digest, "file_id": file_id})
-        conn.exec_driver_sql(_entries_sql(conn), [
-            (chart_id, r.position, song_id, r.streams)
-            for r, song_id in zip(chart.rows, ids, strict=True)])
-        return ChartResult("ok", len(chart.rows), new_songs, found is not None)
+    def _write_charts(self, conn: Connection, writes: list[tuple], fresh: tuple[dict, dict],
+                      results: list[ChartResult]) -> None:
+        """Insert or replace the charts of ``writes`` (index, file_id, chart, digest, old
+        chart id or None); each one's result goes to ``results[index]``."""
+        for market in {chart.market for _, _, chart, _, _ in writes}:
+            self._ensure_market(conn, market)
+        rows = [row for _, _, chart, _, _ in writes for row in chart.rows]
+        keys, song_ids, new_keys = self._song_ids(conn, rows, fresh)
+        chart_ids = _chart_ids(conn, writes)
+        entries, at = [], 0
+        for chart_id, (i, _, chart, _, old_id) in zip(chart_ids, writes, strict=True):
+            end = at + len(chart.rows)
+            entries.extend(zip([chart_id] * len(chart.rows), [r.position for r in chart.rows],
+                               song_ids[at:end], [r.streams for r in chart.rows], strict=True))
+            new = len(new_keys.intersection(keys[at:end]))
+            new_keys.difference_update(keys[at:end])  # a new song counts for its first chart
+            results[i] = ChartResult("ok", len(chart.rows), new, old_id is not None)
+            at = end
+        conn.exec_driver_sql(_entries_sql(conn), entries)
 
     def _load_caches(self, conn: Connection) -> None:
         if self._songs is None:
@@ -211,13 +221,14 @@ class Store:
         conn.execute(sa.insert(markets).values(code=code, name=market.name, region=market.region))
         self._markets.add(code)
 
-    def _song_ids(self, conn: Connection, rows: tuple[ChartRow, ...],
-                  fresh: tuple[dict[str, int], dict[str, int]]) -> tuple[list[int], int]:
-        """The song id of each row, inserting unknown songs (and their artists) into the
-        transaction; ``fresh`` collects the new ids until it commits."""
+    def _song_ids(self, conn: Connection, rows: list[ChartRow],
+                  fresh: tuple[dict[str, int], dict[str, int]],
+                  ) -> tuple[list[str], list[int], set[str]]:
+        """The key and song id of each row, inserting unknown songs (and their artists) into
+        the transaction; ``fresh`` collects the new ids until it commits."""
         known, new_songs = self._songs, fresh[0]
         assert known is not None
-        keys = [song_key(r.track_id, r.title, r.artists) for r in rows]
+        keys = [r.track_id or song_key(None, r.title, r.artists) for r in rows]
         missing = {k: r for k, r in zip(keys, rows, strict=True)
                    if k not in known and k not in new_songs}
         if missing:
@@ -234,7 +245,8 @@ class Store:
                      for k, song_names in names.items() for i, name in enumerate(song_names)]
             if links:
                 conn.execute(sa.insert(song_artists), links)
-        return [known.get(k) or new_songs[k] for k in keys], len(missing)
+        ids = [known.get(k) or new_songs[k] for k in keys]
+        return keys, ids, set(missing)
 
     def _artist_ids(self, conn: Connection, names: Iterable[list[str]],
                     new_artists: dict[str, int]) -> dict[str, int]:
@@ -271,13 +283,51 @@ def _file_values(record: FileRecord) -> dict:
             "status": record.status, "error": record.error, "ingested_at": _now()}
 
 
-def _insert_file(conn: Connection, record: FileRecord) -> int:
-    result = conn.execute(_INSERT_FILE, _file_values(record))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+def _insert_files(conn: Connection, records: list[FileRecord]) -> None:
+    if not records:
+        return
+    inserted = conn.execute(
+        sa.insert(ingested_files).returning(ingested_files.c.id, sort_by_parameter_order=True),
+        [_file_values(record) for record in records])
+    for record, file_id in zip(records, inserted.scalars().all(), strict=True):
+        record.id = file_id
 
 
-def _update_file(conn: Connection, record: FileRecord) -> None:
-    conn.execute(_UPDATE_FILE, {"f": record.id, **_file_values(record)})
+def _update_files(conn: Connection, records: list[FileRecord]) -> None:
+    conn.execute(_UPDATE_FILE, [{"f": record.id, **_file_values(record)} for record in records])
+
+
+def _find_charts(conn: Connection, wanted: list[Chart]) -> dict[tuple, tuple[int, str]]:
+    """(market, chart_date, kind) -> (id, sha256) of the stored charts among ``wanted``;
+    ValueError when one chart comes twice (the second would overwrite the first unseen)."""
+    keys = [(c.market, c.chart_date, c.kind) for c in wanted]
+    if len(set(keys)) != len(keys):
+        twice = next(k for k in keys if keys.count(k) > 1)
+        raise ValueError(f"chart {twice[0]} {twice[1]} {twice[2]} comes twice in one batch")
+    found: dict[tuple, tuple[int, str]] = {}
+    for start in range(0, len(keys), _LOOKUP_CHUNK):
+        chunk = keys[start:start + _LOOKUP_CHUNK]
+        query = sa.select(charts.c.id, charts.c.sha256, charts.c.market, charts.c.chart_date,
+                          charts.c.kind).where(_CHART_KEY.in_(chunk))
+        for chart_id, sha, market, day, kind in conn.execute(query):
+            found[(market, _as_date(day), kind)] = (chart_id, sha)
+    return found
+
+
+def _chart_ids(conn: Connection, writes: list[tuple]) -> list[int]:
+    """The ids of the charts in ``writes``: new ones inserted, old ones emptied for new
+    entries."""
+    new = [(file_id, chart, digest) for _, file_id, chart, digest, old in writes if old is None]
+    inserted = iter(conn.execute(
+        sa.insert(charts).returning(charts.c.id, sort_by_parameter_order=True),
+        [{"market": c.market, "chart_date": c.chart_date, "kind": c.kind, "sha256": digest,
+          "file_id": file_id} for file_id, c, digest in new]).scalars().all() if new else [])
+    replaced = [(old, file_id, digest) for _, file_id, _, digest, old in writes if old is not None]
+    if replaced:
+        conn.execute(_DELETE_ENTRIES, [{"c": old} for old, _, _ in replaced])
+        conn.execute(_UPDATE_CHART, [{"c": old, "sha256": digest, "file_id": file_id}
+                                     for old, file_id, digest in replaced])
+    return [old if old is not None else next(inserted) for *_, old in writes]
 
 
 def _entries_sql(conn: Connection) -> str:

@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from itertools import chain
+from operator import itemgetter
 from pathlib import PurePosixPath
 from typing import BinaryIO, NamedTuple
 
@@ -54,6 +56,8 @@ class ChartRow(NamedTuple):
     streams: int
 
 
+_FIELDS = ("position", "track", "title", "artists", "streams")  # what every format has
+_BY_POSITION = itemgetter(3)
 _new = tuple.__new__  # builds a ChartRow from checked fields without the Python-level __new__
 
 
@@ -234,6 +238,10 @@ def track_id(text: str) -> str | None:
 
 def _text_lines(stream: BinaryIO, path: object) -> Iterator[str]:
     """Decode a binary stream in batches of whole lines; undecodable bytes name their line."""
+    return chain.from_iterable(_text_batches(stream, path))
+
+
+def _text_batches(stream: BinaryIO, path: object) -> Iterator[io.StringIO]:
     done = 0  # lines before this batch
     while batch := stream.readlines(1 << 20):
         data = b"".join(batch)
@@ -245,7 +253,7 @@ def _text_lines(stream: BinaryIO, path: object) -> Iterator[str]:
             line = done + data.count(b"\n", 0, exc.start) + 1
             raise ChartFormatError(path, line, f"undecodable bytes ({exc.reason}); "
                                                "the file is not UTF-8") from None
-        yield from io.StringIO(text, newline="")
+        yield io.StringIO(text, newline="")
         done += len(batch)
 
 
@@ -313,26 +321,41 @@ class ChartReader:
     def _one(self, reader, columns: dict[str, int]) -> Chart:  # type: ignore[no-untyped-def]
         market, day, kind = chart_identity(self.name, self.name, *self.options)
         parse = _row_parser(columns)
+        pos, track, title, artists, streams = (columns[k] for k in _FIELDS)
+        head = (market, day, kind)
         rows: list[ChartRow] = []
         seen: set[int] = set()
         first_line = reader.line_num + 1
         for fields in reader:
-            if not fields or (len(fields) == 1 and not fields[0].strip()):
-                continue
-            line = reader.line_num
-            try:
-                position, track, title, artists, streams = parse(fields)
-            except ValueError as exc:
-                raise ChartFormatError(self.name, line, str(exc)) from None
-            if position in seen:
-                raise ChartFormatError(self.name, line, f"duplicate position {position}")
-            seen.add(position)
-            rows.append(_new(ChartRow, (market, day, kind, position, track, title, artists,
-                                        streams)))
+            try:  # the fast path for a well-formed row; anything odd goes the careful way
+                position, count = int(fields[pos]), int(fields[streams])
+                row = (position, track_id(fields[track]), fields[title].strip(),
+                       fields[artists].strip(), count)
+                good = (0 < position <= MAX_POSITION and count >= 0 and position not in seen
+                        and (row[1] or row[2]))
+            except (ValueError, IndexError):
+                good = False
+            if not good:
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
+                    continue
+                row = self._careful(parse, fields, seen, reader.line_num)
+            seen.add(row[0])
+            rows.append(_new(ChartRow, head + row))
         if not rows:
             raise ChartFormatError(self.name, reader.line_num, "no chart rows after the header")
-        rows.sort(key=lambda r: r.position)
+        rows.sort(key=_BY_POSITION)
         return Chart(market, day, kind, tuple(rows), self.name, first_line)  # type: ignore[arg-type]
+
+    def _careful(self, parse: Callable[[list[str]], tuple], fields: list[str], seen: set[int],
+                 line: int) -> tuple:
+        """Parse a row that failed the fast path: return it, or raise naming the reason."""
+        try:
+            row = parse(fields)
+        except ValueError as exc:
+            raise ChartFormatError(self.name, line, str(exc)) from None
+        if row[0] in seen:
+            raise ChartFormatError(self.name, line, f"duplicate position {row[0]}")
+        return row
 
     def _many(self, reader, columns: dict[str, int], by_name: bool) -> Iterator[Chart]:  # type: ignore[no-untyped-def]
         parse = _row_parser(columns)
@@ -406,8 +429,7 @@ class ChartReader:
 
 def _row_parser(columns: dict[str, int]) -> Callable[[list[str]], tuple]:
     """A function from CSV fields to (position, track_id, title, artists, streams)."""
-    pos, track, title, artists, streams = (columns[k] for k in
-                                           ("position", "track", "title", "artists", "streams"))
+    pos, track, title, artists, streams = (columns[k] for k in _FIELDS)
     width = max(columns.values()) + 1
 
     def parse(fields: list[str]) -> tuple:
