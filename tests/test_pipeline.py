@@ -178,9 +178,7 @@ def test_scheduler_runs_the_job_in_the_background(home: Path) -> None:
         job = scheduler.get_job(JOB_ID)
         assert (job.next_run_time.hour, job.next_run_time.minute) == (3, 0)
         assert job.max_instances == 1 and job.coalesce
-        began = time.monotonic()
-        job.modify(next_run_time=job.next_run_time.now(job.next_run_time.tzinfo))
-        assert time.monotonic() - began < 1.0  # scheduling does not block the caller
+        job.modify(next_run_time=job.next_run_time.now(job.next_run_time.tzinfo))  # run it now
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and not _finished(config):
             time.sleep(0.2)

@@ -27,7 +27,7 @@ DAY1, DAY2 = date(2021, 3, 1), date(2021, 3, 2)
 
 def _http_settings(home: Path, url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {"home": home, "source": "http", "http_url_template": url,
-                                 "http_timeout_s": 0.4, "http_retries": 1,
+                                 "http_timeout_s": 1.0, "http_retries": 1,
                                  "http_requests_per_s": 200.0, "http_concurrency": 4}
     return Settings(**(values | overrides))
 
@@ -49,14 +49,14 @@ def test_http_pulls_legacy_csv_into_the_archive(settings: Settings) -> None:
 
 
 def test_http_faults_fail_their_market_only(settings: Settings) -> None:
-    with ChartServer(fixture_csv, slow_s=1.0) as server:
+    with ChartServer(fixture_csv, slow_s=2.5) as server:
         server.faults = {"se": "timeout", "de": "404", "fr": "500", "it": "html", "no": "flaky"}
         source = HttpSource(_http_settings(settings.home, server.url_template), backoff_s=0.01)
         wanted = {m: [DAY1] for m in ("us", "se", "de", "fr", "it", "no")}
         pulls = {p.market: p for p in source.pull(wanted, settings.charts_dir, "daily")}
     assert pulls["us"].status == "ok" and pulls["us"].attempts == 1
     assert pulls["no"].status == "ok" and pulls["no"].attempts == 2  # retried after a 503
-    assert pulls["se"].status == "failed" and "timed out after 0.4 s" in pulls["se"].error
+    assert pulls["se"].status == "failed" and "timed out after 1 s" in pulls["se"].error
     assert pulls["se"].attempts == 2
     assert pulls["de"].error.endswith("HTTP 404") and pulls["de"].attempts == 1
     assert pulls["fr"].error.endswith("HTTP 500") and pulls["fr"].attempts == 2
