@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -50,6 +51,7 @@ DEFAULT_CONF: dict[str, str] = {
     "spark.sql.shuffle.partitions": "8",
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.showConsoleProgress": "false",
+    "spark.cleaner.referenceTracking.cleanCheckpoints": "true",
 }
 
 
@@ -111,6 +113,19 @@ def active_session() -> SparkSession:
     from pyspark.sql import SparkSession
 
     return SparkSession.getActiveSession() or session()
+
+
+def ensure_checkpoint_dir(spark: SparkSession) -> None:
+    """Give Spark a checkpoint folder when it has none (a temporary one on ``local``), so
+    ALS cuts its lineage every few iterations instead of overflowing the JVM's stack."""
+    context = spark.sparkContext
+    if context.getCheckpointDir() is not None:
+        return
+    if context.master.startswith("local"):
+        context.setCheckpointDir(tempfile.mkdtemp(prefix="dotify-spark-checkpoints-"))
+    else:
+        log.warning("spark: no checkpoint folder; set spark.checkpoint.dir to shared storage "
+                    "(e.g. hdfs:///tmp/dotify) or long ALS runs may fail with StackOverflowError")
 
 
 def triples_frame(spark: SparkSession, matrix: sp.spmatrix) -> DataFrame:

@@ -79,12 +79,13 @@ class SparkALS(Recommender):
         from dotify import spark_engine
 
         spark = spark_engine.active_session()
+        spark_engine.ensure_checkpoint_dir(spark)  # ALS lineage overflows the stack otherwise
         p = self.params
         blocks = p["blocks"] or spark.sparkContext.defaultParallelism
         self.spark_params = {
             "rank": p["factors"], "maxIter": p["iterations"], "alpha": float(p["alpha"]),
             "regParam": spark_reg_param(train.matrix, p["regularization"], p["reg_scaling"]),
-            "numUserBlocks": blocks, "numItemBlocks": blocks,
+            "numUserBlocks": blocks, "numItemBlocks": blocks, "checkpointInterval": 5,
         }
         if p["random_state"] is not None:  # None: Spark's own fixed default seed
             self.spark_params["seed"] = p["random_state"]
