@@ -25,10 +25,12 @@ from dotify.config import Settings
 from dotify.pipeline import run_nightly
 began = time.perf_counter()
 result = run_nightly(Settings(home=sys.argv[1]))
+usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"seconds": time.perf_counter() - began, "status": result.status,
                   "rows": result.rows, "val_epr": result.val_epr, "error": result.error,
                   "pulls": len(result.pulls), "newest": result.details.get("newest"),
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                  "max_rss_mb": usage.ru_maxrss / 1024}))
 """
 
 
@@ -77,14 +79,17 @@ def main() -> None:
         setup(home, args.days)
         records = [one_run(home) for _ in range(args.runs)]
     for n, r in enumerate(records, 1):
+        epr = "n/a" if r["val_epr"] is None else f"{r['val_epr']:.4f}"
         say(f"run {n}: {r['status']} {r['newest']}, {r['pulls']} charts, {r['rows']:,} rows, "
-              f"val EPR {r['val_epr']}, {r['seconds']:.1f} s in the job "
-              f"({r['wall_seconds']:.1f} s with start-up), peak {r['max_rss_mb']:.0f} MB")
+            f"val EPR {epr}, {r['seconds']:.1f} s wall in the job ({r['wall_seconds']:.1f} s "
+            f"with start-up), {r['cpu_seconds']:.1f} s CPU, peak {r['max_rss_mb']:.0f} MB"
+            + (f", error: {r['error']}" if r["error"] else ""))
     seconds = statistics.median(r["seconds"] for r in records)
+    cpu = statistics.median(r["cpu_seconds"] for r in records)
     peak = max(r["max_rss_mb"] for r in records)
-    say(f"nightly run over {args.days} days x 55 markets: median {seconds:.1f} s "
-          f"(aim <= 60 s), peak memory {peak:.0f} MB (aim <= 2048 MB), {len(records)} runs")
-
+    say(f"nightly run over {args.days} days x 55 markets: median {seconds:.1f} s wall "
+        f"(aim <= 60 s), {cpu:.1f} s CPU, peak memory {peak:.0f} MB (aim <= 2048 MB), "
+        f"{len(records)} runs")
 
 if __name__ == "__main__":
     main()
