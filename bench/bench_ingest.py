@@ -1,0 +1,141 @@
+"""Ingest throughput and peak memory: a simulated year of 55 markets, and the real archives.
+
+    python bench/bench_ingest.py [--days 365] [--repeat 3] [--no-real]
+
+Each run ingests into a fresh SQLite database in a child process, so its peak resident
+memory (ru_maxrss) is the ingest's own. Printed per workload: rows, the median wall time and
+rows/s over the runs, the median CPU time (user + system) and rows/s per CPU second (the
+figure to compare on a shared machine), peak memory, and the same for a second ingest of the
+same files (all unchanged). With DOTIFY_TEST_POSTGRES_URL set, the real weekly archive is
+also ingested once into PostgreSQL. Aim: >= 150,000 rows/s and <= 1.5 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+REAL = {
+    "real weekly 2019-21": SHARED / "charts-weekly-2019-2021" / "chart_scrapes.tar.gz",
+    "real US daily 2017-22": SHARED / "charts-us-daily-2017-2022" / "us_daily_data.tar.gz",
+}
+
+
+def child(url: str, paths: list[str]) -> None:
+    """Ingest ``paths`` twice into ``url``; print the figures as JSON."""
+    from dotify.db import create_engine
+    from dotify.ingest import ingest_paths
+
+    engine = create_engine(url)
+    figures = []
+    for _ in range(2):
+        wall, cpu = time.perf_counter(), time.process_time()
+        report = ingest_paths(engine, paths)
+        figures.append({"rows": report.rows, "files": report.files,
+                        "failed": report.files_failed, "unchanged": report.files_unchanged,
+                        "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu})
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB
+    sys.stdout.write(json.dumps({"first": figures[0], "again": figures[1], "peak_mb": peak}))
+
+
+def run_child(url: str, paths: list[str]) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", url, *paths], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def sqlite_url(folder: Path) -> str:
+    return f"sqlite:///{folder / f'bench-{uuid.uuid4().hex[:8]}.db'}"
+
+
+def postgres_url(base: str) -> tuple[str, str]:
+    import sqlalchemy as sa
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    with sa.create_engine(base).begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}", schema
+
+
+def drop_schema(base: str, schema: str) -> None:
+    import sqlalchemy as sa
+
+    with sa.create_engine(base).begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def measure(label: str, paths: list[str], repeat: int, url_for) -> None:  # type: ignore[no-untyped-def]
+    runs = [run_child(url_for(), paths) for _ in range(repeat)]
+    first, again = [r["first"] for r in runs], [r["again"] for r in runs]
+    rows = first[0]["rows"]
+    wall = statistics.median(f["wall"] for f in first)
+    cpu = statistics.median(f["cpu"] for f in first)
+    wall2 = statistics.median(f["wall"] for f in again)
+    cpu2 = statistics.median(f["cpu"] for f in again)
+    peak = max(r["peak_mb"] for r in runs)
+    say(f"{label}: {first[0]['files']:,} files ({first[0]['failed']} failed), {rows:,} rows, "
+          f"{repeat} run(s)")
+    say(f"  ingest     median wall {wall:7.1f} s = {rows / wall:9,.0f} rows/s | "
+          f"median cpu {cpu:6.1f} s = {rows / cpu:9,.0f} rows/cpu-s")
+    say(f"  again      median wall {wall2:7.1f} s = {rows / wall2:9,.0f} rows/s | "
+          f"median cpu {cpu2:6.1f} s = {rows / cpu2:9,.0f} rows/cpu-s "
+          f"({again[0]['unchanged']:,} files unchanged)")
+    say(f"  peak memory {peak:,.0f} MiB (ru_maxrss of the ingesting process)")
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-real", action="store_true", help="skip the real archives")
+    args = parser.parse_args()
+    from dotify.charts.simulate import simulate
+
+    say(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+          "(wall figures suffer on a busy machine; cpu figures less)")
+    with tempfile.TemporaryDirectory(prefix="dotify-bench-ingest-") as tmp:
+        folder = Path(tmp)
+        began = time.perf_counter()
+        sim = simulate(folder / "sim", days=args.days)
+        say(f"simulated {len(sim.markets)} markets x {args.days} days in "
+              f"{time.perf_counter() - began:.0f} s")
+        measure(f"simulated year ({len(sim.markets)} markets, legacy CSV files)",
+                [str(folder / "sim")], args.repeat, lambda: sqlite_url(folder))
+        for label, path in REAL.items():
+            if args.no_real:
+                break
+            if not path.exists():
+                say(f"{label}: skipped, {path} is absent")
+                continue
+            measure(label, [str(path)], args.repeat, lambda: sqlite_url(folder))
+        pg = os.environ.get("DOTIFY_TEST_POSTGRES_URL")
+        weekly = next(iter(REAL.values()))
+        if pg and weekly.exists() and not args.no_real:
+            url, schema = postgres_url(pg)
+            try:
+                measure("real weekly 2019-21 on PostgreSQL", [str(weekly)], 1, lambda: url)
+            finally:
+                drop_schema(pg, schema)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3:])
+    else:
+        main()
