@@ -183,3 +183,25 @@ def test_map_hover_and_click(page) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_url(re.compile(r"/country/[a-z]{2}$"))
     assert page.locator("h2", has_text="Nearest countries").is_visible()
     assert not page.console_errors
+
+
+def test_docs_render_offline(page) -> None:  # type: ignore[no-untyped-def]
+    outside: list[str] = []  # scripts, styles, fonts or data from anywhere but this server
+    page.on("request", lambda r: r.url.startswith(("http://127.0.0.1", "blob:", "data:"))
+            or r.resource_type == "image" or outside.append(r.url))
+    page.goto("/docs")
+    page.locator(".opblock").nth(8).wait_for()
+    assert page.locator(".opblock").count() == 9
+    page.goto("/redoc")
+    page.get_by_text("Music like Colombia x Turkey").first.wait_for()
+    page.get_by_text("/api/recommendations").first.wait_for()
+    assert outside == []
+
+
+def test_examples_link_to_queries(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/")
+    example = page.locator(".examples a").first
+    assert example.inner_text() == "Colombia x Turkey - Germany"
+    example.click()
+    page.locator("#songs li").nth(9).wait_for()
+    assert "Colombia × Turkey − Germany" in page.inner_text("#results-title")

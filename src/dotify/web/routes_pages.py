@@ -14,6 +14,8 @@ from dotify.web.model_holder import Live
 
 router = APIRouter(include_in_schema=False)
 NO_MODEL = 503
+EXAMPLES = ("Colombia x Turkey - Germany", "Sweden + Japan", "Brazil - United States",
+            "Mexico x Spain", "South Korea + Chile", "France ÷ Germany")
 
 
 def _page(request: Request, template: str, live: Live | None, status: int = 200,
@@ -28,7 +30,18 @@ def _page(request: Request, template: str, live: Live | None, status: int = 200,
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> HTMLResponse:
     live = request.app.state.holder.get()
-    return _page(request, "index.html", live, popularity=queries.default_popularity())
+    return _page(request, "index.html", live, popularity=queries.default_popularity(),
+                 examples=_examples(live))
+
+
+def _examples(live: Live | None) -> list[str]:
+    """The example queries whose countries all have a vector in the live model."""
+    if live is None:
+        return []
+    have = set(live.artifact.countries.tolist())
+    words = (e.replace(" x ", " + ").replace(" ÷ ", " + ").replace(" - ", " + ") for e in EXAMPLES)
+    return [e for e, w in zip(EXAMPLES, words, strict=True)
+            if all(registry.lookup(name).code in have for name in w.split(" + "))][:4]
 
 
 @router.get("/country/{code}", response_class=HTMLResponse)
