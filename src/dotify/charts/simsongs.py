@@ -11,6 +11,8 @@ from __future__ import annotations
 import random
 from datetime import date
 
+import numpy as np
+
 from dotify.charts import names, simworld
 from dotify.charts.simmarkets import CODES, PROFILES
 
@@ -81,10 +83,11 @@ class SongBook:
     def row_parts(self, uids: list[int]) -> tuple[list[str], list[str]]:
         """Each song's CSV middle (quoted title and artist) and its URL."""
         rows = self._rows
-        for uid in uids:
-            if uid not in rows:
-                title, artist = self.names(uid)
-                rows[uid] = (f"{quote(title)},{quote(artist)}", TRACK_URL + self.track_id(uid))
+        missing = [uid for uid in uids if uid not in rows]
+        ids = simworld.track_ids(self.seed, np.array(missing, dtype=np.uint64))
+        for uid, track in zip(missing, ids, strict=True):
+            title, artist = self.names(uid)
+            rows[uid] = (f"{quote(title)},{quote(artist)}", TRACK_URL + track)
         parts = [rows[uid] for uid in uids]
         return [p[0] for p in parts], [p[1] for p in parts]
 

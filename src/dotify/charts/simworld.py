@@ -105,13 +105,20 @@ def hash_int(*keys: int) -> int:
 
 def track_id(seed: int, uid: int) -> str:
     """22 base62 characters, deterministic from the seed and the song."""
-    chars = []
+    return track_ids(seed, np.array([uid], dtype=np.uint64))[0]
+
+
+def track_ids(seed: int, uids: np.ndarray) -> list[str]:
+    """:func:`track_id` of many songs at once (uint64 uids)."""
+    digits = []
     for salt in (1, 2):
-        value = hash_int(seed, uid, 0x7A11, salt)
+        value = _hash(seed, uids, 0x7A11, salt)
         for _ in range(11):
-            value, digit = divmod(value, 62)
-            chars.append(_BASE62[digit])
-    return "".join(chars)
+            digits.append(value % np.uint64(62))
+            value = value // np.uint64(62)
+    table = np.frombuffer(_BASE62.encode(), dtype="S1")
+    chars = table[np.stack(digits, axis=1).astype(np.int64)]  # (n, 22)
+    return [row.decode() for row in chars.view(f"S{chars.shape[1]}").ravel()]
 
 
 # ---------------------------------------------------------------- the song universe
@@ -211,7 +218,8 @@ def scores(seed: int, songs: Releases, appeal: np.ndarray, market: int,
     live = (age >= 0) & (age <= WINDOW)
     aged = np.maximum(age, 0).astype(np.float64)
     curve = np.exp(-aged / songs.tau) * np.minimum(1.0, (aged + 1.0) / songs.ramp)
-    jitter = np.exp(0.06 * _normal(_hash(seed, 0xDA7, market, days[:, None], songs.uid[None, :])))
+    noise = _uniform(_hash(seed, 0xDA7, market, days[:, None], songs.uid[None, :]))
+    jitter = np.exp(0.2 * (noise - 0.5))  # +-10%: day-to-day moves as small as the real ones
     return np.where(live, (songs.pop * appeal) * curve * jitter, 0.0)
 
 
