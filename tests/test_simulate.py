@@ -30,6 +30,7 @@ from dotify.charts.simulate import (
 )
 from dotify.cli import app
 from dotify.countries import MARKETS
+from dotify.errors import UnknownCountryError
 
 SAMPLE = ("mx", "co", "ar", "cl", "es", "se", "no", "dk", "de", "at", "ch", "us", "gb", "ca",
           "is", "ad", "jp", "tw", "hk")
@@ -257,6 +258,10 @@ def test_next_days_append_to_the_same_folder(tmp_path: Path) -> None:
 def test_bad_arguments_say_what_is_wrong(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         Simulator(seed=-1)
+    with pytest.raises(ValueError, match="below 2"):
+        Simulator(seed=2**64)
+    with pytest.raises(UnknownCountryError, match="Did you mean Colombia"):
+        Simulator(markets=["Colombai"])
     with pytest.raises(ValueError, match="'global'"):
         Simulator(markets=["global"])
     with pytest.raises(ValueError, match="days must be at least 1"):

@@ -70,8 +70,9 @@ class Simulator:
 
     def __init__(self, seed: int = 0, markets: Iterable[str] | None = None,
                  start: date = DEFAULT_START) -> None:
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not (
+                0 <= seed < 2**63):
+            raise ValueError(f"seed must be a non-negative integer below 2**63, not {seed!r}")
         self.seed = int(seed)
         self.markets: tuple[str, ...] = _codes(DEFAULT_MARKETS if markets is None else markets)
         self.start = start
