@@ -122,8 +122,8 @@
   }
 
   const lastTerm = () => terms.lastElementChild;
-  const refreshOps = () => {
-    ops.hidden = !lastTerm() || !lastTerm().querySelector("input").value.trim();
+  const refreshOps = () => {  // operators appear once the last term is a known country
+    ops.hidden = !lastTerm() || !resolve(lastTerm().querySelector("input").value);
   };
 
   function choose(op) {

@@ -34,7 +34,7 @@
   }
 
   function scatter(data, colour) {
-    const W = 560, H = 440, pad = 24, right = 96;
+    const W = 900, H = 560, pad = 20, right = 110;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "2-D map of countries" });
     data.countries.forEach((c, i) => {
       const [x, y] = data.xy[i];
@@ -55,7 +55,7 @@
   }
 
   function heatmap(data, colour) {
-    const n = data.countries.length, cell = 10, left = 96, top = 8, size = n * cell;
+    const n = data.countries.length, cell = 10, left = 124, top = 8, size = n * cell;
     const root = svg("svg", { viewBox: `0 0 ${left + size + 4} ${top + size + 4}`, role: "img",
       "aria-label": "country similarity heatmap" });
     const lo = Math.min(...data.similarity.flat());
