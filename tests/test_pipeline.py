@@ -239,3 +239,17 @@ def test_web_server_switches_to_the_nightly_model_without_a_failed_request(home:
     assert second.status == "published" and second.version != first.version
     assert failures == []
     assert seen[0] == first.version and seen[-1] == second.version
+
+
+def test_nightly_on_each_database(db_settings: Settings) -> None:
+    config = Settings(**(db_settings.model_dump() | {"markets": MARKETS, "backfill_days": 3}))
+    source = SimulatorSource(config)
+    result = run_nightly(config, today=TODAY, source=source, params=SMALL)
+    assert (result.status, result.exit_code) == ("published", 0)
+    engine = engine_for(config)
+    assert missing_dates(engine, MARKETS, TODAY + timedelta(days=1), 3) == \
+        {m: [TODAY + timedelta(days=1)] for m in MARKETS}
+    [record] = runs(engine)
+    engine.dispose()
+    assert record["status"] == "published" and record["rows"] == result.rows > 0
+    assert record["details"]["pulls"]["us"] == {"ok": 3, "failed": {}}
