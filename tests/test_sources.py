@@ -71,6 +71,7 @@ def test_http_json_api_with_bearer_token(settings: Settings) -> None:
                                 http_token="s3cret")
         [pull] = HttpSource(config).pull({"se": [DAY1]}, settings.charts_dir, "daily")
     assert pull.status == "ok"
+    assert pull.path.with_suffix(".json").read_bytes() == (FIXTURES / "api.json").read_bytes()
     assert server.requests[0][3]["Authorization"] == "Bearer s3cret"
     rows = _rows(pull.path)
     assert rows[0] == ["Position", "Track Name", "Artist", "Streams", "URL"]

@@ -139,8 +139,9 @@ class RateLimiter:
 
 class HttpSource:
     """Fetch charts over HTTP from ``settings.http_url_template`` (``{market}``, ``{date}``,
-    ``{kind}``), as legacy CSV or charts API JSON; with retries, backoff, a concurrency
-    limit and a request rate. ``newest`` is yesterday (UTC): today's chart is not out yet."""
+    ``{kind}``), as legacy CSV or charts API JSON (archived raw as ``.json`` beside the CSV
+    made from it); with retries, backoff, a concurrency limit and a request rate.
+    ``newest`` is yesterday (UTC): today's chart is not out yet."""
 
     name = "http"
 
@@ -198,6 +199,8 @@ class HttpSource:
             except SourceError as exc:
                 return Pull(market, day, "failed", error=str(exc), attempts=attempts)
             path = archive_path(archive, market, day, kind)
+            if self.settings.http_format == "json":  # keep the raw answer beside its CSV
+                write_atomic(path.with_suffix(".json"), response.content)
             write_atomic(path, data)
             return Pull(market, day, "ok", path=path, attempts=attempts)
         return Pull(market, day, "failed", error=f"{url}: {error}", attempts=attempts)
