@@ -191,7 +191,8 @@ class Store:
         rows = [row for _, _, chart, _, _ in writes for row in chart.rows]
         keys, song_ids, new_keys = self._song_ids(conn, rows, fresh)
         chart_ids = _chart_ids(conn, writes)
-        entries, at = [], 0
+        entries: list[tuple[int, int, int, int]] = []
+        at = 0
         for chart_id, (i, _, chart, _, old_id) in zip(chart_ids, writes, strict=True):
             end = at + len(chart.rows)
             entries.extend(zip([chart_id] * len(chart.rows), [r.position for r in chart.rows],
@@ -368,10 +369,11 @@ def _count(conn: Connection, table: sa.Table) -> int:
 def _summary(conn: Connection, top: int) -> dict:
     first, last = conn.execute(
         sa.select(sa.func.min(charts.c.chart_date), sa.func.max(charts.c.chart_date))).one()
-    kinds = dict(conn.execute(sa.select(charts.c.kind, sa.func.count()).group_by(charts.c.kind))
-                 .all())
-    files = dict(conn.execute(sa.select(ingested_files.c.status, sa.func.count())
-                              .group_by(ingested_files.c.status)).all())
+    kinds: dict[str, int] = dict(conn.execute(
+        sa.select(charts.c.kind, sa.func.count()).group_by(charts.c.kind)).all())
+    files: dict[str, int] = dict(conn.execute(
+        sa.select(ingested_files.c.status, sa.func.count())
+        .group_by(ingested_files.c.status)).all())
     per_market = (sa.select(charts.c.market, sa.func.count(sa.distinct(charts.c.id)),
                             sa.func.count(chart_entries.c.position))
                   .join(chart_entries, chart_entries.c.chart_id == charts.c.id)

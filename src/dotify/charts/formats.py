@@ -455,10 +455,10 @@ def read_chart_file(source: str | bytes | BinaryIO, name: str | None = None,
                     kind: str | None = None) -> Iterator[ChartRow]:
     """Every row of a chart file (a path, bytes or a binary stream); raises on bad input."""
     if isinstance(source, str):
-        with open(source, "rb") as stream:
-            yield from read_chart_file(stream, name or source, market, date, kind)
+        with open(source, "rb") as opened:
+            yield from read_chart_file(opened, name or source, market, date, kind)
         return
-    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    stream: BinaryIO = io.BytesIO(source) if isinstance(source, bytes) else source
     reader = ChartReader(stream, name or "<bytes>", market, date, kind)
     for chart in reader:
         yield from chart.rows
