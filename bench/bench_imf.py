@@ -49,7 +49,7 @@ def bench_epr(repeats: int) -> None:
     test = sp.random(56, 15_000, density=0.015, random_state=2, format="csr", dtype=np.float32)
     plain = _median(lambda: epr_from_scores(scores, test), repeats)
     filtered = _median(lambda: epr_from_scores(scores, test, train, filtered=True), repeats)
-    print(f"EPR 56 x 15,000 ({test.nnz} held-out): {plain * 1e3:.1f} ms median of {repeats}; "
+    print(f"EPR 56 x 15,000 ({test.nnz} held-out): {plain * 1e3:.1f} ms median of {repeats}; "  # noqa: T201
           f"filtered: {filtered * 1e3:.1f} ms (aim <= 50 ms)")
 
 
@@ -74,7 +74,7 @@ def bench_fit_ratio(repeats: int) -> None:
         bare_times.append(_median(lambda: _bare_fit(conf, params, params["iterations"]), 1))
     d, b = statistics.median(dotify_times), statistics.median(bare_times)
     quiet = _median(lambda: IMF(**{**params, "track_loss": False}).fit(ratings), repeats)
-    print(f"fit 55 x 36,478 ({ratings.nnz} nnz, f={params['factors']}, "
+    print(f"fit 55 x 36,478 ({ratings.nnz} nnz, f={params['factors']}, "  # noqa: T201
           f"{params['iterations']} iterations, {params['solver']}): dotify {d:.3f} s, "
           f"bare implicit {b:.3f} s, ratio {d / b:.3f} (aim <= 1.05); "
           f"without loss tracking {quiet:.3f} s (ratio {quiet / b:.3f})")
@@ -87,7 +87,7 @@ def bench_scale(iterations: int) -> None:
     bare = _median(lambda: _bare_fit(conf, params, iterations), 1) / iterations
     model = IMF(**params, iterations=iterations)
     ours = _median(lambda: model.fit(ratings), 1) / iterations
-    print(f"ALS 100,000 x 50,000 ({ratings.nnz:,} nnz, f=64, cg, {iterations} iterations): "
+    print(f"ALS 100,000 x 50,000 ({ratings.nnz:,} nnz, f=64, cg, {iterations} iterations): "  # noqa: T201
           f"dotify IMF {ours:.2f} s/iteration (loss tracked), bare implicit {bare:.2f} "
           f"s/iteration, ratio {ours / bare:.3f}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
@@ -209,7 +210,7 @@ def _song_metadata(conn: sa.Connection, song_ids: list[int]) -> dict[int, tuple]
     return meta
 
 
-def _build(triples: list, meta: dict[int, tuple], scaling: str, eps: float,
+def _build(triples: Sequence[Any], meta: dict[int, tuple], scaling: str, eps: float,
            window: dict[str, Any]) -> Ratings:
     markets = np.array(sorted({str(t[0]) for t in triples}), dtype=str)
     ids = np.array(sorted({int(t[1]) for t in triples}, key=lambda i: meta[i][0]), dtype=np.int64)

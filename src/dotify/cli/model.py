@@ -24,7 +24,8 @@ _MODEL = Annotated[str, typer.Option("--model", "-m", help=f"One of {', '.join(M
 _FACTORS = Annotated[int | None, typer.Option("--factors", "-f", min=1, help="Latent factors.")]
 _ALPHA = Annotated[float | None, typer.Option("--alpha", min=0.0, help="Confidence slope.")]
 _LAMBDA = Annotated[float | None, typer.Option("--lambda", min=0.0, help="Regularization.")]
-_EPS = Annotated[float | None, typer.Option("--eps", min=0.0, help="Streams scale in log(1+r/eps).")]
+_EPS = Annotated[float | None, typer.Option("--eps", min=0.0,
+                                            help="Streams scale in log(1 + r/eps).")]
 _ITER = Annotated[int | None, typer.Option("--iterations", min=1, help="ALS iterations.")]
 _SEED = Annotated[int, typer.Option("--seed", help="Seed of the split and of the model.")]
 _PARAM = Annotated[list[str] | None, typer.Option(
@@ -101,8 +102,8 @@ def _flags(factors: int | None, alpha: float | None, lam: float | None, eps: flo
 
 
 def _window(start: datetime | None, end: datetime | None, top: int | None) -> dict[str, Any]:
-    as_day = (lambda d: d.date() if d else None)
-    return {"start": as_day(start), "end": as_day(end), "n_top_songs": top}
+    return {"start": start.date() if start else None, "end": end.date() if end else None,
+            "n_top_songs": top}
 
 
 def _emit(as_json: bool, payload: dict[str, Any], title: str) -> None:
@@ -183,7 +184,7 @@ def evaluate_command(
 @app.command("tune")
 def tune_command(
     ctx: typer.Context,
-    search: Annotated[str, typer.Option(help="grid (the seed's alpha x lambda) or bayes.")] = "grid",
+    search: Annotated[str, typer.Option(help="grid (the seed's alpha x lambda), bayes.")] = "grid",
     trials: Annotated[int, typer.Option(min=1, help="Trials of the bayes search.")] = 30,
     factors: _FACTORS = None, alpha: _ALPHA = None, lam: _LAMBDA = None, eps: _EPS = None,
     iterations: _ITER = None, seed: _SEED = 0, param: _PARAM = None, start: _START = None,
