@@ -6,8 +6,10 @@ Each run ingests into a fresh SQLite database in a child process, so its peak re
 memory (ru_maxrss) is the ingest's own. Printed per workload: rows, the median wall time and
 rows/s over the runs, the median CPU time (user + system) and rows/s per CPU second (the
 figure to compare on a shared machine), peak memory, and the same for a second ingest of the
-same files (all unchanged). With DOTIFY_TEST_POSTGRES_URL set, the real weekly archive is
-also ingested once into PostgreSQL. Aim: >= 150,000 rows/s and <= 1.5 GB.
+same files (all unchanged). A synthetic one-file Kaggle ranking of about a million
+rows shows that a big many-chart file is streamed (peak memory far below its size). With
+DOTIFY_TEST_POSTGRES_URL set, the real weekly archive is also ingested once into
+PostgreSQL. Aim: >= 150,000 rows/s and <= 1.5 GB.
 """
 
 from __future__ import annotations
@@ -94,6 +96,32 @@ def measure(label: str, paths: list[str], repeat: int, url_for) -> None:  # type
     say(f"  peak memory {peak:,.0f} MiB (ru_maxrss of the ingesting process)")
 
 
+def write_kaggle_ranking(path: Path, rows: int, markets: int = 55) -> int:
+    """A synthetic Kaggle "worldwide daily song ranking" file (one file, every market, sorted
+    by region and date like the original); returns the rows written."""
+    import random
+
+    from dotify.countries import countries
+
+    rng = random.Random(0)
+    codes = [m.code for m in countries()][:markets]
+    tracks = ["".join(rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+                                  k=22)) for _ in range(20_000)]
+    days = max(1, rows // (200 * len(codes)))
+    written = 0
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("Position,Track Name,Artist,Streams,URL,Date,Region\n")
+        for code in codes:
+            for day in range(days):
+                when = f"2017-{1 + day // 28:02d}-{1 + day % 28:02d}"
+                for position, track in enumerate(rng.sample(tracks, 200), 1):
+                    out.write(f"{position},Song {track[:6]},Artist {track[6:9]},"
+                              f"{900_000 // position},https://open.spotify.com/track/{track},"
+                              f"{when},{code}\n")
+                    written += 1
+    return written
+
+
 def say(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -103,6 +131,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--kaggle-rows", type=int, default=1_100_000,
+                        help="rows of the synthetic one-file Kaggle ranking")
     parser.add_argument("--no-real", action="store_true", help="skip the real archives")
     args = parser.parse_args()
     from dotify.charts.simulate import simulate
@@ -117,6 +147,12 @@ def main() -> None:
               f"{time.perf_counter() - began:.0f} s")
         measure(f"simulated year ({len(sim.markets)} markets, legacy CSV files)",
                 [str(folder / "sim")], args.repeat, lambda: sqlite_url(folder))
+        big = folder / "data.csv"
+        n_rows = write_kaggle_ranking(big, args.kaggle_rows)
+        measure(f"one Kaggle-ranking file ({big.stat().st_size / 2**20:,.0f} MiB, "
+                f"{n_rows:,} rows, streamed)", [str(big)], args.repeat,
+                lambda: sqlite_url(folder))
+        big.unlink()
         for label, path in REAL.items():
             if args.no_real:
                 break
