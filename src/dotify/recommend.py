@@ -48,6 +48,8 @@ DEFAULT_POPULARITY = 0.5
 TIE_DECIMALS = 6
 MAX_N = 1000
 _TINY = 1e-12
+_SLACK = 1e-5  # float32 scores are this close (relative) to the exact ones, with room to spare
+_EXACT_LIMIT = 100_000  # candidates rescored in float64 at most
 _TRACK_ID = re.compile(r"(?:open\.spotify\.com/track/|spotify:track:)([A-Za-z0-9]{22})")
 _BARE_ID = re.compile(r"[A-Za-z0-9]{22}")
 
@@ -123,13 +125,22 @@ def _prepare(artifact: Artifact) -> _Prepared:
     prepared = _Prepared(
         source=artifact.song_vectors,
         songs=songs,
-        norms=np.linalg.norm(songs, axis=1).astype(np.float64),
+        norms=_norms(songs),
         countries=np.divide(countries, norms, out=np.zeros_like(countries), where=norms > 0),
         rows={str(code): i for i, code in enumerate(artifact.countries)},
     )
     key = id(artifact)
     _CACHE[key] = (weakref.ref(artifact, lambda _: _CACHE.pop(key, None)), prepared)
     return prepared
+
+
+def _norms(vectors: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """Row lengths in float64 (float32 sums drift by 1e-7), a block of rows at a time."""
+    out = np.empty(len(vectors))
+    for lo in range(0, len(vectors), chunk):
+        block = vectors[lo:lo + chunk].astype(np.float64)
+        out[lo:lo + chunk] = np.sqrt(np.einsum("ij,ij->i", block, block))
+    return out
 
 
 # ---------------------------------------------------------------- queries
@@ -185,9 +196,10 @@ def recommend(
     allowed = _allowed(artifact, prepared, tree, exclude_charting, since, until)
     if allowed is not None:
         scores[~allowed] = -np.inf
-    top = _top_indices(scores, n, artifact.songs.streams, prepared.norms,
-                       len(scores) if allowed is None else int(allowed.sum()))
-    songs = _songs(artifact, prepared, top, scores, parts, scale[top] / q_norm)
+    top, exact = _top(prepared, q / q_norm, popularity, scores, n, artifact.songs.streams,
+                      len(scores) if allowed is None else int(allowed.sum()))
+    songs = _songs(artifact, prepared, top, exact, parts,
+                   1.0 / (q_norm * np.maximum(prepared.norms[top], _TINY) ** (1.0 - popularity)))
     log.debug("recommend %r: %d songs in %.2f ms", str(tree), len(songs),
               1e3 * (time.perf_counter() - started))
     text = expression if isinstance(expression, str) else " ".join(expression)
@@ -259,26 +271,37 @@ def _date_window(artifact: Artifact, since: date | None, until: date | None) -> 
     return keep
 
 
-def _top_indices(scores: np.ndarray, n: int, streams: np.ndarray, norms: np.ndarray,
-                 allowed: int) -> np.ndarray:
-    """The best ``n`` of the ``allowed`` finite scores (the others are -inf); ties (equal to
-    TIE_DECIMALS places) broken by streams, then vector length, then column order."""
+def _top(prepared: _Prepared, q_unit: np.ndarray, popularity: float, scores: np.ndarray,
+         n: int, streams: np.ndarray, allowed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(columns, float64 scores) of the best ``n`` of the ``allowed`` finite ``scores``.
+
+    The float32 ``scores`` pick the candidates: the k-th best and everything within
+    ``_SLACK`` of it. Their scores are then computed again in float64 and rounded to
+    TIE_DECIMALS places, so songs that truly tie (parallel vectors, duplicates) compare
+    equal; ties go to more streams, then the longer vector, then the lower column.
+    """
     k = min(n, allowed)
     if k == 0:
-        return np.empty(0, dtype=np.int64)
+        return np.empty(0, dtype=np.int64), np.empty(0)
     last = len(scores) - k
-    kth = scores[np.argpartition(scores, last)[last:]].min()
-    # everything that can tie with the k-th after rounding is a candidate
-    candidates = np.flatnonzero(scores >= kth - 10.0 ** -TIE_DECIMALS)
-    rounded = np.round(scores[candidates].astype(np.float64), TIE_DECIMALS)
-    order = np.lexsort((candidates, -norms[candidates],
-                        -np.asarray(streams)[candidates].astype(np.float64), -rounded))
-    return candidates[order[:k]]
+    kth = float(scores[np.argpartition(scores, last)[last:]].min())
+    candidates = np.flatnonzero(scores >= kth - _SLACK * max(1.0, abs(kth)))
+    norms = prepared.norms[candidates]
+    if len(candidates) <= _EXACT_LIMIT:
+        exact = prepared.songs[candidates].astype(np.float64) @ q_unit
+        exact /= np.maximum(norms, _TINY) ** (1.0 - popularity)
+    else:  # a flood of equal scores (say, many zero vectors): float32 is as good
+        exact = scores[candidates].astype(np.float64)
+    rounded = np.round(exact, TIE_DECIMALS)
+    order = np.lexsort((candidates, -norms, -np.asarray(streams)[candidates].astype(np.float64),
+                        -rounded))[:k]
+    return candidates[order], exact[order]
 
 
 def _songs(artifact: Artifact, prepared: _Prepared, index: np.ndarray, scores: np.ndarray,
            parts: dict[str, np.ndarray], scale: np.ndarray) -> list[RecommendedSong]:
-    """The songs at ``index`` with their scores; ``scale`` is 1/(|q| |y|^(1-p)) for each."""
+    """The songs at ``index`` with their ``scores`` (one each); ``scale`` is
+    1/(|q| |y|^(1-p)) for each, turning a part's dot product into its contribution."""
     names = list(parts)
     shares = (np.stack([parts[k] for k in names]) @ prepared.songs[index].T.astype(np.float64)
               * scale) if names else np.zeros((0, len(index)))
@@ -290,7 +313,7 @@ def _songs(artifact: Artifact, prepared: _Prepared, index: np.ndarray, scores: n
             artists=str(meta.artists[i]),
             url=str(meta.urls[i]),
             uri=track_uri(str(meta.urls[i]), str(meta.keys[i])),
-            score=float(scores[i]),
+            score=float(scores[col]),
             contributions={k: float(shares[j, col]) for j, k in enumerate(names)},
         )
         for col, (rank, i) in enumerate(zip(range(1, len(index) + 1), index, strict=True))
