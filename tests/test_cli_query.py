@@ -37,7 +37,10 @@ def published(settings: Settings) -> Settings:
         urls=np.array([f"https://open.spotify.com/track/{k}" for k in SONG_IDS[:4]] + [""]),
         streams=np.array([50, 40, 30, 20, 10]),
     )
-    saved = store.save(model, COUNTRIES, songs, settings.models_dir)
+    first = np.array(["2020-01-01", "2020-02-01", "2020-03-01", "2020-04-01", "2020-05-01"],
+                     dtype="datetime64[D]")
+    saved = store.save(model, COUNTRIES, songs, settings.models_dir,
+                       song_dates=(first, first + 20))
     store.publish(settings.models_dir, saved.version)
     return settings
 
@@ -93,6 +96,15 @@ def test_table_output_goes_to_stderr(published: Settings) -> None:
     code, out, err = _run("recommend", "Colombia", "-n", "2", "--popularity", "0")
     assert code == 0 and out == ""
     assert "Colombia" in err and "Uno" in err and "Dos, otra" in err
+
+
+def test_date_window(published: Settings) -> None:
+    code, out, _ = _run("recommend", "Colombia + Germany + Turkey", "--json",
+                        "--since", "2020-02-15", "--until", "2020-04-05")
+    assert code == 0
+    assert sorted(s["title"] for s in json.loads(out)["songs"]) == ["Dos, otra", "Drei", "Dört"]
+    code, _, err = _run("recommend", "Colombia", "--since", "15/02/2020")
+    assert code == 2 and "15/02/2020" in err
 
 
 def test_similar_and_top(published: Settings) -> None:
