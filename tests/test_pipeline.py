@@ -253,3 +253,15 @@ def test_nightly_on_each_database(db_settings: Settings) -> None:
     engine.dispose()
     assert record["status"] == "published" and record["rows"] == result.rows > 0
     assert record["details"]["pulls"]["us"] == {"ok": 3, "failed": {}}
+
+
+def test_drop_folder_feeds_the_nightly_job(home: Path, tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    Simulator(seed=5, markets=MARKETS).write(drop, TODAY - timedelta(days=2), TODAY)
+    config = _settings(home, source="folder", drop_folder=drop)
+    first = run_nightly(config, params=SMALL)
+    assert (first.status, first.exit_code) == ("published", 0)
+    assert len(first.pulls) == 3 * len(MARKETS) and first.rows > 0
+    assert (config.charts_dir / "se" / "regional-se-daily-2020-03-09.csv").exists()
+    again = run_nightly(config, params=SMALL)
+    assert (again.status, again.exit_code, again.pulls) == ("nothing", 0, [])

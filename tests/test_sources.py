@@ -120,6 +120,7 @@ def test_drop_folder_takes_new_files_once(settings: Settings, tmp_path: Path) ->
         (FIXTURES / "api.json").read_bytes())
     (drop / "inbox" / "broken-regional-dk-daily-2021-03-01.json").write_text("{}")
     (drop / "notes.txt").write_text("not a chart")
+    (drop / "ground_truth.json").write_text("{}")  # JSON not named like a chart: left alone
     source = FolderSource(Settings(home=settings.home, drop_folder=drop))
     pulls = {p.market: p for p in source.pull({}, settings.charts_dir, "daily")}
     assert set(pulls) == {"us", "se", "dk"}

@@ -230,9 +230,10 @@ def name_market_date(name: str) -> tuple[str | None, date | None, str | None]:
 class FolderSource:
     """Charts that people or other jobs drop into ``settings.drop_folder``.
 
-    Every ``.csv`` or charts API ``.json`` file there is copied into the archive (JSON
-    converted to CSV) unless the archive already holds the same bytes; the drop folder is
-    left as it is. ``wanted`` is ignored: whatever was dropped is taken."""
+    Every ``.csv`` file, and every charts API ``.json`` file named like a chart
+    (``regional-<cc>-daily-<date>.json``), is copied into the archive (JSON converted to CSV)
+    unless the archive already holds the same bytes; other files and the drop folder itself
+    are left as they are. ``wanted`` is ignored: whatever was dropped is taken."""
 
     name = "folder"
 
@@ -257,6 +258,9 @@ class FolderSource:
 
     def _take(self, path: Path, archive: Path) -> Pull | None:
         market, day, _ = name_market_date(path.name)
+        if path.suffix.lower() == ".json" and market is None:
+            log.debug("drop folder: %s is not named like a chart; left alone", path)
+            return None  # a charts API answer does not say its market: the name must
         try:
             data = path.read_bytes()
             if path.suffix.lower() == ".json":
