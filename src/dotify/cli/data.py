@@ -65,7 +65,7 @@ def _print_report(report: IngestReport) -> None:
         ("markets", len(report.markets)), ("date range", dates),
         ("seconds", f"{report.seconds:.1f}"),
     ]:
-        table.add_row(label, str(value))
+        table.add_row(label, f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)
 
 
