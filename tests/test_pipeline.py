@@ -86,7 +86,8 @@ def test_gate_keeps_a_worse_model_out(home: Path) -> None:
     assert worse.status == "kept" and worse.exit_code == 1
     assert worse.val_epr > good.val_epr + 0.01 and worse.live_epr == pytest.approx(good.val_epr)
     assert artifact.current_version(config.models_dir) == good.version
-    assert worse.details["rejected_version"] in artifact.versions(config.models_dir)
+    assert worse.details["rejected_version"] not in artifact.versions(config.models_dir)
+    assert artifact.versions(config.models_dir) == [good.version]
     assert gate(0.20, 0.19, 0.01) and not gate(0.21, 0.19, 0.01) and gate(0.5, None, 0.0)
 
 
@@ -103,7 +104,7 @@ def test_training_error_fails_the_run_and_keeps_the_live_model(home: Path) -> No
 
 
 def test_simulator_feed_advances_one_day_per_run(home: Path) -> None:
-    config = _settings(home, backfill_days=3)
+    config = _settings(home, backfill_days=3, keep_versions=2)
     source = SimulatorSource(config)
     first = run_nightly(config, source=source, params=SMALL)
     start = source.simulator.start
@@ -111,6 +112,9 @@ def test_simulator_feed_advances_one_day_per_run(home: Path) -> None:
     second = run_nightly(config, source=source, params=SMALL)
     assert second.details["newest"] == (start + timedelta(days=3)).isoformat()
     assert len(second.pulls) == len(MARKETS) and second.rows > 0
+    third = run_nightly(config, source=source, params=SMALL)
+    assert third.details["pruned"] == [first.version]  # keep_versions=2
+    assert artifact.versions(config.models_dir) == [second.version, third.version]
 
 
 def _cli(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:

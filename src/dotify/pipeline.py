@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -178,9 +179,10 @@ def _run(settings: Settings, engine: Engine, source: Source, today: date | None,
     if gate(result.val_epr, result.live_epr, settings.gate_tolerance):
         artifact.publish(settings.models_dir, trained["version"])
         result.status, result.version = "published", trained["version"]
-    else:
+    else:  # the rejected model is deleted, so the K versions kept stay ones that were live
         result.status, result.version = "kept", live
         result.details["rejected_version"] = trained["version"]
+        shutil.rmtree(settings.models_dir / trained["version"], ignore_errors=True)
         needs_look = True
     result.details["pruned"] = artifact.prune(settings.models_dir, settings.keep_versions)
     result.exit_code = EXIT_ATTENTION if needs_look else EXIT_OK
