@@ -4,8 +4,14 @@
 source's newest date, pulls them into ``settings.charts_dir``, ingests them, retrains on the
 last ``window_days`` with the saved best parameters, and publishes the new model only when
 its validation EPR is no worse than the live model's by more than ``gate_tolerance`` (the
-first model is always published). Two runs never overlap (``home/nightly.lock``), and every
-run is one row of ``nightly_runs``.
+first model is always published; a rejected one is deleted), then keeps the newest
+``keep_versions``. Two runs never overlap (``home/nightly.lock``), and every run is one row
+of ``nightly_runs``.
+
+The gate compares with the live model's validation EPR as recorded when it was trained (in
+its ``meta.json``), not with the live model scored on the new split: the live model was
+refitted on all its data, so it has seen most of the new split's held-out pairs and would
+look better than it is.
 
 Exit codes (:attr:`NightlyResult.exit_code`):
 
