@@ -283,8 +283,7 @@ def _top(prepared: _Prepared, q_unit: np.ndarray, popularity: float, scores: np.
     k = min(n, allowed)
     if k == 0:
         return np.empty(0, dtype=np.int64), np.empty(0)
-    last = len(scores) - k
-    kth = float(scores[np.argpartition(scores, last)[last:]].min())
+    kth = float(np.partition(scores, len(scores) - k)[len(scores) - k])  # the k-th best
     candidates = np.flatnonzero(scores >= kth - _SLACK * max(1.0, abs(kth)))
     norms = prepared.norms[candidates]
     if len(candidates) <= _EXACT_LIMIT:
