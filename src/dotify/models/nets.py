@@ -396,7 +396,8 @@ class RankingNet(Net2):
                 module.fill_unseen(torch.as_tensor(seen, device=device))
                 scores = module.table(rows, torch.arange(train.shape[1], device=device))
             epr = epr_from_scores(scores.cpu().numpy(), validation.matrix)
-            self.history.append({"epoch": epoch, "loss": float(loss.detach()), "validation_epr": epr})
+            self.history.append({"epoch": epoch, "loss": float(loss.detach()),
+                                 "validation_epr": epr})
             if epr < best[0]:
                 best = (epr, epoch, {k: v.clone() for k, v in module.state_dict().items()})
             elif epoch - best[1] >= p["patience"] * p["eval_every"]:

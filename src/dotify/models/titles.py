@@ -18,7 +18,7 @@ _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 
 
 def words(title: str) -> list[str]:
-    """Lower-cased words of a title: ``"Don't Start Now (feat. X)"`` -> don't, start, now, feat, x."""
+    """Lower-cased words: ``"Don't Start Now (feat. X)"`` -> don't, start, now, feat, x."""
     return _WORD.findall(title.lower())
 
 
@@ -48,7 +48,9 @@ def first_artists(artists: np.ndarray) -> np.ndarray:
     return np.asarray([str(a).split(", ")[0].strip() for a in artists], dtype=str)
 
 
-def artist_ids(artists: np.ndarray, names: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def artist_ids(
+    artists: np.ndarray, names: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(ids, names): each song's first artist as an index into ``names`` (0 = unknown artist).
 
     ``names`` (a str array, entry 0 reserved) is built from ``artists`` when not given.
