@@ -265,6 +265,7 @@ def test_pages_render_and_escape_song_titles(client: TestClient,
     assert published.version in about and "val_epr" in about and "0.1230" in about
     assert "2021-01-01" in about
     assert client.get("/map").status_code == 200
+    assert "script-src 'self';" in index.headers["content-security-policy"]
 
 
 def test_country_pages_resolve_names_and_refuse_unknown(client: TestClient) -> None:

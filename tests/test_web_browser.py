@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from web_support import XSS_TITLE, build_artifact, running_server
 
 from dotify.config import Settings
@@ -21,6 +22,7 @@ SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
+expect.set_options(timeout=20_000)  # a busy CI machine is slow, not wrong
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed "
@@ -74,7 +76,7 @@ def pick(page, typed: str, name: str, keyboard: bool = False) -> None:  # type: 
 
 def test_build_an_expression_and_get_ten_songs(page, base_url: str) -> None:  # type: ignore[no-untyped-def]
     page.goto("/")
-    page.wait_for_function("document.querySelectorAll('.term').length === 1")
+    expect(page.locator(".term")).to_have_count(1)
     pick(page, "Colo", "Colombia")
     page.click("button[data-op='x']")
     pick(page, "Tur", "Turkey", keyboard=True)
@@ -99,8 +101,7 @@ def test_build_an_expression_and_get_ten_songs(page, base_url: str) -> None:  # 
 
     # an earlier term can be edited: the first operator becomes "+", the query runs again
     page.select_option("select.op-pick >> nth=0", "+")
-    page.wait_for_function("document.querySelector('#results-title').textContent"
-                           ".includes('Colombia + Turkey − Germany')")
+    expect(page.locator("#results-title")).to_contain_text("Colombia + Turkey − Germany")
 
 
 def test_the_url_holds_the_query_and_back_works(page) -> None:  # type: ignore[no-untyped-def]
@@ -110,15 +111,13 @@ def test_the_url_holds_the_query_and_back_works(page) -> None:  # type: ignore[n
     assert page.locator(".term input.country").count() == 3  # the builder is rebuilt
     page.fill("#expression", "Japan + South Korea")
     page.press("#expression", "Enter")
-    page.wait_for_function("location.search.includes('Japan')")
-    page.wait_for_function("document.querySelector('#results-title').textContent"
-                           ".includes('Japan + South Korea')")
+    expect(page).to_have_url(re.compile(r"q=Japan"))
+    expect(page.locator("#results-title")).to_contain_text("Japan + South Korea")
     page.go_back()
-    page.wait_for_function("document.querySelector('#results-title').textContent"
-                           ".includes('Colombia × Turkey − Germany')")
+    expect(page.locator("#results-title")).to_contain_text("Colombia × Turkey − Germany")
     assert page.input_value("#expression") == "Colombia x Turkey - Germany"
     page.check("#discover")  # a knob asks again, and the URL keeps it
-    page.wait_for_function("location.search.includes('discover=1')")
+    expect(page).to_have_url(re.compile(r"discover=1"))
     page.click("#clear")
     assert page.locator("#results").is_hidden()
     assert page.evaluate("location.search") == ""
@@ -138,7 +137,7 @@ def test_unknown_country_shows_an_error_on_the_page(page) -> None:  # type: igno
     box.click()
     box.press_sequentially("Narnia")
     box.press("Enter")
-    page.wait_for_function("document.querySelector('#error').textContent.includes('Narnia')")
+    expect(page.locator("#error")).to_contain_text("Narnia")
     assert page.locator("#error").is_visible()
 
 

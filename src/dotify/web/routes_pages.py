@@ -14,6 +14,9 @@ from dotify.web.model_holder import Live
 
 router = APIRouter(include_in_schema=False)
 NO_MODEL = 503
+# Defence in depth against injected markup: only this server's own scripts ever run.
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 EXAMPLES = ("Colombia x Turkey - Germany", "Sweden + Japan", "Brazil - United States",
             "Mexico x Spain", "South Korea + Chile", "France ÷ Germany")
 
@@ -24,6 +27,8 @@ def _page(request: Request, template: str, live: Live | None, status: int = 200,
     context |= {"live": live, "models_dir": str(request.app.state.settings.models_dir)}
     response: HTMLResponse = templates.TemplateResponse(request, template, context,
                                                         status_code=status)
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
