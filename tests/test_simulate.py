@@ -211,6 +211,18 @@ def test_new_songs_appear_every_day_and_old_ones_leave(sample) -> None:
     assert 0.2 < len(first & last) / 200 < 0.9  # some stay two weeks, many leave
 
 
+def test_latin_charts_keep_their_hits_longer_than_german_ones(sample) -> None:
+    _, charts = sample
+
+    def turnover(market: str) -> int:
+        days = sorted(charts[market])
+        first, last = _tracks(charts[market][days[0]]), _tracks(charts[market][days[-1]])
+        return len(last - first)
+
+    assert turnover("mx") < 0.8 * turnover("de")  # real weekly charts: 8 vs 26 entries a week
+    assert turnover("ar") < turnover("se")
+
+
 def test_artists_have_several_songs(sample) -> None:
     out, _ = sample
     truth = json.loads((out / "ground_truth.json").read_text(encoding="utf-8"))["songs"]

@@ -22,6 +22,7 @@ class Profile:
     top: float  # median daily streams of the number one in 2020
     exponent: float  # power-law fall-off of streams with position
     local: float = 1.0  # weight of local songs
+    churn: float = 15.0  # median new entries per week in the real weekly top 200
 
 
 # code, cluster, language, top daily streams, exponent, local weight
@@ -104,7 +105,21 @@ _PROFILES: tuple[tuple[str, str, str, float, float, float], ...] = (
     ("vn", "southeast_asia", "thai_viet", 30000, 0.60, 2.0),
 )
 
-PROFILES: dict[str, Profile] = {row[0]: Profile(*row) for row in _PROFILES}
+# Latin America, Brazil, Turkey and Japan keep their hits for months; the US, the Nordics and
+# the German-speaking markets turn over fast (real weekly charts, 2019-2021)
+_CHURN: dict[str, float] = {
+    "ad": 7, "ar": 10, "at": 22, "au": 12, "be": 17, "bg": 15, "bo": 8, "br": 11, "ca": 20,
+    "ch": 26, "cl": 11, "co": 10, "cr": 9, "cz": 13, "de": 26, "dk": 17, "do": 12, "ec": 8,
+    "ee": 18, "es": 13, "fi": 23, "fr": 25, "gb": 18, "gr": 16, "gt": 9, "hk": 13, "hn": 10,
+    "hu": 14, "id": 8, "ie": 15, "is": 16, "it": 19, "jp": 11, "lt": 15, "lv": 15, "mx": 8,
+    "my": 12, "ni": 9, "nl": 24, "no": 19, "nz": 12, "pa": 11, "pe": 9, "ph": 8, "pl": 15,
+    "pt": 14, "py": 9, "se": 21, "sg": 11, "sk": 16, "sv": 8, "tr": 11, "tw": 16, "us": 23,
+    "uy": 11,
+}
+
+PROFILES: dict[str, Profile] = {
+    row[0]: Profile(*row, churn=_CHURN.get(row[0], 15.0)) for row in _PROFILES
+}
 CODES: tuple[str, ...] = tuple(PROFILES)  # fixed order: indices into it are part of the seed
 CLUSTERS: tuple[str, ...] = tuple(dict.fromkeys(p.cluster for p in PROFILES.values()))
 

@@ -7,7 +7,8 @@ So the chart of (seed, market, date) never depends on which range of dates was a
 
 A song is global (charts almost everywhere), regional (charts across most markets of its
 cluster, rarely outside) or local (one market). Albums drop now and then: many tracks of one
-artist at once, briefly.
+artist at once, briefly. Songs last longer in markets whose real charts turn over slowly
+(Latin America, Brazil, Turkey, Japan) than in fast ones (the US, the Nordics, Germany).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import numpy as np
 
 from dotify.charts.simmarkets import CLUSTERS, CODES, GLOBAL_ORIGINS, PROFILES
 
-WINDOW = 150  # days a song can chart after its release
+WINDOW = 200  # days a song can chart after its release
 MAX_ROWS = 200
 MIN_STREAMS = 150  # a row needs this many daily streams: small markets list fewer rows
 GROWTH = 1.2  # yearly growth of streams
 _BASE_DAY = date(2020, 1, 1).toordinal()  # market sizes are those of 2020
+_BASE_CHURN = 24.0  # real new entries per week of a market whose songs last as drawn
 _WEEKDAY = np.array([0.973, 0.99, 0.987, 0.987, 1.123, 1.026, 0.915])  # US 2017-2022, Mon..Sun
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -126,12 +128,15 @@ def track_ids(seed: int, uids: np.ndarray) -> list[str]:
 _SIZE = np.array([PROFILES[c].top for c in CODES])
 _CLUSTER = np.array([CLUSTERS.index(PROFILES[c].cluster) for c in CODES])
 _LOCAL = np.array([PROFILES[c].local for c in CODES])
+# how much longer songs last in a market: slow charts keep their hits (sqrt: the weekly top 200
+# turns over less than in proportion to the songs' lifetimes)
+_PERSIST = (_BASE_CHURN / np.array([PROFILES[c].churn for c in CODES])) ** 1.7
 _CLUSTER_MEMBERS = [np.flatnonzero(_CLUSTER == k) for k in range(len(CLUSTERS))]
 _GLOBAL_FROM = np.array([CODES.index(c) for c in GLOBAL_ORIGINS])
 _GLOBAL_P = np.array(list(GLOBAL_ORIGINS.values())) / sum(GLOBAL_ORIGINS.values())
 _RATE_GLOBAL = 0.6  # new songs per day, before the Friday boost
 _RATE_REGIONAL = np.array([1.4 * np.sqrt(len(m)) for m in _CLUSTER_MEMBERS])
-_RATE_LOCAL = 1.8 + 0.6 * _LOCAL
+_RATE_LOCAL = 1.8 + 0.25 * _LOCAL
 _POOL = (40, 150, 300)  # artists per market for global, regional and local songs
 
 
@@ -217,7 +222,8 @@ def scores(seed: int, songs: Releases, appeal: np.ndarray, market: int,
     age = days[:, None] - songs.day[None, :]
     live = (age >= 0) & (age <= WINDOW)
     aged = np.maximum(age, 0).astype(np.float64)
-    curve = np.exp(-aged / songs.tau) * np.minimum(1.0, (aged + 1.0) / songs.ramp)
+    tau = songs.tau * _PERSIST[market]
+    curve = np.exp(-aged / tau) * np.minimum(1.0, (aged + 1.0) / songs.ramp)
     noise = _uniform(_hash(seed, 0xDA7, market, days[:, None], songs.uid[None, :]))
     jitter = np.exp(0.2 * (noise - 0.5))  # +-10%: day-to-day moves as small as the real ones
     return np.where(live, (songs.pop * appeal) * curve * jitter, 0.0)
