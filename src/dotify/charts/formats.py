@@ -197,10 +197,10 @@ def parse_streams(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        plain = text.strip().replace(",", "")
-        if not re.fullmatch(r"-?\d+(\.0*)?", plain):
+        whole, dot, fraction = text.strip().replace(",", "").partition(".")
+        if not whole.lstrip("-").isdigit() or fraction.strip("0") or (dot and not whole):
             raise ValueError(f"streams {text!r} is not a whole number") from None
-        value = int(plain.split(".")[0])
+        value = int(whole)
     if value < 0:
         raise ValueError(f"streams {text!r} is negative")
     return value
@@ -296,7 +296,7 @@ class ChartReader:
         index = {name: i for i, name in enumerate(header)}
         columns = {key: index[col] for key, col in fmt.columns.items()}
         if fmt.many_charts:
-            yield from self._many(reader, columns, fmt.name == "kaggle-charts")
+            yield from self._many(reader, columns)
         else:
             chart = self._one(reader, columns)
             if chart.market == GLOBAL:  # global is a chart, not a country
@@ -357,7 +357,7 @@ class ChartReader:
             raise ChartFormatError(self.name, line, f"duplicate position {row[0]}")
         return row
 
-    def _many(self, reader, columns: dict[str, int], by_name: bool) -> Iterator[Chart]:  # type: ignore[no-untyped-def]
+    def _many(self, reader, columns: dict[str, int]) -> Iterator[Chart]:  # type: ignore[no-untyped-def]
         parse = _row_parser(columns)
         region_col, date_col, chart_col = columns["region"], columns["date"], columns.get("chart")
         width = max(columns.values()) + 1
