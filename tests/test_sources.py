@@ -20,6 +20,7 @@ from dotify.charts.sources import (
     name_market_date,
 )
 from dotify.config import Settings
+from dotify.countries import countries
 from dotify.errors import ConfigError, SourceError
 
 DAY1, DAY2 = date(2021, 3, 1), date(2021, 3, 2)
@@ -140,3 +141,12 @@ def test_rate_limiter_and_config_errors(home: Path) -> None:
     with pytest.raises(ConfigError, match=r"lacks \{date\}"):
         make_source(Settings(home=home, source="http", http_url_template="http://x/{market}"))
     assert make_source(Settings(home=home, source="http")).name == "http"
+
+
+def test_http_markets_follow_settings_then_store_then_registry(home: Path) -> None:
+    source = HttpSource(Settings(home=home, source="http"))
+    assert source.markets(["se", "us"]) == ["se", "us"]
+    every = source.markets([])
+    assert len(every) == len(countries()) and "global" not in every and every == sorted(every)
+    chosen = HttpSource(Settings(home=home, source="http", markets=["co"]))
+    assert chosen.markets(["se"]) == ["co"]

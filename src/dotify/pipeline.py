@@ -162,8 +162,9 @@ def run_nightly(settings: Settings, today: date | None = None, source: Source | 
 def _run(settings: Settings, engine: Engine, source: Source, today: date | None, kind: str,
          params: dict[str, Any] | None, result: NightlyResult) -> None:
     chart_kind = settings.chart_kind
-    newest = today or source.newest(last_dates(engine, chart_kind))
-    markets = [m for m in (settings.markets or source.markets()) if m != GLOBAL]
+    last = last_dates(engine, chart_kind)
+    newest = today or source.newest(last)
+    markets = [m for m in (settings.markets or source.markets(sorted(last))) if m != GLOBAL]
     wanted = missing_dates(engine, markets, newest, settings.backfill_days, chart_kind)
     result.details["newest"] = newest.isoformat()
     result.pulls = source.pull(wanted, settings.charts_dir, chart_kind)

@@ -59,11 +59,12 @@ Wanted = dict[str, list[date]]  # market -> the dates to fetch, oldest first
 
 
 class Source(Protocol):
-    """A chart source. ``newest`` is the latest date it can deliver, given what is stored."""
+    """A chart source. ``markets`` are those to pull when the settings name none (given the
+    markets already stored); ``newest`` is the latest date it can deliver."""
 
     name: str
 
-    def markets(self) -> list[str]: ...
+    def markets(self, stored: list[str]) -> list[str]: ...
 
     def newest(self, last: dict[str, date]) -> date: ...
 
@@ -153,10 +154,11 @@ class HttpSource:
                 raise ConfigError(f"http_url_template {settings.http_url_template!r} "
                                   f"lacks {key}")
 
-    def markets(self) -> list[str]:
-        from dotify.countries import MARKETS
+    def markets(self, stored: list[str]) -> list[str]:
+        """The settings' markets, else those already stored, else every registry country."""
+        from dotify.countries import countries
 
-        return self.settings.markets or sorted(MARKETS)
+        return self.settings.markets or stored or sorted(m.code for m in countries())
 
     def newest(self, last: dict[str, date]) -> date:
         return datetime.now(UTC).date() - timedelta(days=1)
@@ -243,7 +245,7 @@ class FolderSource:
         self.folder = settings.drop_folder
         self.settings = settings
 
-    def markets(self) -> list[str]:
+    def markets(self, stored: list[str]) -> list[str]:
         return self.settings.markets or []
 
     def newest(self, last: dict[str, date]) -> date:
@@ -302,7 +304,7 @@ class SimulatorSource:
             kwargs["start"] = start
         self.simulator = Simulator(**kwargs)
 
-    def markets(self) -> list[str]:
+    def markets(self, stored: list[str]) -> list[str]:
         return list(self.simulator.markets)
 
     def newest(self, last: dict[str, date]) -> date:
