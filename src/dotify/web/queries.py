@@ -5,7 +5,6 @@ Pages and API share these, so the HTML and the JSON always say the same thing.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
@@ -32,12 +31,11 @@ OPERATORS: list[dict[str, Any]] = [
 ]
 
 
-def default_popularity() -> float | None:
+def default_popularity() -> float:
     """The engine's default popularity knob, for the form's initial slider position."""
-    from dotify import recommend as engine
+    from dotify.recommend import DEFAULT_POPULARITY
 
-    default = inspect.signature(engine.recommend).parameters["popularity"].default
-    return float(default) if isinstance(default, (int, float)) else None
+    return float(DEFAULT_POPULARITY)
 
 
 def countries(live: Live | None) -> list[Country]:
