@@ -8,7 +8,6 @@ of flat indices ``k`` (or of song blocks), and a batch is ``(k // n_songs, k % n
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 
 import numpy as np
@@ -25,9 +24,14 @@ def pick_device(device: str | None) -> torch.device:
 
 @contextlib.contextmanager
 def torch_threads(threads: int | None) -> Iterator[None]:
-    """Run torch on ``threads`` CPU threads (default: all cores, at most 4), then restore."""
+    """Run torch on ``threads`` CPU threads (default 1), then restore the previous count.
+
+    A batch of 1,024 pairs x 30 factors is too small to split: a second thread gains little
+    when the cores are idle and costs many times over when they are busy
+    (``bench/bench_nets.py`` measures both).
+    """
     before = torch.get_num_threads()
-    torch.set_num_threads(threads or max(1, min(4, os.cpu_count() or 1)))
+    torch.set_num_threads(threads or 1)
     try:
         yield
     finally:
