@@ -295,3 +295,18 @@ def test_docs_are_served_without_a_cdn(client: TestClient) -> None:
     assert {"/api/countries", "/api/operators", "/api/recommendations", "/api/model",
             "/api/countries/{code}/similar", "/api/countries/{code}/top", "/healthz",
             "/api/model/reload", "/api/map"} <= set(paths)
+
+
+def test_lifespan_starts_and_stops_an_attached_scheduler(settings: Settings) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    ran: list[str] = []
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(lambda: ran.append("job"), id="probe")
+    app = create_app(settings, scheduler=scheduler)
+    assert app.state.scheduler is scheduler and not scheduler.running
+    with TestClient(app) as client:
+        assert scheduler.running
+        assert client.get("/healthz").status_code == 200
+        _wait_for(lambda: ran == ["job"])
+    assert not scheduler.running
