@@ -175,3 +175,20 @@ def test_two_versions_of_a_chart_in_one_run_the_later_wins(settings: Settings) -
     assert (report.charts_written, report.charts_replaced, report.charts_unchanged) == (1, 1, 1)
     rows, _, _ = snapshot(settings)
     assert rows[1][5] == 250312
+
+
+def test_gzipped_files_and_a_truncated_archive(settings: Settings, tmp_path: Path) -> None:
+    import gzip
+
+    zipped = tmp_path / "regional-se-daily-2020-01-03.csv.gz"
+    zipped.write_bytes(gzip.compress((CHARTS / "regional-se-daily-2020-01-03.csv").read_bytes()))
+    archive = tmp_path / "cut.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(CHARTS / "regional-us-daily-2017-01-01.csv", "data/us.csv")
+    archive.write_bytes(archive.read_bytes()[:300])  # cut inside the member's data
+    report = ingest_paths(settings, [archive, zipped], market="us", date="2017-01-01")
+    assert (report.files_ok, report.files_failed, report.rows) == (1, 2, 4)
+    assert report.markets == {"se"}
+    assert [str(e) for e in report.errors] == [
+        f"{archive}:data/us.csv: unreadable: unexpected end of data",
+        f"{archive}: unreadable archive: unexpected end of data"]

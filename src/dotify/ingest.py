@@ -15,6 +15,7 @@ import io
 import logging
 import tarfile
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,6 +35,7 @@ log = logging.getLogger("dotify")
 Progress = Callable[[int, int, str], None]  # (bytes done, bytes in all, current file)
 Input = str | Path | tuple[str, bytes]  # a path, a glob, or (name, content)
 COMMIT_ROWS = 50_000
+_READ_ERRORS = (OSError, EOFError, tarfile.TarError, zlib.error)
 _CHART_SUFFIXES = (".csv", ".csv.gz", ".tar.gz", ".tgz", ".tar")
 
 
@@ -180,7 +182,12 @@ def _streams(item: Path | tuple[str, bytes], report: IngestReport,
         yield item[0], io.BytesIO(item[1]), lambda: len(item[1])
         return
     lower = item.name.lower()
-    with open(item, "rb") as raw:
+    try:
+        raw = open(item, "rb")  # closed by the with below
+    except OSError as exc:
+        _fail(report, ChartFormatError(item, None, f"cannot open the file: {exc.strerror}"))
+        return
+    with raw:
         if lower.endswith((".tar.gz", ".tgz", ".tar")):
             yield from _members(item, raw, report)
         elif lower.endswith(".gz"):
@@ -265,13 +272,19 @@ def _ingest_stream(batcher: _Batcher, name: str, stream: BinaryIO, options: tupl
                 charts = []
     except ChartFormatError as exc:
         errors.append(exc)
+    except _READ_ERRORS as exc:  # a corrupt archive member or gzip stream
+        errors.append(ChartFormatError(name, None, f"unreadable: {exc}"))
     errors.extend(reader.rejected)
     batcher.report.rows_skipped += reader.rows_skipped
     batcher.report.charts_failed += len(reader.rejected)
     for error in errors:
         batcher.report.errors.append(error)
         log.info("%s", error)
-    record.sha256, record.final = hashing.drain(), True
+    try:
+        record.sha256 = hashing.drain()
+    except _READ_ERRORS:  # already reported above
+        record.sha256 = hashing.sha256.hexdigest()
+    record.final = True
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         record.error = f"{errors[0]}{more}"

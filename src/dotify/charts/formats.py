@@ -131,9 +131,10 @@ def _detect(header: list[str], path: object, line: int) -> Format:
 
 _DAILY_NAME = re.compile(
     r"regional-(?P<cc>[a-z]+)-(?P<kind>daily|weekly)-(?P<date>\d{4}-\d{2}-\d{2})"
-    r"(?:--\d{4}-\d{2}-\d{2})?\.csv$", re.IGNORECASE)
-_WEEKLY_NAME = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})--\d{4}-\d{2}-\d{2}(?P<cc>[a-z]{2})\.csv$",
-                          re.IGNORECASE)
+    r"(?:--\d{4}-\d{2}-\d{2})?\.csv(?:\.gz)?$", re.IGNORECASE)
+_WEEKLY_NAME = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})--\d{4}-\d{2}-\d{2}(?P<cc>[a-z]{2})\.csv(?:\.gz)?$",
+    re.IGNORECASE)
 
 
 class NameInfo(NamedTuple):
