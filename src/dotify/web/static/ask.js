@@ -193,7 +193,8 @@
     const parts = tokens().filter((t, i, all) => t !== "" || i < all.length - 1);
     if (parts.length && parts[parts.length - 1] === "") parts.pop();
     while (parts.length && OP_LABEL[parts[parts.length - 1]]) parts.pop();
-    if (!parts.length || parts.some((p) => p === "")) { showError("Pick a country first."); return; }
+    if (!parts.length) { showError("Pick a country first."); return; }
+    if (parts.some((p) => p === "")) { showError("A country is missing: fill it in, or remove the operator before it."); return; }
     terms.querySelectorAll(".term").forEach((t) => t.classList.toggle("unknown", !resolve(t.querySelector("input").value)));
     const q = parts.join(" ");
     $("expression").value = q;
