@@ -31,13 +31,14 @@ LOCAL_ONLY = ("default-src 'self'; script-src 'self' 'unsafe-inline' blob:; "
 
 def build_app(settings: Settings, scheduler: Any = None, check_every: float = 1.0) -> FastAPI:
     """See :func:`dotify.web.create_app`."""
-    from dotify.web import routes_api, routes_pages
+    from dotify.web import queries, routes_api, routes_pages
 
     app = FastAPI(title="dotify", version="0.1.0", lifespan=_lifespan, docs_url=None,
                   redoc_url=None, description="Music like Colombia x Turkey - Germany: "
                   "country arithmetic over a matrix factorization of Spotify Charts.")
     app.state.settings = settings
-    app.state.holder = ModelHolder(settings.models_dir, check_every=check_every)
+    app.state.holder = ModelHolder(settings.models_dir, check_every=check_every,
+                                   warm=queries.warm)
     app.state.history = ChartHistory(settings)
     app.state.scheduler = scheduler
     app.state.templates = Jinja2Templates(directory=HERE / "templates")

@@ -49,11 +49,14 @@ class Live:
 class ModelHolder:
     """Owns the live model of ``models_dir`` and follows its ``current`` pointer."""
 
-    def __init__(self, models_dir: Path, check_every: float = 1.0) -> None:
+    def __init__(self, models_dir: Path, check_every: float = 1.0,
+                 warm: Callable[[artifacts.Artifact], None] | None = None) -> None:
+        """``warm(artifact)`` runs on a newly loaded model before it is swapped in."""
         if check_every < 0:
             raise ValueError(f"check_every must be >= 0 seconds, got {check_every}")
         self.models_dir = Path(models_dir)
         self.check_every = check_every
+        self.warm = warm
         self._live: Live | None = None
         self._checked_at = float("-inf")
         self._failed: str | None = None  # a version that failed to load; not retried
@@ -110,6 +113,8 @@ class ModelHolder:
     def _load(self, version: str) -> Live:
         started = time.monotonic()
         loaded = artifacts.load(self.models_dir / version)
+        if self.warm is not None:
+            self.warm(loaded)
         live = Live(loaded, version, time.time())
         self._live = live  # the swap: one reference assignment
         self._failed, self.last_error = None, None

@@ -11,6 +11,8 @@ import numpy as np
 from fastapi import HTTPException
 
 from dotify import countries as registry
+from dotify.artifact import Artifact
+from dotify.errors import DotifyError
 from dotify.web import taste_map as maps
 from dotify.web.model_holder import Live
 from dotify.web.schemas import (
@@ -36,6 +38,17 @@ def default_popularity() -> float:
     from dotify.recommend import DEFAULT_POPULARITY
 
     return float(DEFAULT_POPULARITY)
+
+
+def warm(artifact: Artifact) -> None:
+    """Build the engine's per-model caches (normalised vectors) before the model goes live."""
+    from dotify import recommend as engine
+
+    if len(artifact.countries):
+        try:
+            engine.recommend(artifact, str(artifact.countries[0]), n=1)
+        except DotifyError:  # e.g. a zero vector: the first real query will say so
+            pass
 
 
 def countries(live: Live | None) -> list[Country]:
