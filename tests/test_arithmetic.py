@@ -292,3 +292,21 @@ def test_parts_always_sum_to_the_vector(tree) -> None:
     total = sum(value.parts.values())
     np.testing.assert_allclose(total, value.vector, rtol=1e-6,
                                atol=1e-9 * max(1.0, float(np.abs(value.vector).max())))
+
+
+_pieces = st.sampled_from(["Colombia", "co", "x", "X", "*", "×", "/", "÷", "+", "-", "−", "(",
+                           ")", "=", "2", "0.5", "1e9", "United States", "Türkiye", " ", "Mexico",
+                           "e", ".", "..", "0", "Luxembourg", "ab", "#", "\t", "Ü"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=60), st.lists(_pieces, max_size=15).map("".join),
+                 st.lists(_pieces, max_size=15).map(" ".join)))
+def test_any_text_parses_or_raises_a_dotify_error(text: str) -> None:
+    """Whatever a user types, the answer is a tree or an error the CLI and web can show."""
+    try:
+        tree = parse(text)
+    except (ExpressionError, UnknownCountryError) as error:
+        assert str(error)
+        return
+    assert parse(str(tree)) == tree

@@ -187,6 +187,25 @@ def test_the_ranking_matches_a_brute_force_oracle(seed: int, popularity: float, 
         assert all((streams[o], norms[o], -o) < last for o in out if ties[o] == cutoff)
 
 
+_words = st.sampled_from(["Colombia", "mx", "Germany", "AT", "Türkiye", "Chile", "x", "*", "/",
+                         "÷", "+", "-", "(", ")", "2", "0.5", "0", "1e300", "="])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_words, min_size=1, max_size=12), st.sampled_from([0.0, 0.5, 1.0]))
+def test_any_expression_gives_finite_songs_or_a_dotify_error(words: list[str],
+                                                              popularity: float) -> None:
+    art = _artifact()
+    try:
+        result = recommend(art, words, n=7, popularity=popularity)
+    except DotifyError as error:
+        assert str(error)
+        return
+    assert result.songs and all(np.isfinite(s.score) for s in result.songs)
+    for song in result.songs:
+        assert all(np.isfinite(v) for v in song.contributions.values())
+
+
 def test_token_lists_and_strings_agree(art: Artifact) -> None:
     a = recommend(art, ["Colombia", "x", "Mexico", "-", "Germany", "="], n=5)
     b = recommend(art, "colombia X MX - DE", n=5)
@@ -281,6 +300,13 @@ def test_bad_expressions_and_options(art: Artifact) -> None:
         recommend(art, "Colombia", n=0)
     with pytest.raises(ValueError, match="popularity must be between 0 and 1, not 1.5"):
         recommend(art, "Colombia", popularity=1.5)
+
+
+def test_huge_weights_do_not_overflow_the_ranking(art: Artifact) -> None:
+    huge = recommend(art, "1e300 Colombia + 1e300 Turkey", n=7)
+    plain = recommend(art, "Colombia + Turkey", n=7)
+    assert _titles(huge) == _titles(plain)
+    assert [s.score for s in huge.songs] == pytest.approx([s.score for s in plain.songs])
 
 
 def test_n_larger_than_the_catalogue(art: Artifact) -> None:

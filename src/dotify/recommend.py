@@ -166,7 +166,9 @@ def _query(prepared: _Prepared, tree: Any) -> tuple[np.ndarray, dict[str, np.nda
     q = value.vector  # finite: evaluate refuses overflow
     if not q.any():
         raise ExpressionError("the expression cancels out to a zero vector")
-    return q, value.parts
+    # scores do not depend on q's length, so bring it near 1 before |q| can overflow
+    big = float(np.abs(q).max())
+    return q / big, {name: part / big for name, part in value.parts.items()}
 
 
 def recommend(
