@@ -244,6 +244,11 @@ def test_division_by_a_zero_component_stays_finite() -> None:
     assert guarded[0] > 0 and guarded[1] < 0 and guarded[2] == 2.0
 
 
+def test_division_by_a_huge_vector_is_tiny_not_zero() -> None:
+    value = evaluate(parse("Colombia / (1e300 Colombia)"), _vectors)
+    np.testing.assert_allclose(value.vector, [1e-300, 0.0, 0.0])
+
+
 def test_division_by_zero_is_an_error() -> None:
     with pytest.raises(ExpressionError, match="division by a zero vector"):
         evaluate(parse("Colombia / (Turkey - Turkey)"), _vectors)

@@ -420,18 +420,21 @@ def _div(a: Value, b: Value, node: BinOp) -> Value:
     vector = a.vector * inverse
     share = 0.5 if a.parts else 0.0
     parts = {k: share * v * inverse for k, v in a.parts.items()}
-    norm2 = float(b.vector @ b.vector)
+    peak = float(np.abs(b.vector).max())  # scale first: dot products of huge vectors overflow
+    unit = b.vector / peak
+    norm2 = float(unit @ unit)
     for name, part in b.parts.items():
-        weight = (1.0 - share) * float(part @ b.vector) / norm2
+        weight = (1.0 - share) * float((part / peak) @ unit) / norm2
         parts[name] = parts.get(name, 0.0) + weight * vector
     return Value(vector, parts)
 
 
 def guard_denominator(b: np.ndarray, pos: int = -1) -> np.ndarray:
     """``sign(b) * max(|b|, eps)`` with ``eps = DIVISION_EPS * rms(b)`` and sign(0) = +1."""
-    rms = float(np.sqrt(np.mean(b * b)))
-    if rms == 0.0:
+    peak = float(np.abs(b).max())
+    if peak == 0.0:
         raise ExpressionError("division by a zero vector", pos)
+    rms = peak * float(np.sqrt(np.mean((b / peak) ** 2)))  # no overflow for huge b
     sign = np.where(b < 0, -1.0, 1.0)
     return sign * np.maximum(np.abs(b), DIVISION_EPS * rms)
 
