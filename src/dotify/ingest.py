@@ -17,14 +17,14 @@ import tarfile
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy.engine import Engine
 
-from dotify.charts.formats import MAX_POSITION, Chart, ChartReader
+from dotify.charts.formats import MAX_POSITION, ONE_CHART_FORMATS, Chart, ChartReader
 from dotify.config import Settings
 from dotify.db import engine_for
 from dotify.errors import ChartFormatError
@@ -212,6 +212,12 @@ def _members(archive: Path, raw: BinaryIO, report: IngestReport,
         _fail(report, ChartFormatError(archive, None, f"unreadable archive: {exc}"))
 
 
+def _identified(chart: Chart, file_sha256: str) -> Chart:
+    """The chart with a digest made of its file's sha256 and its (market, date, kind)."""
+    head = f"{file_sha256}\t{chart.market}\t{chart.chart_date}\t{chart.kind}"
+    return replace(chart, digest=hashlib.sha256(head.encode()).hexdigest())
+
+
 class _Batcher:
     """Collects parsed charts and writes them ``commit_rows`` rows per transaction."""
 
@@ -285,6 +291,8 @@ def _ingest_stream(batcher: _Batcher, name: str, stream: BinaryIO, options: tupl
     except _READ_ERRORS:  # already reported above
         record.sha256 = hashing.sha256.hexdigest()
     record.final = True
+    if len(charts) == 1 and reader.format in ONE_CHART_FORMATS:  # cheaper than hashing rows
+        charts[0] = _identified(charts[0], record.sha256)
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         record.error = f"{errors[0]}{more}"

@@ -50,7 +50,10 @@ def song_key(track_id: str | None, title: str, artist_names: str) -> str:
 
 
 def chart_digest(chart: Chart) -> str:
-    """sha256 of a chart's content: the same rows give the same digest whatever the file."""
+    """sha256 of a chart's content: ``chart.digest`` when set (a one-chart file's own
+    sha256 with the chart's identity), else of its rows."""
+    if chart.digest:
+        return chart.digest
     text = "\n".join(f"{r.position}\t{r.track_id}\t{r.title}\t{r.artists}\t{r.streams}"
                      for r in chart.rows)
     head = f"{chart.market}\t{chart.chart_date}\t{chart.kind}\n"

@@ -71,6 +71,7 @@ class Chart:
     rows: tuple[ChartRow, ...]
     source: str  # the file it came from
     line: int  # the line of its first row
+    digest: str | None = None  # what identifies its content, when known without the rows
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,9 @@ FORMATS: tuple[Format, ...] = (
         "track": "url", "region": "region", "chart": "chart", "streams": "streams",
     }, many_charts=True),
 )
+
+
+ONE_CHART_FORMATS = frozenset(f.name for f in FORMATS if not f.many_charts)
 
 
 def detect_format(header_line: str, path: object = "<input>", line: int = 1) -> str:

@@ -224,8 +224,11 @@
       fill.style.width = `${Math.max(0, Math.min(1, s.score / best)) * 100}%`;
       bar.append(fill);
       score.append(bar, document.createTextNode(s.score.toFixed(3)));
-      const parts = Object.entries(s.contributions || {}).map(([k, v]) => `${k}: ${v.toFixed(3)}`);
-      if (parts.length) score.title = parts.join("\n");
+      const parts = Object.entries(s.contributions || {}).map(([k, v]) => `${k} ${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(2)}`);
+      if (parts.length > 1) {
+        song.append(Object.assign(document.createElement("span"), { className: "why", textContent: parts.join(" · "),
+          title: "each country's share of the score" }));
+      }
       li.append(rank, song, score);
       list.append(li);
     }
