@@ -17,7 +17,7 @@ import pytest
 from conftest import require_shared_data
 from typer.testing import CliRunner
 
-from dotify.charts import names
+from dotify.charts import names, simseason
 from dotify.charts.simmarkets import CLUSTERS, DEFAULT_MARKETS, PROFILES
 from dotify.charts.simsongs import quote
 from dotify.charts.simulate import (
@@ -223,6 +223,26 @@ def test_latin_charts_keep_their_hits_longer_than_german_ones(sample) -> None:
     assert turnover("ar") < turnover("se")
 
 
+def test_christmas_classics_return_every_december_where_they_did(tmp_path: Path) -> None:
+    markets = ["us", "de", "se", "mx", "br"]
+    simulator = Simulator(seed=7, markets=markets)
+    counts: dict[date, dict[str, int]] = {}
+    for day in (date(2020, 6, 20), date(2020, 12, 20), date(2021, 12, 20)):
+        simulator.write(tmp_path, day, day)
+        songs = json.loads((tmp_path / "ground_truth.json").read_text(encoding="utf-8"))["songs"]
+        counts[day] = {m: sum(songs[r[4].rsplit("/", 1)[1]]["seasonal"]
+                              for r in _read(chart_path(tmp_path, m, day))[2:]) for m in markets}
+    assert all(n == 0 for n in counts[date(2020, 6, 20)].values())
+    for year in (2020, 2021):  # real weekly charts: about 60-90 of 200 in the US, DE, SE
+        december = counts[date(year, 12, 20)]
+        assert all(december[m] > 40 for m in ("us", "de", "se")), december
+        assert all(december[m] < 10 for m in ("mx", "br")), december
+    classics = {t for t, song in songs.items() if song["seasonal"]}
+    assert all(songs[t]["scope"] == "global" and songs[t]["released"] < "2016" for t in classics)
+    assert any("Christmas" in songs[t]["title"] or "Jingle" in songs[t]["title"]
+               for t in classics)
+
+
 def test_artists_have_several_songs(sample) -> None:
     out, _ = sample
     truth = json.loads((out / "ground_truth.json").read_text(encoding="utf-8"))["songs"]
@@ -246,6 +266,7 @@ def test_names_follow_the_language_of_the_origin(sample) -> None:
 def test_every_market_has_a_profile_and_default_clusters_have_partners() -> None:
     assert set(PROFILES) == {code for code, m in MARKETS.items() if m.is_country}
     assert all(p.language in names.LANGUAGES for p in PROFILES.values())
+    assert set(simseason._HOLIDAY) == set(CLUSTERS) and set(names.HOLIDAY) <= set(names.LANGUAGES)
     assert len(DEFAULT_MARKETS) == 55 and set(CLUSTERS) >= {PROFILES[m].cluster
                                                            for m in DEFAULT_MARKETS}
     sizes = Counter(PROFILES[m].cluster for m in DEFAULT_MARKETS)

@@ -224,6 +224,22 @@ LANGUAGES: dict[str, Language] = {
     ),
 }
 
+# Christmas words per language; other languages sing their classics in English
+HOLIDAY: dict[str, tuple[str, ...]] = {
+    "english": _w("last christmas|christmas eve|santa baby|mistletoe|jingle bells|let it snow|"
+                  "white christmas|winter wonderland|silent night|home for christmas|"
+                  "sleigh ride|christmas lights|under the tree|merry christmas|snowflakes"),
+    "german": _w("weihnachtszeit|stille nacht|schneeflocken|oh tannenbaum|weihnachten|"
+                 "winterwunderland|lichterglanz|frohe weihnacht"),
+    "nordic": _w("god jul|julafton|tomtar|juletid|snö|nu tändas tusen juleljus|julenatt|"
+                 "glade jul"),
+    "finnish": _w("joulu|joulupukki|hyvää joulua|jouluyö|lumihiutale"),
+    "french": _w("noël|petit papa noël|vive le vent|la neige|joyeux noël"),
+    "dutch": _w("kerstmis|vrolijk kerstfeest|sneeuw|kerstnacht"),
+    "polish_czech": _w("wigilia|kolęda|święta|vánoce|cicha noc"),
+    "italian": _w("buon natale|natale|neve|notte di natale"),
+}
+
 _TITLE_WORDS = (1, 1, 2, 2, 2, 3)
 
 
@@ -237,6 +253,18 @@ def title(rng: random.Random, lang: str) -> str:
     words = rng.sample(language.words, rng.choice(_TITLE_WORDS))
     text = " ".join(words)
     if language.title_case:
+        return " ".join(_cap(w) for w in text.split(" "))
+    return _cap(text)
+
+
+def holiday_title(rng: random.Random, lang: str) -> str:
+    """A Christmas song title: a holiday phrase, now and then with a word of ``lang``."""
+    phrases = HOLIDAY.get(lang, HOLIDAY["english"])
+    text = rng.choice(phrases)
+    if rng.random() < 0.3:
+        words = LANGUAGES[lang if lang in HOLIDAY else "english"].words
+        text = f"{text} {rng.choice(words)}"
+    if LANGUAGES[lang].title_case or lang not in HOLIDAY:
         return " ".join(_cap(w) for w in text.split(" "))
     return _cap(text)
 

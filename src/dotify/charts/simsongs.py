@@ -13,7 +13,7 @@ from datetime import date
 
 import numpy as np
 
-from dotify.charts import names, simworld
+from dotify.charts import names, simseason, simworld
 from dotify.charts.simmarkets import CODES, PROFILES
 
 TRACK_URL = "https://open.spotify.com/track/"
@@ -34,6 +34,7 @@ class SongBook:
         self._names: dict[int, tuple[str, str]] = {}
         self._rows: dict[int, tuple[str, str]] = {}
         self._artists: dict[tuple[int, int], str] = {}
+        self.classics = simseason.classics(seed)
 
     def released(self, first: int, last: int) -> simworld.Releases:
         """Every song released from day ``first`` to ``last`` (date ordinals, both included)."""
@@ -46,10 +47,12 @@ class SongBook:
 
     def _attrs(self, uid: int) -> tuple[int, int, int, int, int]:
         """(release day, scope, origin, artist, featured artist) of a song."""
-        songs = self._day(uid // 4096)
-        i = uid % 4096
-        return (uid // 4096, int(songs.scope[i]), int(songs.origin[i]), int(songs.artist[i]),
-                int(songs.feat[i]))
+        if simseason.is_classic(uid):
+            songs, i = self.classics, uid % 4096 - simseason.CLASSIC0
+        else:
+            songs, i = self._day(uid // 4096), uid % 4096
+        return (int(songs.day[i]), int(songs.scope[i]), int(songs.origin[i]),
+                int(songs.artist[i]), int(songs.feat[i]))
 
     def track_id(self, uid: int) -> str:
         return simworld.track_id(self.seed, uid)
@@ -67,6 +70,10 @@ class SongBook:
             _, _, origin, number, feat = self._attrs(uid)
             lang = PROFILES[CODES[origin]].language
             rng = random.Random(simworld.hash_int(self.seed, 0x717, uid))
+            if simseason.is_classic(uid):
+                title = names.holiday_title(rng, lang)
+                self._names[uid] = (title, self.artist(origin, number))
+                return self._names[uid]
             title = names.title(rng, lang)
             twist = rng.random()
             if twist < 0.03:
@@ -97,4 +104,5 @@ class SongBook:
         title, artist = self.names(uid)
         return {"cluster": profile.cluster, "scope": SCOPES[scope], "origin": profile.code,
                 "language": profile.language, "title": title, "artists": artist,
-                "released": date.fromordinal(day).isoformat()}
+                "released": date.fromordinal(day).isoformat(),
+                "seasonal": simseason.is_classic(uid)}

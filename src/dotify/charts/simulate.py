@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dotify.charts import simworld
+from dotify.charts import simseason, simworld
 from dotify.charts.simmarkets import CODES, DEFAULT_MARKETS, PROFILES
 from dotify.charts.simsongs import SongBook
 from dotify.countries import lookup
@@ -145,6 +145,10 @@ class Simulator:
             keep = np.flatnonzero(appeal > 0)
             songs, appeal = songs.take(keep), appeal[keep]
             score = simworld.scores(self.seed, songs, appeal, market, days)
+            if simseason.season(days).any():
+                classics = self.songs.classics
+                songs = simworld.Releases.concat([songs, classics])
+                score = np.hstack([score, simseason.scores(self.seed, classics, market, days)])
             streams = simworld.stream_counts(self.seed, market, days)
             for day, row, counts in zip(days.tolist(), score, streams, strict=True):
                 uids, n = self._rank(songs, row, counts)
