@@ -120,23 +120,25 @@ def test_similar_and_top(published: Settings) -> None:
 
 
 def _main(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-          *args: str) -> tuple[int, str, str]:
-    """Run ``dotify.cli.main`` as the console script does; (exit status, stdout, stderr)."""
+          *args: str, keep_lines: bool = False) -> tuple[int, str, str]:
+    """Run ``dotify.cli.main`` as the console script does; (exit status, stdout, stderr
+    with runs of white space made one space unless ``keep_lines``)."""
     monkeypatch.setattr(sys, "argv", ["dotify", *args])
     with pytest.raises(SystemExit) as stopped:
         main()
     out, err = capsys.readouterr()
-    return int(stopped.value.code or 0), out, " ".join(err.split())
+    return int(stopped.value.code or 0), out, err if keep_lines else " ".join(err.split())
 
 
 def test_errors_exit_2_with_a_message_on_stderr(published: Settings, capsys, monkeypatch) -> None:
     code, out, err = _main(capsys, monkeypatch, "recommend", "Colombia + Chile", "--json")
     assert (code, out) == (2, "")
     assert "Chile is a known market but the current model has no vector" in err
-    code, out, err = _main(capsys, monkeypatch, "recommend", "Colombia +")
+    code, out, err = _main(capsys, monkeypatch, "recommend", "Colombia +", keep_lines=True)
     assert (code, out) == (2, "")
-    assert err == ("error: expected a country, a number or '(' after '+', found the end "
-                   "(at position 10)")
+    assert err.splitlines()[:2] == ["  Colombia +", "            ^"]
+    assert " ".join(err.split()) == ("Colombia + ^ error: expected a country, a number or '(' "
+                                     "after '+', found the end (at position 10)")
     code, out, err = _main(capsys, monkeypatch, "similar", "Atlantis")
     assert (code, out, err) == (2, "", "error: Unknown country 'Atlantis'.")
     code, out, err = _main(capsys, monkeypatch, "recommend", "Colombia", "--discover")

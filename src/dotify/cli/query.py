@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
@@ -15,6 +17,7 @@ from rich.table import Table
 from dotify import artifact
 from dotify import recommend as engine
 from dotify.cli._app import app, console, settings
+from dotify.errors import ExpressionError
 
 
 class Format(StrEnum):
@@ -51,8 +54,10 @@ def recommend_command(
 ) -> None:
     """Songs for a country expression: "Colombia x Turkey - Germany"."""
     model = artifact.load_current(settings(ctx).models_dir)
-    result = engine.recommend(model, " ".join(expression), n=n, popularity=popularity,
-                              exclude_charting=discover, since=_day(since), until=_day(until))
+    text = " ".join(expression)
+    with _pointing_at(text):
+        result = engine.recommend(model, text, n=n, popularity=popularity,
+                                  exclude_charting=discover, since=_day(since), until=_day(until))
     _print_songs(result, Format.json if as_json else fmt)
 
 
@@ -67,7 +72,8 @@ def top_command(
 ) -> None:
     """A country's best songs by its own vector."""
     model = artifact.load_current(settings(ctx).models_dir)
-    result = engine.top(model, " ".join(country), n=n, popularity=popularity)
+    with _pointing_at(" ".join(country)):
+        result = engine.top(model, " ".join(country), n=n, popularity=popularity)
     _print_songs(result, Format.json if as_json else fmt)
 
 
@@ -80,7 +86,8 @@ def similar_command(
 ) -> None:
     """The countries whose taste is nearest to a country's (cosine of their vectors)."""
     model = artifact.load_current(settings(ctx).models_dir)
-    found = engine.similar(model, " ".join(country), n=n)
+    with _pointing_at(" ".join(country)):
+        found = engine.similar(model, " ".join(country), n=n)
     if as_json:
         sys.stdout.write(json.dumps([c.to_dict() for c in found], ensure_ascii=False) + "\n")
         return
@@ -88,6 +95,17 @@ def similar_command(
     for c in found:
         table.add_row(str(c.rank), c.name, c.code, f"{c.similarity:.3f}")
     console.print(table)
+
+
+@contextmanager
+def _pointing_at(text: str) -> Iterator[None]:
+    """On a syntax error, show the expression with a caret under the position, then fail."""
+    try:
+        yield
+    except ExpressionError as error:
+        if error.position is not None:
+            console.print(f"  {text}\n  {' ' * error.position}^", highlight=False, markup=False)
+        raise
 
 
 def _day(value: datetime | None) -> date | None:
