@@ -4,14 +4,16 @@
 
 Ingests ``charts-weekly-2019-2021/chart_scrapes.tar.gz`` into ``--home`` when its store is
 empty, then prints the validation EPR (plain and filtered) of popularity, of the seed's own
-settings (f = 30, alpha = 0.1, lambda = 10, eps = 1000), and of dotify's defaults, each
-averaged over the split seeds. ``--explore`` adds a small grid around the defaults.
+settings (f = 30, alpha = 0.1, lambda = 10, eps = 1000), of dotify's defaults, and of the
+best parameters ``dotify tune`` saved in ``--home`` (if any), each averaged over the split
+seeds. ``--explore`` adds a small grid around the defaults.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import statistics
 import sys
 import time
@@ -25,7 +27,7 @@ from dotify.models.imf import IMF
 from dotify.ratings import Ratings, from_store
 from dotify.splits import seed_split
 from dotify.training import fit_and_evaluate
-from dotify.tuning import rescaled
+from dotify.tuning import load_best_params, rescaled
 
 ARCHIVE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "charts-weekly-2019-2021"
            / "chart_scrapes.tar.gz")
@@ -67,11 +69,17 @@ def show(name: str, result: dict[str, float]) -> None:
           f"  fit {result['fit_seconds']:.2f} s")
 
 
+def _short(params: dict[str, Any]) -> str:
+    return str({k: round(v, 3) if isinstance(v, float) else v for k, v in params.items()})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--explore", action="store_true")
+    parser.add_argument("--try", dest="tries", action="append", default=[], metavar="JSON",
+                        help='more IMF params to score, e.g. \'{"factors": 10, "alpha": 0.5}\'')
     args = parser.parse_args()
     full = load(args.home)
     defaults = {k: v for k, v in IMF().params.items() if k in ("factors", "alpha",
@@ -79,6 +87,14 @@ def main() -> None:
     show("popularity", score(full, "popularity", {}, args.seeds))
     show("seed settings " + str(SEED_SETTINGS), score(full, "imf", SEED_SETTINGS, args.seeds))
     show("dotify defaults " + str(defaults), score(full, "imf", defaults, args.seeds))
+    best = load_best_params(Settings(home=args.home))
+    if best:
+        tuned = {k: best[k] for k in ("factors", "alpha", "regularization", "eps", "iterations")}
+        show("tuned best (best_params.json) " + _short(tuned), score(full, "imf", tuned,
+                                                                     args.seeds))
+    for text in args.tries:
+        params = json.loads(text)
+        show(_short(params), score(full, "imf", params, args.seeds))
     if args.explore:
         for f, alpha, lam, eps in itertools.product([4, 8, 12, 16], [0.3, 1.0, 3.0],
                                                     [0.1, 1.0], [100.0, 1000.0]):
