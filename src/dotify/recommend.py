@@ -7,11 +7,12 @@ The query vector ``q`` is the expression evaluated on unit-normalised country ve
 
 ``popularity = 0`` is the cosine (pure direction: the songs most specific to the query's
 taste); ``popularity = 1`` is the projection of ``y_i`` on the query direction, so songs
-with long vectors (the global hits) rise. :data:`DEFAULT_POPULARITY` is 0.5: on simulated
-charts (``python bench/bench_recommend.py`` prints the sweep) every market's top 10 then
-stays in its planted cluster and about a third of it is the market's own songs, as at 0.25;
-from 0.75 global hits creep in, and at 0.9 most markets get the same list of global hits.
-Below 0.25 the list fills with songs that charted in that one market only.
+with long vectors (the global hits) rise. :data:`DEFAULT_POPULARITY` is 0.5: on a week of
+simulated charts (``python bench/bench_recommend.py`` prints the sweep) a market's top 10
+then stays in its planted cluster (99%), a third of it the market's own songs, with songs
+that charted in about 8 markets and almost no global hits (2%). At 0 the songs charted in
+5 markets on average (the most local); at 0.75 global hits take 11% of a list, at 0.9 they
+take 77% and two markets' lists share half their songs.
 
 Ranking is one matrix-vector product and a partial sort. Scores equal to
 :data:`TIE_DECIMALS` decimal places are ties, broken by total streams, then by vector
