@@ -164,6 +164,13 @@ def test_unknown_market_in_the_file_name() -> None:
         list(read_chart_file(str(path)))
 
 
+def test_an_impossible_date_in_the_file_name() -> None:
+    data = (CHARTS / "regional-se-daily-2020-01-03.csv").read_bytes()
+    with pytest.raises(ChartFormatError, match=r"regional-se-daily-2020-02-30.csv: the date "
+                                               r"in the file name is not a date"):
+        list(read_chart_file(data, "regional-se-daily-2020-02-30.csv"))
+
+
 def test_a_name_without_market_or_date_needs_options() -> None:
     data = (CHARTS / "regional-se-daily-2020-01-03.csv").read_bytes()
     with pytest.raises(ChartFormatError, match="does not say the market and date"):

@@ -148,7 +148,8 @@ class NameInfo(NamedTuple):
 
 
 def name_info(name: str) -> NameInfo:
-    """Market, date and kind as far as a file's name (not its folders) says them."""
+    """Market, date and kind as far as a file's name (not its folders) says them;
+    ValueError for an impossible date such as 2020-02-30."""
     base = _posix(name).name
     if match := _DAILY_NAME.search(base):
         return NameInfo(match["cc"].lower(), date.fromisoformat(match["date"]),
@@ -175,7 +176,11 @@ def chart_identity(path: object, name: str, market: str | None, day: date | str 
         day = _parse_date(path, None, day)
     if kind is not None and kind not in KINDS:
         raise ChartFormatError(path, None, f"kind {kind!r} is not one of {', '.join(KINDS)}")
-    info = name_info(name)
+    try:
+        info = name_info(name)
+    except ValueError as exc:
+        raise ChartFormatError(path, None, f"the date in the file name is not a date ({exc})"
+                               ) from None
     market = info.market or market or _folder_market(name)
     day = info.chart_date or day
     kind = info.kind or kind or "daily"
