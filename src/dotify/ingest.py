@@ -120,13 +120,17 @@ def ingest_paths(target: Settings | Engine | Store, paths: Iterable[Input],
     total = sum(_size(item) for item in inputs)
     batcher = _Batcher(store, report, commit_rows)
     done = 0
-    for item in inputs:
-        for name, stream, position in _streams(item, report):
-            _ingest_stream(batcher, name, stream, (market, date, kind))
-            if progress is not None:
-                progress(done + position(), total, name)
-        done += _size(item)
-    batcher.flush()
+    try:
+        for item in inputs:
+            for name, stream, position in _streams(item, report):
+                _ingest_stream(batcher, name, stream, (market, date, kind))
+                if progress is not None:
+                    progress(done + position(), total, name)
+            done += _size(item)
+        batcher.flush()
+    finally:
+        if isinstance(target, Settings):  # the engine is ours: close its connections
+            store.engine.dispose()
     if progress is not None:
         progress(total, total, "")
     report.seconds = time.perf_counter() - started
