@@ -213,9 +213,13 @@ def write_heatmap(trials: list[Trial], path: Path, binned: bool = False) -> Path
         grid[alphas.index(a), lambdas.index(lam)] = value
     fig, ax = plt.subplots(figsize=(1.4 * len(lambdas) + 2.5, 1.0 * len(alphas) + 1.8))
     image = ax.imshow(grid, cmap="viridis_r", aspect="auto")
+    low, high = np.nanmin(grid), np.nanmax(grid)
     for (i, j), value in np.ndenumerate(grid):
-        if np.isfinite(value):
-            ax.text(j, i, f"{value:.4f}", ha="center", va="center", color="white", fontsize=9)
+        if np.isfinite(value):  # dark text on the light (good) cells, the best one in bold
+            light = value <= (low + high) / 2
+            ax.text(j, i, f"{value:.4f}", ha="center", va="center", fontsize=9,
+                    color="black" if light else "white",
+                    fontweight="bold" if value == low else "normal")
     ax.set_xticks(range(len(lambdas)), [f"{v:g}" for v in lambdas])
     ax.set_yticks(range(len(alphas)), [f"{v:g}" for v in alphas])
     ax.set_xlabel("lambda (regularization)")
