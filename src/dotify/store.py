@@ -1,8 +1,10 @@
 """The chart store: idempotent chart writes and the read queries over them (SQLAlchemy Core).
 
-One chart is written in one transaction: a chart whose content is already stored is left
-alone ("unchanged"); a changed chart for the same (market, chart_date, kind) replaces the old
-one whole. Songs are keyed by Spotify track id when known, else by
+A chart is always written inside one transaction, never split across two: ``write`` takes
+a batch of whole, validated charts (with their files' records) and commits them together, so
+a chart and its file's record appear together or not at all. A chart whose content is
+already stored is left alone ("unchanged"); a changed chart for the same (market,
+chart_date, kind) replaces the old one whole. Songs are keyed by Spotify track id when known, else by
 ``"n:" + normalised title + "|" + normalised artists`` (:func:`song_key`); the key -> id map is
 loaded once per :class:`Store` and kept in memory, so a write does no per-row SELECT.
 """
