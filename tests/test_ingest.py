@@ -192,3 +192,9 @@ def test_gzipped_files_and_a_truncated_archive(settings: Settings, tmp_path: Pat
     assert [str(e) for e in report.errors] == [
         f"{archive}:data/us.csv: unreadable: unexpected end of data",
         f"{archive}: unreadable archive: unexpected end of data"]
+
+
+def test_cli_refuses_an_unknown_kind(home: Path) -> None:
+    result = CliRunner().invoke(app, ["ingest", str(CHARTS), "--kind", "monthly"])
+    assert result.exit_code == 2
+    assert "'monthly' is not one of daily, weekly" in result.output

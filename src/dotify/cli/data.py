@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dotify.charts.formats import KINDS
 from dotify.cli._app import app, console, settings
 from dotify.db import engine_for
 from dotify.ingest import IngestReport, ingest_paths
@@ -34,6 +35,8 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Ingest chart CSV files into the database; exit status 1 if any file failed."""
+    if kind is not None and kind not in KINDS:
+        raise typer.BadParameter(f"{kind!r} is not one of {', '.join(KINDS)}", param_hint="--kind")
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task("ingest", total=None)
