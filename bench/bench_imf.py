@@ -64,8 +64,8 @@ def _bare_fit(conf: sp.csr_matrix, params: dict, iterations: int) -> Alternating
 
 
 def bench_fit_ratio(repeats: int) -> None:
-    ratings = _ratings(55, 36_478, 106_000, seed=3)  # the shape of the real weekly archive
-    model = IMF()  # dotify's defaults, loss tracking on, as `dotify train` fits
+    ratings = _ratings(55, 36_478, 145_000, seed=3)  # ~ the real weekly archive's shape and nnz
+    model = IMF()  # dotify's defaults (final loss only), as `dotify train` fits
     params = model.params
     conf = confidence(ratings.matrix, params["alpha"])
     dotify_times, bare_times = [], []
@@ -73,22 +73,24 @@ def bench_fit_ratio(repeats: int) -> None:
         dotify_times.append(_median(lambda: IMF(**params).fit(ratings), 1))
         bare_times.append(_median(lambda: _bare_fit(conf, params, params["iterations"]), 1))
     d, b = statistics.median(dotify_times), statistics.median(bare_times)
-    quiet = _median(lambda: IMF(**{**params, "track_loss": False}).fit(ratings), repeats)
+    tracked = _median(lambda: IMF(**{**params, "track_loss": True}).fit(ratings), repeats)
     print(f"fit 55 x 36,478 ({ratings.nnz} nnz, f={params['factors']}, "  # noqa: T201
           f"{params['iterations']} iterations, {params['solver']}): dotify {d:.3f} s, "
           f"bare implicit {b:.3f} s, ratio {d / b:.3f} (aim <= 1.05); "
-          f"without loss tracking {quiet:.3f} s (ratio {quiet / b:.3f})")
+          f"with the loss after every iteration {tracked:.3f} s (ratio {tracked / b:.3f})")
 
 
 def bench_scale(iterations: int) -> None:
     ratings = _ratings(100_000, 50_000, 2_700_000, seed=4)
     params = {"factors": 64, "alpha": 1.0, "regularization": 1.0, "solver": "cg"}
     conf = confidence(ratings.matrix, params["alpha"])
-    bare = _median(lambda: _bare_fit(conf, params, iterations), 1) / iterations
-    model = IMF(**params, iterations=iterations)
-    ours = _median(lambda: model.fit(ratings), 1) / iterations
+    bare = ours = 0.0
+    for _ in range(2):  # alternate, keep the better of two for each
+        b = _median(lambda: _bare_fit(conf, params, iterations), 1) / iterations
+        o = _median(lambda: IMF(**params, iterations=iterations).fit(ratings), 1) / iterations
+        bare, ours = min(bare or b, b), min(ours or o, o)
     print(f"ALS 100,000 x 50,000 ({ratings.nnz:,} nnz, f=64, cg, {iterations} iterations): "  # noqa: T201
-          f"dotify IMF {ours:.2f} s/iteration (loss tracked), bare implicit {bare:.2f} "
+          f"dotify IMF {ours:.2f} s/iteration, bare implicit {bare:.2f} "
           f"s/iteration, ratio {ours / bare:.3f}")
 
 
