@@ -129,3 +129,46 @@ def _wait_for_json(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> d
         except httpx.HTTPError:
             time.sleep(0.1)
     pytest.fail(f"no answer from {url} within {timeout} s")
+
+
+@pytest.mark.parametrize(("protocol_name", "expected"), [("plain", 0), ("nodelay", 1)])
+def test_connections_on_a_shared_listening_socket_get_tcp_nodelay(
+        settings: Settings, protocol_name: str, expected: int) -> None:
+    """uvicorn's worker socket has proto 0, so asyncio skips TCP_NODELAY; ours sets it."""
+    import asyncio
+    import socket
+
+    from uvicorn.config import Config
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+    from uvicorn.server import ServerState
+
+    from dotify.web.server import NoDelayH11Protocol
+
+    config = Config(app=create_app(settings), log_level="warning")
+    config.load()
+    base = NoDelayH11Protocol if protocol_name == "nodelay" else H11Protocol
+    seen: list[int] = []
+
+    class Probe(base):  # type: ignore[valid-type,misc]
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            sock = transport.get_extra_info("socket")
+            seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    async def connect_once() -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # proto 0, as uvicorn's
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: Probe(config=config, server_state=ServerState(), app_state={}), sock=listener)
+        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        for _ in range(200):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+
+    asyncio.run(connect_once())
+    assert seen and bool(seen[0]) == bool(expected)
