@@ -18,7 +18,7 @@ from _planted import insert_charts, insert_planted, planted_ratings
 from dotify import evaluation, schema, spark_engine, splits
 from dotify.config import Settings
 from dotify.db import engine_for
-from dotify.errors import MissingDependencyError
+from dotify.errors import ConfigError, MissingDependencyError
 from dotify.models import make_model
 from dotify.models.spark import SparkALS, spark_reg_param
 from dotify.ratings import Ratings, from_store
@@ -31,13 +31,19 @@ TEST_CONF = {"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false",
              "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
 
 
+# JDBC drivers where Debian's libpostgresql-jdbc-java and libxerial-sqlite-jdbc-java put them
+DRIVER_JARS = {"sqlite": Path("/usr/share/java/sqlite-jdbc.jar"),
+               "postgres": Path("/usr/share/java/postgresql.jar")}
+
+
 @pytest.fixture(scope="module")
 def spark():  # -> Iterator[SparkSession]
     try:
         spark_engine.require_spark()
     except MissingDependencyError as exc:
         pytest.skip(str(exc))
-    session = spark_engine.session("local[2]", TEST_CONF)
+    jars = ",".join(str(j) for j in DRIVER_JARS.values() if j.exists()) or None
+    session = spark_engine.session("local[2]", TEST_CONF, jars=jars)
     yield session
     session.stop()
 
@@ -135,9 +141,38 @@ def test_read_parquet_names_the_missing_export(spark, tmp_path: Path) -> None:
         spark_engine.read_parquet(spark, tmp_path)
 
 
-def test_jdbc_without_driver_says_what_to_install(spark, tmp_path: Path) -> None:
-    with pytest.raises(MissingDependencyError, match="DOTIFY_SPARK_JARS"):
-        spark_engine.read_jdbc(spark, f"jdbc:sqlite:{tmp_path / 'dotify.db'}")
+def test_jdbc_without_driver_says_what_to_install(spark) -> None:
+    with pytest.raises(MissingDependencyError, match="no JDBC driver for jdbc:nosuchdb:.*"
+                                                     "DOTIFY_SPARK_JARS"):
+        spark_engine.read_jdbc(spark, "jdbc:nosuchdb://127.0.0.1/dotify")
+
+
+def test_jdbc_reads_the_same_ratings(spark, db_settings: Settings, request) -> None:
+    database = request.node.callspec.params["db_settings"]
+    if not DRIVER_JARS[database].exists():
+        pytest.skip(f"no JDBC driver at {DRIVER_JARS[database]} "
+                    "(apt-get install libpostgresql-jdbc-java libxerial-sqlite-jdbc-java)")
+    engine = engine_for(db_settings)
+    insert_planted(engine, weeks=2, n_blocks=2, per_block=3)
+    window = {"end": date(2020, 1, 3), "scaling": "written", "eps": 100.0}
+    remote = spark_engine.spark_ratings(spark, db_settings, jdbc_url="auto", **window)
+    _assert_same_ratings(remote, from_store(engine, **window))
+    assert not (db_settings.home / "spark").exists()  # read over JDBC, nothing exported
+
+
+@pytest.mark.parametrize(("db_url", "jdbc"), [
+    ("sqlite:////data/dotify.db", "jdbc:sqlite:/data/dotify.db"),
+    ("postgresql+psycopg://me:pw@db.local:5433/dotify?options=-csearch_path%3Dt1",
+     "jdbc:postgresql://db.local:5433/dotify?options=-csearch_path%3Dt1&user=me&password=pw"),
+    ("postgresql://db.local/dotify", "jdbc:postgresql://db.local/dotify"),
+])
+def test_jdbc_url_for_database_urls(db_url: str, jdbc: str) -> None:
+    assert spark_engine.jdbc_url_for(db_url) == jdbc
+
+
+def test_jdbc_url_for_other_databases_says_what_to_set() -> None:
+    with pytest.raises(ConfigError, match="DOTIFY_SPARK_JDBC_URL"):
+        spark_engine.jdbc_url_for("mysql://db.local/dotify")
 
 
 def test_reg_param_mappings_by_hand() -> None:

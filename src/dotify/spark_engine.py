@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import numpy as np
 import scipy.sparse as sp
@@ -169,6 +170,13 @@ ENTRIES_SQL = (
     "FROM chart_entries e JOIN charts c ON c.id = e.chart_id"
 )
 SONGS_SQL = "SELECT id AS song_id, key, title, artists, spotify_id FROM songs"
+# read through these types whatever the driver reports (SQLite keeps dates as text)
+ENTRIES_TYPES = ("market STRING, chart_date STRING, kind STRING, position INT, song_id LONG, "
+                 "streams LONG")
+SONGS_TYPES = "song_id LONG, key STRING, title STRING, artists STRING, spotify_id STRING"
+JDBC_DRIVERS = {"jdbc:postgresql:": "org.postgresql.Driver", "jdbc:sqlite:": "org.sqlite.JDBC",
+                "jdbc:mysql:": "com.mysql.cj.jdbc.Driver",
+                "jdbc:mariadb:": "org.mariadb.jdbc.Driver"}
 
 
 def export_entries(engine: Engine, folder: Path, batch_rows: int = 200_000) -> Path:
@@ -241,9 +249,12 @@ def read_jdbc(spark: SparkSession, url: str, properties: Mapping[str, str] | Non
     """
     from pyspark.sql import functions as F
 
-    def load(query: str) -> DataFrame:
-        reader = spark.read.format("jdbc").option("url", url).option("query", query)
-        for key, value in (properties or {}).items():
+    options = {**_driver_for(url), **(properties or {})}
+
+    def load(query: str, types: str) -> DataFrame:
+        reader = (spark.read.format("jdbc").option("url", url).option("query", query)
+                  .option("customSchema", types))
+        for key, value in options.items():
             reader = reader.option(key, value)
         try:
             return reader.load()
@@ -254,8 +265,33 @@ def read_jdbc(spark: SparkSession, url: str, properties: Mapping[str, str] | Non
                     "database's JDBC driver jar and set DOTIFY_SPARK_JARS to its path") from exc
             raise
 
-    entries = load(ENTRIES_SQL).withColumn("chart_date", F.to_date("chart_date"))
-    return entries, load(SONGS_SQL)
+    entries = load(ENTRIES_SQL, ENTRIES_TYPES).withColumn("chart_date", F.to_date("chart_date"))
+    return entries, load(SONGS_SQL, SONGS_TYPES)
+
+
+def jdbc_url_for(db_url: str) -> str:
+    """The JDBC URL of a SQLAlchemy SQLite or PostgreSQL URL (what ``auto`` stands for)."""
+    url = sa.engine.make_url(db_url)
+    backend = url.get_backend_name()
+    if backend == "sqlite" and url.database:
+        return f"jdbc:sqlite:{Path(url.database).expanduser().resolve()}"
+    if backend == "postgresql":
+        params = dict(url.query)
+        params |= {k: v for k, v in (("user", url.username), ("password", url.password)) if v}
+        where = f"{url.host or 'localhost'}{f':{url.port}' if url.port else ''}"
+        query = f"?{urlencode(params, doseq=True)}" if params else ""
+        return f"jdbc:postgresql://{where}/{url.database}{query}"
+    raise ConfigError(f"cannot derive a JDBC URL for a {backend} database; set "
+                      "DOTIFY_SPARK_JDBC_URL (or --jdbc-url) to the database's JDBC URL")
+
+
+def _driver_for(url: str) -> dict[str, str]:
+    """The driver class of well-known JDBC URLs (jars added by ``spark.jars`` are not seen by
+    ``DriverManager`` unless the class is named)."""
+    for prefix, driver in JDBC_DRIVERS.items():
+        if url.startswith(prefix):
+            return {"driver": driver}
+    return {}
 
 
 # --- ratings out ------------------------------------------------------------------------
@@ -343,10 +379,13 @@ def spark_ratings(spark: SparkSession, settings: Settings, start: date | None = 
                   scaling: str = "log", eps: float = 1000.0, kind: str | None = None,
                   jdbc_url: str | None = None) -> Ratings:
     """The store's ratings built by Spark: over JDBC when ``jdbc_url`` (or
-    ``settings.spark_jdbc_url``) is set, else from a fresh Parquet export of the store."""
+    ``settings.spark_jdbc_url``) is set ("auto": derived from the database URL), else from a
+    fresh Parquet export of the store."""
     from dotify.db import engine_for
 
     url = jdbc_url or settings.spark_jdbc_url
+    if url == "auto":
+        url = jdbc_url_for(settings.db_url)
     if url:
         entries, song_frame = read_jdbc(spark, url)
     else:
