@@ -191,3 +191,9 @@ def test_many_chart_file_rows_resuming_a_closed_chart_are_rejected(monkeypatch) 
     assert [(c.market, len(c.rows)) for c in charts] == [("ec", 1), ("fi", 1)]
     (error,) = reader.rejected
     assert error.line == 4 and "resume after the chart was closed" in error.reason
+
+
+def test_a_field_over_the_csv_size_limit() -> None:
+    data = b'Position,"Track Name",Artist,Streams,URL\n1,x,A,5,\n2,"' + b"y" * 200_000 + b'",A,5,\n'
+    with pytest.raises(ChartFormatError, match=r"big.csv:3: not CSV: field larger than"):
+        list(read_chart_file(data, "big.csv", market="se", date="2020-01-03"))

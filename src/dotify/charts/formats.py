@@ -300,6 +300,12 @@ class ChartReader:
 
     def __iter__(self) -> Iterator[Chart]:
         reader = csv.reader(_text_lines(self.stream, self.name))
+        try:
+            yield from self._charts(reader)
+        except csv.Error as exc:  # a field over the size limit, a stray quote in strict mode
+            raise ChartFormatError(self.name, reader.line_num, f"not CSV: {exc}") from None
+
+    def _charts(self, reader) -> Iterator[Chart]:  # type: ignore[no-untyped-def]
         header = self._header(reader)
         fmt = _detect(header, self.name, reader.line_num)
         self.format = fmt.name
