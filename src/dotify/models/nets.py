@@ -96,6 +96,7 @@ class _MLPNet(_IdNet):
             nn.Linear(10, 10), nn.ReLU(), nn.BatchNorm1d(10),
             nn.Linear(10, 1),
         )
+        _keras_init(self)
 
     def forward(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         joined = torch.cat([self.country(rows), self.song(cols)], 1)
@@ -110,8 +111,10 @@ class _TitleNet(_IdNet):
     """Nets 4 and 5: net 2's output, a title scalar (and an artist scalar) -> Dense(1)."""
 
     def __init__(self, n_countries: int, n_songs: int, factors: int, tokens: np.ndarray,
-                 n_words: int, artists: np.ndarray | None, n_artists: int) -> None:
+                 n_words: int, artists: np.ndarray | None, n_artists: int,
+                 id_dropout: float = 0.0) -> None:
         super().__init__(n_countries, n_songs, factors, biases=True)
+        self.id_dropout = id_dropout
         self.register_buffer("tokens", torch.as_tensor(tokens, dtype=torch.int64))
         self.words = _embedding(n_words, factors, padding_idx=0)
         self.lstm = nn.LSTM(factors, factors, batch_first=True)
@@ -122,6 +125,10 @@ class _TitleNet(_IdNet):
             self.artist = _embedding(n_artists, factors, padding_idx=0)
             self.artist_out = nn.Linear(factors, 1)
         self.combine = nn.Linear(2 if artists is None else 3, 1)
+        _keras_init(self)
+        with torch.no_grad():  # start as net 2 plus the parts; a negative random start
+            self.combine.weight.fill_(0.5)  # weight drives its ReLU part dead for good
+            self.combine.weight[0, 0] = 1.0
 
     def song_parts(self, songs: torch.Tensor) -> torch.Tensor:
         """(len(songs), 1 or 2): the title scalar (and artist scalar) of each song."""
@@ -135,12 +142,36 @@ class _TitleNet(_IdNet):
         # a title's encoding depends on the song alone: run the LSTM once per distinct song
         distinct, inverse = torch.unique(cols, return_inverse=True)
         per_song = self.song_parts(distinct)[inverse]
-        return self.combine(torch.cat([self.dot(rows, cols)[:, None], per_song], 1))[:, 0]
+        if self.training and self.id_dropout > 0:
+            dot = self._dot_dropping_ids(rows, cols, distinct, inverse)
+        else:
+            dot = self.dot(rows, cols)
+        return self.combine(torch.cat([dot[:, None], per_song], 1))[:, 0]
+
+    def _dot_dropping_ids(self, rows: torch.Tensor, cols: torch.Tensor, distinct: torch.Tensor,
+                          inverse: torch.Tensor) -> torch.Tensor:
+        """Net 2's output with a share ``id_dropout`` of the batch's songs given the mean song
+        vector and bias, as untrained (cold) songs get: the title and artist parts must then
+        carry those songs (dropout on ids, as in DropoutNet, Volkovs et al. 2017)."""
+        assert self.song_bias is not None and self.country_bias is not None
+        drop = (torch.rand(len(distinct), device=cols.device) < self.id_dropout)[inverse]
+        vectors = torch.where(drop[:, None], self.song.weight.mean(0).detach(), self.song(cols))
+        bias = torch.where(drop, self.song_bias.weight.mean().detach(), self.song_bias(cols)[:, 0])
+        return (self.country(rows) * vectors).sum(1) + self.country_bias(rows)[:, 0] + bias
 
     def table(self, rows: torch.Tensor, songs: torch.Tensor) -> torch.Tensor:
         weight = self.combine.weight[0]  # the final Dense(1), applied to a whole table
         per_song = self.song_parts(songs) @ weight[1:] + self.combine.bias
         return weight[0] * super().table(rows, songs) + per_song[None, :]
+
+
+def _keras_init(module: nn.Module) -> None:
+    """Dense layers as Keras starts them (Glorot-uniform weights, zero bias): a ReLU output
+    of a torch-default negative bias can start, and stay, dead."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
 
 
 def _embedding(n: int, dim: int, padding_idx: int | None = None) -> nn.Embedding:
@@ -295,7 +326,8 @@ class Net4(_TorchNet):
     """Network 4: network 2 plus an LSTM over the song title."""
 
     kind = "net4"
-    defaults = {**_TorchNet.defaults, "vocab_size": 5000, "max_title_len": 16}
+    defaults = {**_TorchNet.defaults, "vocab_size": 5000, "max_title_len": 16,
+                "id_dropout": 0.0}
     by_song = True
     with_artists: ClassVar[bool] = False
 
@@ -314,7 +346,7 @@ class Net4(_TorchNet):
         artists = x["artist_ids"] if self.with_artists else None
         n_artists = len(x["artist_names"]) if self.with_artists else 0
         return _TitleNet(n_countries, n_songs, self.params["factors"], x["title_tokens"],
-                         len(x["vocab"]) + 2, artists, n_artists)
+                         len(x["vocab"]) + 2, artists, n_artists, self.params["id_dropout"])
 
 
 class Net5(Net4):
@@ -335,6 +367,9 @@ def _check_params(kind: str, p: dict[str, Any]) -> None:
             raise ValueError(f"{kind}: {name} must be a number >= 0, not {p[name]!r}")
     if not (isinstance(p["lr"], (int, float)) and p["lr"] > 0):
         raise ValueError(f"{kind}: lr must be a number > 0, not {p['lr']!r}")
+    if "id_dropout" in p and not (isinstance(p["id_dropout"], (int, float))
+                                  and 0 <= p["id_dropout"] < 1):
+        raise ValueError(f"{kind}: id_dropout must be in [0, 1), not {p['id_dropout']!r}")
     if p["device"] is not None and not isinstance(p["device"], str):
         raise ValueError(f"{kind}: device must be a string such as 'cpu' or 'cuda', "
                          f"not {p['device']!r}")
