@@ -52,6 +52,24 @@ def test_cholesky_matches_the_exact_oracle_after_every_iteration(seed: int) -> N
     assert np.allclose(tracked, losses, rtol=1e-5)
 
 
+def test_same_factors_as_a_bare_implicit_fit_with_or_without_loss_tracking() -> None:
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    ratings, _ = planted_ratings()
+    params = {"factors": 6, "alpha": 2.0, "regularization": 0.5, "iterations": 5,
+              "random_state": 11}
+    with threadpool_limits(1, "blas"):
+        bare = AlternatingLeastSquares(factors=6, regularization=0.5, alpha=1.0, iterations=5,
+                                       random_state=11)
+        bare.fit(confidence(ratings.matrix, 2.0), show_progress=False)
+    for track in (False, True):
+        ours = IMF(**params, track_loss=track).fit(ratings)
+        assert np.array_equal(ours.country_factors, bare.user_factors)
+        assert np.array_equal(ours.song_factors, bare.item_factors)
+    assert np.allclose(confidence(ratings.matrix, 2.0).data, 1 + 2.0 * ratings.matrix.data)
+
+
 def test_sparse_objective_equals_the_dense_definition() -> None:
     ratings, dense = _small(5)
     rng = np.random.default_rng(0)

@@ -70,7 +70,9 @@ def test_song_metadata_and_totals(store) -> None:  # type: ignore[no-untyped-def
     assert r.songs.titles[j] == "Song 1" and r.songs.artists[j] == "Artist 1"
     assert r.songs.urls[j] == "https://open.spotify.com/track/track00001"
     assert r.songs.streams[j] == 9100  # the global chart's streams are not counted
-    assert r.country_index("jp") == 2
+    assert r.country_index("jp") == 2 and r.song_index("track00004") == 3
+    with pytest.raises(ValueError, match="song 'track09999' is not in these ratings"):
+        r.song_index("track09999")
 
 
 def test_date_window_and_kind(store) -> None:  # type: ignore[no-untyped-def]

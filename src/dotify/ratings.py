@@ -101,6 +101,14 @@ class Ratings:
             raise UnknownCountryError(code, [])
         return int(hits[0])
 
+    def song_index(self, key: str) -> int:
+        """The column of the song with store key ``key`` (a Spotify id or "n:title|artists")."""
+        hits = np.flatnonzero(self.songs.keys == key)
+        if not len(hits):
+            raise ValueError(f"song {key!r} is not in these ratings ({len(self.songs)} songs); "
+                             "ingest its charts or widen the window")
+        return int(hits[0])
+
     def with_matrix(self, matrix: sp.spmatrix, raw: sp.spmatrix | None = None) -> Ratings:
         """The same id maps over another matrix of the same shape (a split's part)."""
         return replace(self, matrix=sp.csr_matrix(matrix, dtype=np.float32), raw=raw)
