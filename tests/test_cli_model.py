@@ -120,3 +120,20 @@ def test_parse_param() -> None:
     assert parse_param("solver=cholesky") == ("solver", "cholesky")
     with pytest.raises(ConfigError):
         parse_param("=3")
+
+
+def test_training_library_call_without_publishing(store: Settings) -> None:
+    from dotify import training
+
+    said: list[str] = []
+    result = training.train(store, "imf", {"factors": 6, "iterations": 3, "eps": 100.0},
+                            publish=False, refit=False, progress=said.append)
+    assert result.published is False and artifact.current_version(store.models_dir) is None
+    meta = result.artifact.meta
+    assert meta["ratings"]["eps"] == 100.0 and meta["refit_on_all"] is False
+    assert {"n_countries", "n_songs", "nnz", "fingerprint", "window", "metrics"} <= set(meta)
+    assert meta["metrics"]["val_epr"] == result.metrics["val_epr"]
+    assert result.artifact.model.history[-1]["iteration"] == 3
+    assert said[0] == "reading charts" and said[-1].startswith("saved model")
+    loaded = artifact.load(result.artifact.path)
+    assert loaded.charted is not None and loaded.charted.nnz == meta["nnz"]
