@@ -92,7 +92,7 @@ def bayes_search(full: Ratings, base: dict[str, Any], n_trials: int, split: dict
 
     def objective(trial: optuna.Trial) -> float:
         params = {**base,
-                  "factors": trial.suggest_int("factors", 8, 128, log=True),
+                  "factors": trial.suggest_int("factors", 4, 64, log=True),
                   "alpha": trial.suggest_float("alpha", 1e-2, 1e2, log=True),
                   "regularization": trial.suggest_float("regularization", 1e-2, 1e3, log=True),
                   "eps": trial.suggest_float("eps", 1.0, 1e5, log=True),
