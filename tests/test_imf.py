@@ -144,7 +144,7 @@ def test_simulator_clusters_are_recovered(tmp_path: Path) -> None:
     from dotify.db import engine_for
     from dotify.ratings import from_store
 
-    summary = simulate.simulate(tmp_path / "charts", days=7, seed=0)
+    summary = simulate.simulate(tmp_path / "charts", days=4, seed=0)
     settings = Settings(home=tmp_path / "home")
     ingest.ingest_paths(settings, [tmp_path / "charts"])
     ratings = from_store(engine_for(settings))
