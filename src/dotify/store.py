@@ -4,9 +4,10 @@ A chart is always written inside one transaction, never split across two: ``writ
 a batch of whole, validated charts (with their files' records) and commits them together, so
 a chart and its file's record appear together or not at all. A chart whose content is
 already stored is left alone ("unchanged"); a changed chart for the same (market,
-chart_date, kind) replaces the old one whole. Songs are keyed by Spotify track id when known, else by
-``"n:" + normalised title + "|" + normalised artists`` (:func:`song_key`); the key -> id map is
-loaded once per :class:`Store` and kept in memory, so a write does no per-row SELECT.
+chart_date, kind) replaces the old one whole. Songs are keyed by Spotify track id when
+known, else by ``"n:" + normalised title + "|" + normalised artists`` (:func:`song_key`);
+the key -> id map is loaded once per :class:`Store` and kept in memory, so a write does no
+per-row SELECT.
 """
 
 from __future__ import annotations
@@ -241,7 +242,7 @@ class Store:
             names = {k: _split_artists(r.artists) for k, r in missing.items()}
             artist_ids = self._artist_ids(conn, names.values(), fresh[1])
             inserted = conn.execute(
-                sa.insert(songs).returning(songs.c.key, songs.c.id, sort_by_parameter_order=True),
+                sa.insert(songs).returning(songs.c.key, songs.c.id),  # mapped by key: any order
                 [{"key": k, "spotify_id": r.track_id, "title": r.title[:_TITLE_MAX],
                   "artists": r.artists[:_ARTISTS_MAX],
                   "artist_id": artist_ids[names[k][0]] if names[k] else None}
@@ -262,10 +263,8 @@ class Store:
         wanted = {n for song_names in names for n in song_names}
         missing = sorted(n for n in wanted if n not in known and n not in new_artists)
         if missing:
-            inserted = conn.execute(
-                sa.insert(artists).returning(artists.c.name, artists.c.id,
-                                             sort_by_parameter_order=True),
-                [{"name": name} for name in missing])
+            inserted = conn.execute(sa.insert(artists).returning(artists.c.name, artists.c.id),
+                                    [{"name": name} for name in missing])
             new_artists.update(inserted.all())
         return {n: known.get(n) or new_artists[n] for n in wanted}
 
@@ -324,16 +323,22 @@ def _chart_ids(conn: Connection, writes: list[tuple]) -> list[int]:
     """The ids of the charts in ``writes``: new ones inserted, old ones emptied for new
     entries."""
     new = [(file_id, chart, digest) for _, file_id, chart, digest, old in writes if old is None]
-    inserted = iter(conn.execute(
-        sa.insert(charts).returning(charts.c.id, sort_by_parameter_order=True),
-        [{"market": c.market, "chart_date": c.chart_date, "kind": c.kind, "sha256": digest,
-          "file_id": file_id} for file_id, c, digest in new]).scalars().all() if new else [])
+    ids: dict[tuple, int] = {}
+    if new:  # RETURNING rows come back in any order: map them by the chart's key
+        inserted = conn.execute(
+            sa.insert(charts).returning(charts.c.id, charts.c.market, charts.c.chart_date,
+                                        charts.c.kind),
+            [{"market": c.market, "chart_date": c.chart_date, "kind": c.kind, "sha256": digest,
+              "file_id": file_id} for file_id, c, digest in new])
+        ids = {(market, _as_date(day), kind): chart_id
+               for chart_id, market, day, kind in inserted}
     replaced = [(old, file_id, digest) for _, file_id, _, digest, old in writes if old is not None]
     if replaced:
         conn.execute(_DELETE_ENTRIES, [{"c": old} for old, _, _ in replaced])
         conn.execute(_UPDATE_CHART, [{"c": old, "sha256": digest, "file_id": file_id}
                                      for old, file_id, digest in replaced])
-    return [old if old is not None else next(inserted) for *_, old in writes]
+    return [old if old is not None else ids[(chart.market, chart.chart_date, chart.kind)]
+            for _, _, chart, _, old in writes]
 
 
 def _entries_sql(conn: Connection) -> str:
