@@ -19,15 +19,17 @@ from dotify.config import Settings
 from dotify.models import make_model
 from dotify.ratings import Songs
 
-COUNTRIES = np.array(["co", "mx", "de", "tr"])
+COUNTRIES = np.array(["co", "mx", "de", "tr", "jp", "kr", "tw", "hk"])
 SONG_IDS = [f"{c}{i:021d}" for i, c in enumerate("ABCDE")]
 
 
 @pytest.fixture
 def published(settings: Settings) -> Settings:
-    """A published IMF artifact: Colombia and Mexico share songs 0-1, Germany 2, Turkey 3."""
+    """A published IMF artifact: Colombia and Mexico share songs 0-1, Germany 2, Turkey 3;
+    four Asian markets mirror them, so the world's mean taste is zero."""
     model = make_model("imf", factors=3)
-    model.country_factors = np.array([[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0, 1]], np.float32)
+    four = np.array([[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0, 1]], np.float32)
+    model.country_factors = np.vstack([four, -four])
     model.song_factors = np.array([[1, 0, 0], [0.8, 0, 0.2], [0, 1, 0], [0, 0, 1],
                                    [0.5, 0.5, 0.5]], np.float32)
     songs = Songs(

@@ -25,15 +25,17 @@ from dotify.models import make_model
 from dotify.ratings import Songs
 from dotify.recommend import recommend, similar, top
 
-COUNTRIES = np.array(["co", "mx", "de", "at", "tr"])
-# axis 0: Latin, 1: German-speaking, 2: Turkish, 3: a little of everything
-COUNTRY_VECTORS = np.array([
+COUNTRIES = np.array(["co", "mx", "de", "at", "tr", "jp", "kr", "tw", "hk", "id"])
+# axis 0: Latin, 1: German-speaking, 2: Turkish, 3: a little of everything; the five Asian
+# markets mirror the first five, so the world's mean taste is zero and centring changes nothing
+_FIVE = np.array([
     [1.0, 0.0, 0.0, 0.0],
     [0.9, 0.0, 0.0, 0.3],
     [0.0, 1.0, 0.0, 0.0],
     [0.0, 0.9, 0.0, 0.3],
     [0.0, 0.0, 1.0, 0.0],
 ], dtype=np.float32)
+COUNTRY_VECTORS = np.vstack([_FIVE, -_FIVE])
 s3 = 1 / np.sqrt(3)
 SONG_VECTORS = np.array([
     [1.0, 0.0, 0.0, 0.0],  # 0 latin
@@ -116,6 +118,19 @@ def test_popularity_moves_from_direction_to_length(art: Artifact) -> None:
     assert by_title["Global hit"] == pytest.approx(3 * s3, rel=1e-5)  # projection on the query
 
 
+def test_the_worlds_shared_taste_is_taken_out_at_low_popularity() -> None:
+    """Country vectors that all share one strong direction (what IMF with little
+    regularization learns): popularity 0 finds each country's own songs, 1 the shared hits."""
+    common = np.array([0.0, 0.0, 0.0, 3.0])
+    own = np.array([[1, 0, 0, 0], [1, 0.2, 0, 0], [0, 1, 0, 0], [0, 1, 0.2, 0], [0, 0, 1, 0]])
+    art = _artifact(countries=COUNTRIES[:5], country_vectors=common + own)
+    songs = [s.title for s in top(art, "Colombia", n=7, popularity=0.0).songs]
+    assert songs[0] == "Latin" and songs.index("Global hit") > 2
+    assert top(art, "Colombia", n=1, popularity=1.0).songs[0].title == "Global hit"
+    assert similar(art, "Colombia", n=1)[0].code == "mx"
+    assert similar(art, "Germany", n=1)[0].code == "at"
+
+
 def test_contributions_sum_to_the_score(art: Artifact) -> None:
     for expression in ("Colombia + 2 Turkey - 0.5 Germany", "Colombia x Mexico - Austria",
                        "(Colombia + Turkey) / Germany", "Colombia + Colombia"):
@@ -153,7 +168,7 @@ def test_ties_are_broken_by_streams_then_vector_length() -> None:
 def test_the_ranking_matches_a_brute_force_oracle(seed: int, popularity: float, n: int) -> None:
     """Scores and order agree with float64 arithmetic and a full sort, ties included."""
     rng = np.random.default_rng(seed)
-    countries = rng.normal(size=(5, 3))
+    countries = rng.normal(size=(len(COUNTRIES), 3))
     songs = rng.normal(size=(40, 3))
     songs[20:30] = songs[:10] * rng.choice([0.5, 2.0, 4.0], (10, 1))  # exactly parallel:
     songs[30:35] = songs[:5]  # tied at popularity 0; duplicates tie at any popularity
@@ -163,7 +178,8 @@ def test_the_ranking_matches_a_brute_force_oracle(seed: int, popularity: float, 
 
     countries = countries.astype(np.float32).astype(np.float64)  # as the model stores them
     unit = countries / np.linalg.norm(countries, axis=1, keepdims=True)
-    q = unit[0] + 2 * unit[1] - unit[2]
+    taste = unit - (1 - popularity) * unit.mean(axis=0)  # less the world's mean taste
+    q = taste[0] + 2 * taste[1] - taste[2]
     y = songs.astype(np.float32).astype(np.float64)
     norms = np.linalg.norm(y, axis=1)
     expected = (y @ q) / (np.linalg.norm(q) * norms ** (1 - popularity))
@@ -239,6 +255,7 @@ def test_discover_leaves_out_what_already_charts_there(art: Artifact) -> None:
         [0, 0, 1, 0, 0, 0, 0],  # de
         [0, 0, 0, 0, 0, 0, 0],
         [0, 0, 0, 1, 0, 0, 0],  # tr
+        *[[0] * 7] * 5,
     ], dtype=bool))
     art.charted = charted
     found = _titles(recommend(art, "Colombia + Turkey", n=7, exclude_charting=True))
@@ -324,7 +341,8 @@ def test_similar_countries_by_cosine(art: Artifact) -> None:
 
 
 def test_similar_leaves_out_the_global_chart() -> None:
-    art = _artifact(countries=np.array(["co", "mx", "de", "at", "global"]))
+    art = _artifact(countries=np.array(["co", "mx", "de", "at", "global"]),
+                    country_vectors=_FIVE)
     assert "global" not in {c.code for c in similar(art, "Germany", n=10)}
     assert similar(art, "World", n=1)[0].code in {"co", "mx", "de", "at"}
 
@@ -351,7 +369,7 @@ def test_every_model_kind_answers_after_save_and_load(kind: str, tmp_path: Path)
     rng = np.random.default_rng(3)
     f = 1 if kind == "popularity" else 4
     model = make_model(kind, **({} if kind == "popularity" else {"factors": f}))
-    model.country_factors = rng.normal(size=(5, f)).astype(np.float32)
+    model.country_factors = rng.normal(size=(len(COUNTRIES), f)).astype(np.float32)
     model.song_factors = rng.normal(size=(50, f)).astype(np.float32)
     model.load_state({})  # a network builds its layers around the factors set here
     saved = store.save(model, COUNTRIES, _songs(50), tmp_path)

@@ -22,11 +22,13 @@ Grammar (a recursive-descent parser; the usual precedence, left to right within 
 ``str(tree)`` is the canonical form ("Colombia * Turkey - Germany"), which parses back to
 the same tree. Errors carry the 0-based character position of the problem.
 
-Evaluation (:func:`evaluate`) works on unit-normalised country vectors: ``+``/``-`` add and
-subtract, a number scales, ``*`` between two vectors is the element-wise product and ``/``
-the element-wise quotient. Division is guarded: each denominator component ``b`` is replaced
-by ``sign(b) * max(|b|, eps)`` with ``eps = DIVISION_EPS * rms(b)`` (``sign(0) = +1``), so no
-inf or NaN ever reaches a score; a denominator that is exactly zero everywhere is an error.
+Evaluation (:func:`evaluate`) works on the country vectors it is given (the engine passes
+unit vectors less part of the world's mean taste, see :mod:`dotify.recommend`): ``+`` and
+``-`` add and subtract, a number scales, ``*`` between two vectors is the element-wise
+product and ``/`` the element-wise quotient. Division is guarded: each denominator
+component ``b`` is replaced by ``sign(b) * max(|b|, eps)`` with
+``eps = DIVISION_EPS * rms(b)`` (``sign(0) = +1``), so no inf or NaN ever reaches a score;
+a denominator that is exactly zero everywhere is an error.
 """
 
 from __future__ import annotations
@@ -351,7 +353,7 @@ class Value:
 
 
 def evaluate(tree: Node, vector_of: Callable[[Country], np.ndarray]) -> Value:
-    """Evaluate ``tree`` given the unit vector (float64, shape (f,)) of each country leaf.
+    """Evaluate ``tree`` given the vector (float64, shape (f,)) of each country leaf.
 
     Contributions: sums add the parts, a number scales them; an element-wise product
     ``a * b`` gives each leaf of ``a`` half of ``part * b`` and each leaf of ``b`` half of

@@ -1,18 +1,27 @@
 """The recommendation engine: a country expression -> its best songs, ranked.
 
-The query vector ``q`` is the expression evaluated on unit-normalised country vectors
-(:mod:`dotify.arithmetic`). Each song ``i`` with vector ``y_i`` scores::
+The query vector ``q`` is the expression evaluated on country vectors (see
+:mod:`dotify.arithmetic`), each first scaled to length 1 and then less ``1 - popularity``
+times the world's taste ``w`` (the mean of all countries' unit vectors)::
+
+    country c -> x_c / |x_c| - (1 - popularity) * w
+
+Each song ``i`` with vector ``y_i`` then scores::
 
     score_i = (q . y_i) / (|q| * |y_i| ** (1 - popularity))
 
-``popularity = 0`` is the cosine (pure direction: the songs most specific to the query's
-taste); ``popularity = 1`` is the projection of ``y_i`` on the query direction, so songs
-with long vectors (the global hits) rise. :data:`DEFAULT_POPULARITY` is 0.5: on a week of
-simulated charts (``python bench/bench_recommend.py`` prints the sweep) a market's top 10
-then stays in its planted cluster (99%), a third of it the market's own songs, with songs
-that charted in about 8 markets and almost no global hits (2%). At 0 the songs charted in
-5 markets on average (the most local); at 0.75 global hits take 11% of a list, at 0.9 they
-take 77% and two markets' lists share half their songs.
+``popularity = 0`` is the cosine with what sets the countries apart (the songs most
+particular to the query); ``popularity = 1`` is the original unit-vector arithmetic and the
+projection of ``y_i`` on it, so songs with long vectors, the global hits, rise. Taking the
+world's taste out matters because IMF with little regularization gives every country much
+the same leading direction (the global hits): without it, even the cosine would answer
+every query with the same hits. The world's taste cancels out of a difference such as
+``Colombia - Germany``.
+
+:data:`DEFAULT_POPULARITY` is 0.5. On a week of simulated charts with the default IMF
+(``python bench/bench_recommend.py`` prints the sweep) a market's own top 10 is then 99% of
+its planted cluster, with 1% global hits, of songs that charted in about 8 markets. At 0 the
+songs charted in one or two markets; at 0.75 global hits take 14% of a list; at 1, 50%.
 
 Ranking is one matrix-vector product and a partial sort. Scores equal to
 :data:`TIE_DECIMALS` decimal places are ties, broken by total streams, then by vector
@@ -99,6 +108,7 @@ class _Prepared:
     songs: np.ndarray  # float32 (n_songs, f), C-contiguous
     norms: np.ndarray  # float64 (n_songs,)
     countries: np.ndarray  # float64 (n_countries, f), unit rows (zero rows stay zero)
+    world: np.ndarray  # float64 (f,): the mean unit vector of the countries, "the world's taste"
     rows: dict[str, int]  # ISO code -> row
     powers: dict[float, np.ndarray] = field(default_factory=dict)  # popularity -> 1/|y|^(1-p)
 
@@ -123,11 +133,14 @@ def _prepare(artifact: Artifact) -> _Prepared:
     songs = np.ascontiguousarray(artifact.song_vectors, dtype=np.float32)
     countries = np.asarray(artifact.country_vectors, dtype=np.float64)
     norms = np.linalg.norm(countries, axis=1, keepdims=True)
+    unit = np.divide(countries, norms, out=np.zeros_like(countries), where=norms > 0)
+    real = (norms[:, 0] > 0) & (np.asarray(artifact.countries, dtype=str) != GLOBAL)
     prepared = _Prepared(
         source=artifact.song_vectors,
         songs=songs,
         norms=_norms(songs),
-        countries=np.divide(countries, norms, out=np.zeros_like(countries), where=norms > 0),
+        countries=unit,
+        world=unit[real].mean(axis=0) if real.any() else np.zeros(unit.shape[1]),
         rows={str(code): i for i, code in enumerate(artifact.countries)},
     )
     key = id(artifact)
@@ -147,21 +160,26 @@ def _norms(vectors: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
 # ---------------------------------------------------------------- queries
 
 
-def _country_vector(prepared: _Prepared, country: Country) -> np.ndarray:
+def _country_vector(prepared: _Prepared, country: Country, centring: float) -> np.ndarray:
+    """The country's unit vector less ``centring`` times the world's taste."""
     row = prepared.rows.get(country.code)
     if row is None:
         region = MARKETS[country.code].region
         near = [m.name for code, m in MARKETS.items()
                 if m.region == region and code in prepared.rows]
         raise CountryNotInModelError(country.name, near[:3])
-    vector = prepared.countries[row]
-    if not vector.any():
+    if not prepared.countries[row].any():
         raise DotifyError(f"{country.name} has a zero vector in this model; it cannot be queried")
+    vector = prepared.countries[row] - centring * prepared.world
+    if np.linalg.norm(vector) < 1e-9:
+        raise DotifyError(f"{country.name}'s taste is the world's average in this model; "
+                          "raise popularity to 1 to query it")
     return vector
 
 
-def _query(prepared: _Prepared, tree: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    value = evaluate(tree, lambda c: _country_vector(prepared, c))
+def _query(prepared: _Prepared, tree: Any,
+           centring: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    value = evaluate(tree, lambda c: _country_vector(prepared, c, centring))
     if value.is_scalar:
         raise ExpressionError("the expression has no country in it")
     q = value.vector  # finite: evaluate refuses overflow
@@ -191,7 +209,7 @@ def recommend(
     started = time.perf_counter()
     tree = parse(expression)
     prepared = _prepare(artifact)
-    q, parts = _query(prepared, tree)
+    q, parts = _query(prepared, tree, 1.0 - popularity)
     q_norm = float(np.linalg.norm(q))
     scale = prepared.inverse_power(popularity)
     scores = prepared.songs @ (q / q_norm).astype(np.float32)  # float32, one pass over songs
@@ -216,7 +234,8 @@ def top(artifact: Artifact, country: str, n: int = 10,
 
 
 def similar(artifact: Artifact, country: str | Sequence[str], n: int = 10) -> list[SimilarCountry]:
-    """The ``n`` countries whose vectors are nearest (by cosine) to ``country``.
+    """The ``n`` countries of nearest taste to ``country``: the cosine of their unit vectors
+    less the world's taste (so what all countries share does not make them all alike).
 
     ``country`` may be any expression; the countries it names are left out of the answer,
     and so is the ``global`` chart, which is no country.
@@ -224,11 +243,13 @@ def similar(artifact: Artifact, country: str | Sequence[str], n: int = 10) -> li
     _check_options(n, 0.0)
     tree = parse(country)
     prepared = _prepare(artifact)
-    q, _ = _query(prepared, tree)
-    sims = prepared.countries @ (q / np.linalg.norm(q))
+    q, _ = _query(prepared, tree, 1.0)
+    tastes = prepared.countries - prepared.world
+    lengths = np.linalg.norm(tastes, axis=1)
+    sims = (tastes @ (q / np.linalg.norm(q))) / np.maximum(lengths, _TINY)
     named = {c.code for c in countries_in(tree)}
     keep = np.array([code not in named and code != GLOBAL and prepared.countries[row].any()
-                     for code, row in prepared.rows.items()])
+                     and lengths[row] > 1e-9 for code, row in prepared.rows.items()])
     rows = np.array(list(prepared.rows.values()))[keep]
     order = rows[np.lexsort((rows, -np.round(sims[rows], TIE_DECIMALS)))][:n]
     codes = [str(artifact.countries[r]) for r in order]
