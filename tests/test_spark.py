@@ -287,3 +287,36 @@ def test_old_java_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     monkeypatch.setenv("JAVA_HOME", str(tmp_path))
     with pytest.raises(MissingDependencyError, match="found Java 8"):
         spark_engine.require_spark()
+
+
+def test_cli_tune_engine_spark_saves_params_imf_accepts(spark, store: Settings) -> None:
+    from typer.testing import CliRunner
+
+    from dotify.cli import app
+
+    home = ["--home", str(store.home)]
+    tuned = CliRunner().invoke(app, [*home, "tune", "--engine", "spark", "--search", "bayes",
+                                     "--trials", "1", "--json"])
+    assert tuned.exit_code == 0, tuned.output
+    saved = store.home / "best_params.json"
+    best = json.loads(saved.read_text())["params"]
+    assert "reg_scaling" not in best and "blocks" not in best and "factors" in best
+    trained = CliRunner().invoke(app, [*home, "train", "--no-publish", "--json"])
+    saved.unlink()  # the store is shared by the module's tests
+    assert trained.exit_code == 0, trained.output  # the local IMF takes the tuned params
+    assert json.loads(trained.stdout)["params"]["factors"] == best["factors"]
+
+
+def test_nightly_engine_spark_publishes_a_spark_model(spark, home: Path) -> None:
+    from dotify import artifact
+    from dotify.charts.sources import SimulatorSource
+    from dotify.pipeline import run_nightly
+
+    config = Settings(home=home, markets=["co", "mx", "ar", "se", "no", "dk", "us", "gb", "au"],
+                      backfill_days=3, engine="spark")
+    small = {"factors": 8, "iterations": 4, "alpha": 10.0, "regularization": 1.0}
+    result = run_nightly(config, today=date(2020, 3, 10), source=SimulatorSource(config),
+                         params=small)
+    assert result.status == "published", result.error
+    live = artifact.load_current(config.models_dir)
+    assert live.kind == "spark-als" and live.meta["engine"] == "spark"
