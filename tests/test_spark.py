@@ -185,6 +185,20 @@ def test_reg_param_mappings_by_hand() -> None:
         spark_reg_param(m, 1.0, "wr")
 
 
+def test_defaults_are_imfs() -> None:
+    import inspect
+
+    from dotify.models.imf import IMF
+
+    def defaults(cls: type) -> dict:
+        return {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+
+    imf, spark_als = defaults(IMF), defaults(SparkALS)
+    shared = ("factors", "alpha", "regularization", "iterations", "random_state")
+    assert {k: spark_als[k] for k in shared} == {k: imf[k] for k in shared}
+
+
 @pytest.mark.parametrize("bad", [{"factors": 0}, {"alpha": -1.0}, {"regularization": -0.5},
                                  {"iterations": 0}, {"reg_scaling": "x"}, {"blocks": 0},
                                  {"random_state": 1.5}, {"factors": True}])

@@ -58,9 +58,9 @@ class SparkALS(Recommender):
 
     def __init__(
         self,
-        factors: int = 30,
-        alpha: float = 0.1,
-        regularization: float = 10.0,
+        factors: int = 10,
+        alpha: float = 0.3,
+        regularization: float = 0.1,
         iterations: int = 15,
         random_state: int | None = 0,
         reg_scaling: str = "geometric",
