@@ -134,7 +134,7 @@ _PERSIST = (_BASE_CHURN / np.array([PROFILES[c].churn for c in CODES])) ** 1.7
 _CLUSTER_MEMBERS = [np.flatnonzero(_CLUSTER == k) for k in range(len(CLUSTERS))]
 _GLOBAL_FROM = np.array([CODES.index(c) for c in GLOBAL_ORIGINS])
 _GLOBAL_P = np.array(list(GLOBAL_ORIGINS.values())) / sum(GLOBAL_ORIGINS.values())
-_RATE_GLOBAL = 0.6  # new songs per day, before the Friday boost
+_RATE_GLOBAL = 1.0  # new songs per day, before the Friday boost
 _RATE_REGIONAL = np.array([1.4 * np.sqrt(len(m)) for m in _CLUSTER_MEMBERS])
 _RATE_LOCAL = 1.8 + 0.25 * _LOCAL
 _POOL = (40, 150, 300)  # artists per market for global, regional and local songs
@@ -204,7 +204,7 @@ def affinity(seed: int, songs: Releases, market: int) -> np.ndarray:
     u = _uniform(_hash(seed, 0x1EA, market, songs.uid))
     same = _CLUSTER[songs.origin] == _CLUSTER[market]
     home = songs.origin == market
-    glob = 4.0 * np.exp(0.4 * z) * np.where(same, 1.5, 1.0)
+    glob = 3.0 * np.exp(0.5 * z) * np.where(same, 1.5, 1.0)
     regional = np.where(same, np.where(u < 0.85, 2.0 * np.exp(0.5 * z), 0.0),
                         np.where(u < 0.01, 0.25 * np.exp(0.5 * z), 0.0))
     regional = regional * np.where(home, 2.0, 1.0)
@@ -222,7 +222,8 @@ def scores(seed: int, songs: Releases, appeal: np.ndarray, market: int,
     age = days[:, None] - songs.day[None, :]
     live = (age >= 0) & (age <= WINDOW)
     aged = np.maximum(age, 0).astype(np.float64)
-    tau = songs.tau * _PERSIST[market]
+    # slow markets keep their own hits, not the global ones
+    tau = songs.tau * np.where(songs.scope == 0, 1.0, _PERSIST[market])
     curve = np.exp(-aged / tau) * np.minimum(1.0, (aged + 1.0) / songs.ramp)
     noise = _uniform(_hash(seed, 0xDA7, market, days[:, None], songs.uid[None, :]))
     jitter = np.exp(0.2 * (noise - 0.5))  # +-10%: day-to-day moves as small as the real ones
