@@ -26,7 +26,7 @@ from dotify.models import make_model
 from dotify.ratings import Ratings, Songs
 
 REPEATS = 3
-PARAMS = {"factors": 30, "alpha": 0.1, "regularization": 10.0, "iterations": 15}
+PARAMS = {"factors": 10, "alpha": 0.3, "regularization": 0.1, "iterations": 15}  # IMF defaults
 BIG_NNZ = 10_000_000
 BIG_SHAPE = (200_000, 100_000)  # users x items, 50 ratings per user on average
 BIG_PARAMS = {"factors": 16, "alpha": 1.0, "regularization": 1.0, "iterations": 5}
