@@ -117,7 +117,7 @@ def _assert_same_ratings(remote: Ratings, local: Ratings) -> None:
     assert remote.matrix.dtype == local.matrix.dtype == np.float32
     np.testing.assert_array_equal(remote.matrix.indptr, local.matrix.indptr)
     np.testing.assert_array_equal(remote.matrix.indices, local.matrix.indices)
-    np.testing.assert_allclose(remote.matrix.data, local.matrix.data, rtol=1e-6, atol=0)
+    np.testing.assert_array_equal(remote.matrix.data, local.matrix.data)  # bit for bit
     assert remote.info == local.info
     assert "global" not in remote.countries
 

@@ -122,7 +122,7 @@ def ensure_checkpoint_dir(spark: SparkSession) -> None:
     context = spark.sparkContext
     if context.getCheckpointDir() is not None:
         return
-    if context.master.startswith("local"):
+    if (context.master or "").startswith("local"):
         context.setCheckpointDir(tempfile.mkdtemp(prefix="dotify-spark-checkpoints-"))
     else:
         log.warning("spark: no checkpoint folder; set spark.checkpoint.dir to shared storage "
