@@ -159,6 +159,12 @@ def test_ranking_net_without_validation_chooses_its_epochs_on_a_holdout(data: Ra
     assert len(chosen) == 1 and 5 <= chosen[0] <= 30
 
 
+def test_ranking_net_with_too_few_ratings_to_hold_out_trains_every_epoch() -> None:
+    tiny = planted(per_group=(2, 6))  # about 5 songs per country: none held out
+    model = make_model("bpr-net", factors=2, epochs=12).fit(tiny)
+    assert [h["chosen_epochs"] for h in model.history if "chosen_epochs" in h] == [12]
+
+
 @pytest.mark.parametrize("params, bad", [
     ({"factors": 0}, "factors"), ({"alpha": -1}, "alpha"), ({"lr": 0}, "lr"),
     ({"epochs": 1.5}, "epochs"), ({"device": 3}, "device"), ({"colour": "red"}, "colour"),

@@ -110,6 +110,9 @@ class _MLPNet(_IdNet):
 class _TitleNet(_IdNet):
     """Nets 4 and 5: net 2's output, a title scalar (and an artist scalar) -> Dense(1)."""
 
+    tokens: torch.Tensor  # buffers: (n_songs, max_len) word ids, (n_songs,) artist ids
+    artists: torch.Tensor
+
     def __init__(self, n_countries: int, n_songs: int, factors: int, tokens: np.ndarray,
                  n_words: int, artists: np.ndarray | None, n_artists: int,
                  id_dropout: float = 0.0) -> None:
@@ -400,9 +403,11 @@ class RankingNet(Net2):
 
         inner, held = seed_split(train, self.params["validation_fraction"], min_songs=10,
                                  random_state=int(torch.randint(2**31, (1,), generator=gen)))
-        probe = self._build(*train.shape).to(module.country.weight.device)
-        best = self._run(probe, inner, held, np.asarray(inner.matrix.getnnz(axis=0) > 0),
-                         self.params["epochs"])
+        best = self.params["epochs"]
+        if held.nnz:  # else too few ratings per country to hold any out: train them all
+            probe = self._build(*train.shape).to(module.country.weight.device)
+            best = self._run(probe, inner, held, np.asarray(inner.matrix.getnnz(axis=0) > 0),
+                             best)
         self.history.append({"epoch": 0, "chosen_epochs": float(best)})
         self._run(module, train, None, seen, best)
 
