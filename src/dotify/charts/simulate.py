@@ -175,8 +175,10 @@ class Simulator:
     def _merge_truth(self, old: dict, charted: set[int], start: date, end: date) -> dict:
         markets = {**old.get("markets", {}), **{c: PROFILES[c].cluster for c in self.markets}}
         songs = dict(old.get("songs", {}))
-        for uid in sorted(charted):
-            songs[self.songs.track_id(uid)] = self.songs.truth(uid)
+        uids = sorted(charted)
+        for uid, track in zip(uids, simworld.track_ids(self.seed, np.array(uids, dtype=np.uint64)),
+                              strict=True):
+            songs[track] = self.songs.truth(uid)
         first = min(start, date.fromisoformat(old.get("first", start.isoformat())))
         last = max(end, date.fromisoformat(old.get("last", end.isoformat())))
         return {"seed": self.seed, "start": self.start.isoformat(), "first": first.isoformat(),

@@ -128,8 +128,8 @@ def track_ids(seed: int, uids: np.ndarray) -> list[str]:
 _SIZE = np.array([PROFILES[c].top for c in CODES])
 _CLUSTER = np.array([CLUSTERS.index(PROFILES[c].cluster) for c in CODES])
 _LOCAL = np.array([PROFILES[c].local for c in CODES])
-# how much longer songs last in a market: slow charts keep their hits (sqrt: the weekly top 200
-# turns over less than in proportion to the songs' lifetimes)
+# how much longer a market's own songs last there: slow charts keep their hits (the power was
+# fitted so that weekly new entries follow the real ones from the US to Mexico)
 _PERSIST = (_BASE_CHURN / np.array([PROFILES[c].churn for c in CODES])) ** 1.7
 _CLUSTER_MEMBERS = [np.flatnonzero(_CLUSTER == k) for k in range(len(CLUSTERS))]
 _GLOBAL_FROM = np.array([CODES.index(c) for c in GLOBAL_ORIGINS])
@@ -161,8 +161,8 @@ def releases(seed: int, day: int) -> Releases:
                       [n_global, n_regional.sum(), n_local.sum()])
     songs = _attributes(rng, origin, scope)
     if rng.random() < (0.35 if boost > 1 else 0.05):
-        songs = Releases.concat([songs, _album(rng, day)])
-    n = len(songs.origin)
+        songs = Releases.concat([songs, _album(rng)])
+    n = len(songs.origin)  # a few hundred at most: uids from index 4000 are Christmas classics
     songs.uid = np.uint64(day) * np.uint64(4096) + np.arange(n, dtype=np.uint64)
     songs.day = np.full(n, day, dtype=np.int64)
     return songs
@@ -182,7 +182,7 @@ def _attributes(rng: np.random.Generator, origin: np.ndarray, scope: np.ndarray)
     )
 
 
-def _album(rng: np.random.Generator, day: int) -> Releases:
+def _album(rng: np.random.Generator) -> Releases:
     """An album drop: one popular artist charts many tracks at once, briefly."""
     n = int(rng.integers(6, 15))
     scope = np.int8(0 if rng.random() < 0.4 else 1)
