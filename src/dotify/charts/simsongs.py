@@ -28,6 +28,8 @@ def quote(field: str) -> str:
 
 
 class SongBook:
+    """Every song of one seed: its releases by day, names, CSV parts and ground truth (cached)."""
+
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self._days: dict[int, simworld.Releases] = {}
