@@ -1,9 +1,11 @@
 """Ingest chart files into the store: files, folders, globs, ``.tar.gz`` archives or bytes.
 
 :func:`ingest_paths` reads every input as a stream (archive members too, never extracted to
-disk), writes each chart in its own transaction, records every file in ``ingested_files``
-(ok | unchanged | failed, with its sha256 and error) and returns an :class:`IngestReport`.
-A bad file adds no rows and does not stop the run.
+disk), validates each chart whole before writing it, commits whole charts about
+``COMMIT_ROWS`` rows per transaction (a chart is never split across two), records every file
+in ``ingested_files`` (ok | unchanged | failed, with its sha256 and error) and returns an
+:class:`IngestReport`. A bad file adds no rows and does not stop the run; in a many-chart
+file only the bad charts are left out.
 """
 
 from __future__ import annotations
