@@ -93,7 +93,7 @@ class SongBook:
         """Each song's CSV middle (quoted title and artist) and its URL."""
         rows = self._rows
         missing = [uid for uid in uids if uid not in rows]
-        ids = simworld.track_ids(self.seed, np.array(missing, dtype=np.uint64))
+        ids = simworld.track_ids(self.seed, np.array(missing, dtype=np.uint64)) if missing else []
         for uid, track in zip(missing, ids, strict=True):
             title, artist = self.names(uid)
             rows[uid] = (f"{quote(title)},{quote(artist)}", TRACK_URL + track)
