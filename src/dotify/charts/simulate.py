@@ -25,6 +25,9 @@ from dotify.charts.simmarkets import CODES, DEFAULT_MARKETS, PROFILES
 from dotify.charts.simsongs import SongBook
 from dotify.countries import lookup
 
+__all__ = ["DEFAULT_START", "ChartRow", "SimulationSummary", "Simulator", "chart_path",
+           "simulate"]
+
 log = logging.getLogger("dotify")
 
 DEFAULT_START = date(2020, 1, 1)
