@@ -109,10 +109,11 @@ def session(master: str | None = "local[*]", conf: Mapping[str, str] | None = No
 
 
 def active_session() -> SparkSession:
-    """The running Spark session, or a new default one."""
-    require_spark()
-    from pyspark.sql import SparkSession
-
+    """The running Spark session (no checks needed then), or a new default one."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        return session()  # raises MissingDependencyError with what to install
     return SparkSession.getActiveSession() or session()
 
 
