@@ -107,7 +107,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats, skip the big one")
     args = parser.parse_args()
     bench_epr(5 if args.quick else 30)
-    bench_fit_ratio(3 if args.quick else 9)
+    bench_fit_ratio(3 if args.quick else 15)
     if not args.quick:
         bench_scale(iterations=3, repeats=5)
 
