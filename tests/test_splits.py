@@ -68,8 +68,8 @@ def test_seed_split_rejects_bad_arguments(kwargs: dict, message: str) -> None:
         seed_split(planted_ratings()[0], **kwargs)
 
 
-def test_date_split(settings) -> None:  # type: ignore[no-untyped-def]
-    engine = engine_for(settings)
+def test_date_split(db_settings) -> None:  # type: ignore[no-untyped-def]
+    engine = engine_for(db_settings)
     insert_charts(engine, ["co", "de"], [[(1, 5000), (2, 3000)], [(2, 7000)]], date(2020, 1, 3))
     # after the split: co repeats 1 and finds 3 (known before, in de's chart); de finds 1;
     # song 9 is new to everyone and jp is a new market: both left out
