@@ -147,17 +147,20 @@ def test_jdbc_without_driver_says_what_to_install(spark) -> None:
         spark_engine.read_jdbc(spark, "jdbc:nosuchdb://127.0.0.1/dotify")
 
 
-def test_jdbc_reads_the_same_ratings(spark, db_settings: Settings, request) -> None:
+@pytest.mark.parametrize("via", ["parquet", "jdbc"])
+def test_same_ratings_on_each_database(spark, db_settings: Settings, via: str, request
+                                       ) -> None:
     database = request.node.callspec.params["db_settings"]
-    if not DRIVER_JARS[database].exists():
+    if via == "jdbc" and not DRIVER_JARS[database].exists():
         pytest.skip(f"no JDBC driver at {DRIVER_JARS[database]} "
                     "(apt-get install libpostgresql-jdbc-java libxerial-sqlite-jdbc-java)")
     engine = engine_for(db_settings)
     insert_planted(engine, weeks=2, n_blocks=2, per_block=3)
     window = {"end": date(2020, 1, 3), "scaling": "written", "eps": 100.0}
-    remote = spark_engine.spark_ratings(spark, db_settings, jdbc_url="auto", **window)
+    jdbc_url = "auto" if via == "jdbc" else None
+    remote = spark_engine.spark_ratings(spark, db_settings, jdbc_url=jdbc_url, **window)
     _assert_same_ratings(remote, from_store(engine, **window))
-    assert not (db_settings.home / "spark").exists()  # read over JDBC, nothing exported
+    assert (db_settings.home / "spark").exists() == (via == "parquet")  # exported or not
 
 
 @pytest.mark.parametrize(("db_url", "jdbc"), [
