@@ -25,7 +25,9 @@ How dotify's parameters map onto Spark's (Hu, Koren & Volinsky 2008; Zhou et al.
   used is logged and kept in ``self.spark_params``.
 
 Spark initialises factors its own way, so the factors differ from ``implicit``'s; the test
-suite checks that validation EPR agrees within 0.02 for matched parameters.
+suite checks that validation EPR agrees within 0.02 for matched parameters. On the real
+weekly charts (55 x 36,478, seed split, defaults) ``dotify train --no-publish --json`` gives
+validation EPR 0.1747 for ``imf`` and 0.1733 with ``--engine spark``.
 """
 
 from __future__ import annotations
