@@ -137,3 +137,24 @@ def test_training_library_call_without_publishing(store: Settings) -> None:
     assert said[0] == "reading charts" and said[-1].startswith("saved model")
     loaded = artifact.load(result.artifact.path)
     assert loaded.charted is not None and loaded.charted.nnz == meta["nnz"]
+
+
+def test_evaluate_by_date(home: Path) -> None:
+    from datetime import date
+
+    from _planted import insert_charts
+
+    engine = engine_for(Settings(home=home))
+    insert_charts(engine, ["co", "de", "mx"], [[(1, 9000), (2, 5000), (3, 100)],
+                                               [(4, 8000), (5, 7000)], [(1, 9500), (3, 50)]],
+                  date(2020, 1, 3))
+    insert_charts(engine, ["co", "de", "mx"], [[(1, 9000)], [(1, 3000), (5, 900)], [(2, 10)]],
+                  date(2020, 1, 10))
+    payload = _json("evaluate", "--model", "popularity", "--before", "2020-01-10", "--json")
+    assert payload["split"] == {"protocol": "date", "before": "2020-01-10"}
+    assert payload["n_songs"] == 5 and payload["nnz"] == 7  # the train part's shape
+    # popularity before the date (summed log ratings): songs 1, 4, 5, 2, 3. New after it:
+    # de's song 1 (first of 5: 0) and mx's song 2 (fourth: 3/5); co's song 1 is not new
+    assert payload["val_epr"] == pytest.approx((0.0 + 3 / 5) / 2)
+    result = CliRunner().invoke(app, ["evaluate", "--before", "2020-01-03"])
+    assert "no charts before 2020-01-03" in str(result.exception)

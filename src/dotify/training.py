@@ -152,17 +152,23 @@ def evaluate_model(
     fraction: float = 0.2,
     min_songs: int = 50,
     seed: int = 0,
+    before: date | None = None,
     baselines: bool = True,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Fit ``kind`` on the seed split and return its metrics (nothing is saved), with the
-    data's shape, the params, and the popularity and random baselines' validation EPR."""
+    data's shape, the params, and the popularity and random baselines' validation EPR.
+    With ``before``, split by date instead (:func:`dotify.splits.date_split`)."""
     say = progress or (lambda message: log.info(message))
     _check_kind(kind, "local")
     model_params, data_params = split_params(params)
     say("reading charts")
-    full, train_part, validation = prepare(settings, start, end, n_top_songs, data_params,
-                                           fraction, min_songs, seed)
+    if before is None:
+        full, train_part, validation = prepare(settings, start, end, n_top_songs, data_params,
+                                               fraction, min_songs, seed)
+    else:
+        full, train_part, validation = _by_date(settings, before, start, end, n_top_songs,
+                                                data_params)
     say(f"fitting {kind} on {full.shape[0]} countries x {full.shape[1]} songs")
     model = make_model(kind, **model_params)
     result = {"kind": kind, **fit_and_evaluate(model, train_part, validation)}
@@ -170,9 +176,24 @@ def evaluate_model(
         for name in ("popularity", "random"):
             base = fit_and_evaluate(make_model(name), train_part, validation)
             result[f"{name}_val_epr"] = base["val_epr"]
+    split = ({"protocol": "seed", "fraction": fraction, "min_songs": min_songs, "seed": seed}
+             if before is None else {"protocol": "date", "before": before.isoformat()})
     result |= {"params": {**model.params, **full_data_params(full)}, **shape_of(full),
-               "history": model.history}
+               "split": split, "history": model.history}
     return result
+
+
+def _by_date(settings: Settings, before: date, start: date | None, end: date | None,
+             n_top_songs: int | None, data_params: dict[str, Any]
+             ) -> tuple[Ratings, Ratings, Ratings]:
+    if n_top_songs is not None:
+        raise ConfigError("a split by date takes --start/--end, not --n-top-songs")
+    train_part, validation = splits.date_split(engine_for(settings), before, start=start,
+                                               end=end, **data_params)
+    if validation.nnz == 0:
+        raise ModelError(f"no country charts a known song for the first time on or after "
+                         f"{before}; pick an earlier date")
+    return train_part, train_part, validation
 
 
 def full_data_params(full: Ratings) -> dict[str, Any]:

@@ -166,6 +166,9 @@ def evaluate_command(
     lam: _LAMBDA = None, eps: _EPS = None, iterations: _ITER = None, seed: _SEED = 0,
     param: _PARAM = None, start: _START = None, end: _END = None, n_top_songs: _TOP = None,
     per_country: Annotated[bool, typer.Option(help="Add the per-country breakdown.")] = False,
+    before: Annotated[datetime | None, typer.Option(
+        formats=_DAY, help="Split by date: train before it, validate on songs new after.")
+    ] = None,
     as_json: _JSON = False,
 ) -> None:
     """Fit on the seed split and print train/validation EPR and top-k metrics (saves nothing)."""
@@ -173,6 +176,7 @@ def evaluate_command(
     params = gather_params(cfg, model, _flags(factors, alpha, lam, eps, iterations), param, seed)
     with _bad_values():
         result = training.evaluate_model(cfg, model, params, seed=seed,
+                                         before=before.date() if before else None,
                                          progress=_progress(as_json),
                                          **_window(start, end, n_top_songs))
     if not per_country:
