@@ -104,6 +104,14 @@ def test_spark_ratings_exports_then_reads(spark, store: Settings) -> None:
     assert (store.home / "spark" / "entries.parquet").exists()
 
 
+def test_an_empty_window_gives_the_same_empty_ratings(frames, store: Settings) -> None:
+    window = {"start": date(2021, 1, 1)}
+    local = from_store(engine_for(store), **window)
+    remote = spark_engine.collect_ratings(spark_engine.aggregate(frames[0], **window),
+                                          frames[1], _window_info(window), "log", 1000.0)
+    assert remote.shape == local.shape == (0, 0) and remote.info == local.info
+
+
 def _window_info(window: dict) -> dict:
     return {k: window.get(k) for k in ("start", "end", "n_top_songs", "kind")}
 

@@ -357,13 +357,7 @@ def collect_ratings(summed: DataFrame, song_frame: DataFrame, window: dict[str, 
     matrix = sp.csr_matrix((col["rating"].astype(np.float32), (rows, cols)), shape=shape)
     matrix.sort_indices()
     matrix.eliminate_zeros()
-    spotify = col["spotify_id"][first]
-    songs_meta = Songs(
-        keys=keys, titles=col["title"][first].astype(str),
-        artists=col["artists"][first].astype(str),
-        urls=np.array([ratings_mod.SPOTIFY_TRACK_URL.format(s) if s else "" for s in spotify],
-                      dtype=str),
-        streams=np.asarray(raw.sum(axis=0)).ravel().astype(np.int64))
+    songs_meta = _songs_of(col, first, raw)
     info = {
         "window": {k: (str(v) if isinstance(v, date) else v) for k, v in window.items()},
         "first_date": str(col["first_date"].min()) if len(streams) else None,
@@ -373,6 +367,14 @@ def collect_ratings(summed: DataFrame, song_frame: DataFrame, window: dict[str, 
     }
     log.info("spark ratings: %d countries x %d songs, %d non-zeros", *shape, matrix.nnz)
     return Ratings(matrix, markets, songs_meta, raw, info)
+
+
+def _songs_of(col: dict[str, np.ndarray], first: np.ndarray, raw: sp.csr_matrix) -> Songs:
+    """Song metadata per column (``first``: a row of each song), as ``ratings`` builds it."""
+    urls = [ratings_mod.SPOTIFY_TRACK_URL.format(s) if s else "" for s in col["spotify_id"][first]]
+    return Songs(keys=col["key"][first].astype(str), titles=col["title"][first].astype(str),
+                 artists=col["artists"][first].astype(str), urls=np.array(urls, dtype=str),
+                 streams=np.asarray(raw.sum(axis=0)).ravel().astype(np.int64))
 
 
 def spark_ratings(spark: SparkSession, settings: Settings, start: date | None = None,
