@@ -132,6 +132,9 @@ class _TitleNet(_IdNet):
         with torch.no_grad():  # start as net 2 plus the parts; a negative random start
             self.combine.weight.fill_(0.5)  # weight drives its ReLU part dead for good
             self.combine.weight[0, 0] = 1.0
+            for out in (self.title_out, getattr(self, "artist_out", None)):
+                if out is not None:  # start every song's part above 0 (titles and artists
+                    out.bias.fill_(0.1)  # look alike at first, so they share one side)
 
     def song_parts(self, songs: torch.Tensor) -> torch.Tensor:
         """(len(songs), 1 or 2): the title scalar (and artist scalar) of each song."""
@@ -175,6 +178,13 @@ def _keras_init(module: nn.Module) -> None:
         if isinstance(layer, nn.Linear):
             nn.init.xavier_uniform_(layer.weight)
             nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.LSTM):  # Keras: orthogonal recurrence, forget-gate bias 1
+            nn.init.xavier_uniform_(layer.weight_ih_l0)
+            nn.init.orthogonal_(layer.weight_hh_l0)
+            nn.init.zeros_(layer.bias_ih_l0)
+            nn.init.zeros_(layer.bias_hh_l0)
+            with torch.no_grad():
+                layer.bias_ih_l0[layer.hidden_size:2 * layer.hidden_size] = 1.0
 
 
 def _embedding(n: int, dim: int, padding_idx: int | None = None) -> nn.Embedding:
