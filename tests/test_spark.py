@@ -345,3 +345,14 @@ def test_nightly_engine_spark_publishes_a_spark_model(spark, home: Path) -> None
     assert result.status == "published", result.error
     live = artifact.load_current(config.models_dir)
     assert live.kind == "spark-als" and live.meta["engine"] == "spark"
+
+
+def test_cli_flags_set_the_engine_settings(settings: Settings) -> None:
+    from dotify.cli.model import with_spark
+
+    assert with_spark(settings, None, None) is settings
+    changed = with_spark(settings, "spark://head:7077", "auto", "spark")
+    assert (changed.spark_master, changed.spark_jdbc_url, changed.engine) == (
+        "spark://head:7077", "auto", "spark")
+    with pytest.raises(ConfigError, match="unknown engine 'gpu'; choose one of local, spark"):
+        with_spark(settings, None, None, "gpu")

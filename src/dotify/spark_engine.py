@@ -15,6 +15,7 @@ built-in SQL and the JVM's ALS, so executors need no Python packages beyond pysp
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import re
@@ -124,7 +125,9 @@ def ensure_checkpoint_dir(spark: SparkSession) -> None:
     if context.getCheckpointDir() is not None:
         return
     if (context.master or "").startswith("local"):
-        context.setCheckpointDir(tempfile.mkdtemp(prefix="dotify-spark-checkpoints-"))
+        folder = tempfile.mkdtemp(prefix="dotify-spark-checkpoints-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        context.setCheckpointDir(folder)
     else:
         log.warning("spark: no checkpoint folder; set spark.checkpoint.dir to shared storage "
                     "(e.g. hdfs:///tmp/dotify) or long ALS runs may fail with StackOverflowError")
