@@ -71,6 +71,7 @@ def compare_store(settings: Settings, models: Sequence[str] = MODELS, *,
     check_models(models)
     if split not in SPLITS:
         raise ConfigError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    say = progress or log.info
     imf, data_params = training.split_params(tuning.load_best_params(settings))
     full = training.load_ratings(settings, start, end, n_top_songs, data_params)
     if full.nnz == 0:
@@ -82,6 +83,8 @@ def compare_store(settings: Settings, models: Sequence[str] = MODELS, *,
     if validation.nnz == 0:
         raise ModelError(f"no country rates more than {min_songs} songs, so nothing is held "
                          "out; lower min_songs or ingest more charts")
+    say(f"{full.shape[0]} countries x {full.shape[1]} songs; {split} split: {train.nnz} "
+        f"training and {validation.nnz} held-out ratings; IMF params {imf or 'defaults'}")
     return compare(train, validation, models, {"imf": imf}, epochs, seed, split == "cold",
                    progress)
 
