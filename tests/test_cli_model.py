@@ -57,9 +57,11 @@ def test_train_json_saves_and_publishes(store: Settings) -> None:
 def test_train_uses_tuned_params_and_flags_override(store: Settings) -> None:
     store.home.joinpath("best_params.json").write_text(json.dumps(
         {"kind": "imf", "params": {"alpha": 7.0, "regularization": 3.0, "eps": 50.0,
-                                   "factors": 6}}))
-    payload = _json("train", "--iterations", "2", "--lambda", "4", "--no-publish", "--json")
+                                   "factors": 6, "random_state": 0}}))
+    payload = _json("train", "--iterations", "2", "--lambda", "4", "--no-publish", "--seed",
+                    "3", "--json")
     assert payload["params"]["alpha"] == 7.0 and payload["params"]["factors"] == 6
+    assert payload["params"]["random_state"] == 3
     assert payload["params"]["regularization"] == 4.0 and payload["published"] is False
     assert artifact.load(store.models_dir / payload["version"]).meta["ratings"]["eps"] == 50.0
     assert artifact.current_version(store.models_dir) is None

@@ -68,15 +68,16 @@ def parse_param(text: str) -> tuple[str, Any]:
 
 def gather_params(cfg: Settings, kind: str, flags: dict[str, Any], extra: list[str] | None,
                   seed: int | None) -> dict[str, Any]:
-    """Saved best params (IMF), then flags, then ``--param``; checked against the model."""
+    """Saved best params (IMF), then flags and ``--seed``, then ``--param``; checked against
+    the model."""
     if kind not in MODEL_KINDS:
         raise ConfigError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
     params = dict(tuning.load_best_params(cfg)) if kind == "imf" else {}
     params |= {k: v for k, v in flags.items() if v is not None}
-    params |= dict(parse_param(p) for p in extra or [])
     accepted = inspect.signature(model_class(kind).__init__).parameters
-    if seed is not None and "random_state" in accepted and "random_state" not in params:
+    if seed is not None and "random_state" in accepted:
         params["random_state"] = seed
+    params |= dict(parse_param(p) for p in extra or [])
     takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
     unknown = [k for k in params if k not in accepted and k not in training.RATINGS_PARAMS]
     if unknown and not takes_any:
