@@ -179,12 +179,14 @@ def _keras_init(module: nn.Module) -> None:
             nn.init.xavier_uniform_(layer.weight)
             nn.init.zeros_(layer.bias)
         elif isinstance(layer, nn.LSTM):  # Keras: orthogonal recurrence, forget-gate bias 1
-            nn.init.xavier_uniform_(layer.weight_ih_l0)
-            nn.init.orthogonal_(layer.weight_hh_l0)
-            nn.init.zeros_(layer.bias_ih_l0)
-            nn.init.zeros_(layer.bias_hh_l0)
-            with torch.no_grad():
-                layer.bias_ih_l0[layer.hidden_size:2 * layer.hidden_size] = 1.0
+            weights = dict(layer.named_parameters())
+            nn.init.xavier_uniform_(weights["weight_ih_l0"])
+            nn.init.orthogonal_(weights["weight_hh_l0"])
+            nn.init.zeros_(weights["bias_ih_l0"])
+            nn.init.zeros_(weights["bias_hh_l0"])
+            size = int(layer.hidden_size)
+            with torch.no_grad():  # gate order: input, forget, cell, output
+                weights["bias_ih_l0"][size:2 * size] = 1.0
 
 
 def _embedding(n: int, dim: int, padding_idx: int | None = None) -> nn.Embedding:
