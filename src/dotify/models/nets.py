@@ -399,7 +399,10 @@ class RankingNet(Net2):
     stopped early on validation EPR (Hu et al. 2008, section 6).
 
     Without ``validation``, ``validation_fraction`` of the training ratings is held out to
-    find the number of epochs, and the network is then retrained on all of them.
+    find the number of epochs, and the network is then retrained on all of them. (The kind
+    keeps the registry's name "bpr-net"; a full softmax over 10^4 songs is cheap here and
+    ranked better than sampled pairs would need many epochs to.) An epoch is one full-batch
+    step; ``epochs`` is the most it may take.
     """
 
     kind = "bpr-net"
