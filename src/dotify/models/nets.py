@@ -400,9 +400,9 @@ class RankingNet(Net2):
 
     Without ``validation``, ``validation_fraction`` of the training ratings is held out to
     find the number of epochs, and the network is then retrained on all of them. (The kind
-    keeps the registry's name "bpr-net"; a full softmax over 10^4 songs is cheap here and
-    ranked better than sampled pairs would need many epochs to.) An epoch is one full-batch
-    step; ``epochs`` is the most it may take.
+    keeps the registry's name "bpr-net"; a softmax over every song is cheap at 55 x 10^4, so
+    no pairs or negatives are sampled.) An epoch is one full-batch step; ``epochs`` is the
+    most it may take.
     """
 
     kind = "bpr-net"
