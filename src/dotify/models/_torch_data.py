@@ -13,6 +13,9 @@ from collections.abc import Iterator
 import numpy as np
 import scipy.sparse as sp
 import torch
+from torch import nn
+
+EMBEDDING_INIT = 0.05  # Keras' default uniform embedding init, as the seed used
 
 
 def pick_device(device: str | None) -> torch.device:
@@ -90,3 +93,30 @@ def imf_loss(pred: torch.Tensor, r: torch.Tensor, alpha: float) -> torch.Tensor:
     c = 1.0 + alpha * r
     p = (r > 0).to(pred.dtype)
     return (c * (p - pred) ** 2).mean()
+
+
+def keras_init(module: nn.Module) -> None:
+    """Dense layers as Keras starts them (Glorot-uniform weights, zero bias): a ReLU output
+    of a torch-default negative bias can start, and stay, dead."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.LSTM):  # Keras: orthogonal recurrence, forget-gate bias 1
+            weights = dict(layer.named_parameters())
+            nn.init.xavier_uniform_(weights["weight_ih_l0"])
+            nn.init.orthogonal_(weights["weight_hh_l0"])
+            nn.init.zeros_(weights["bias_ih_l0"])
+            nn.init.zeros_(weights["bias_hh_l0"])
+            size = int(layer.hidden_size)
+            with torch.no_grad():  # gate order: input, forget, cell, output
+                weights["bias_ih_l0"][size:2 * size] = 1.0
+
+
+def embedding(n: int, dim: int, padding_idx: int | None = None) -> nn.Embedding:
+    emb = nn.Embedding(n, dim, padding_idx=padding_idx)
+    nn.init.uniform_(emb.weight, -EMBEDDING_INIT, EMBEDDING_INIT)
+    if padding_idx is not None:
+        with torch.no_grad():
+            emb.weight[padding_idx] = 0
+    return emb

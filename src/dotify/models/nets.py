@@ -26,19 +26,20 @@ from torch import nn
 from dotify.errors import ModelError
 from dotify.models._torch_data import (
     dense_ratings,
+    embedding,
     imf_loss,
+    keras_init,
     pair_batches,
     pick_device,
     seeded,
     torch_threads,
 )
 from dotify.models.base import Recommender
-from dotify.models.titles import artist_ids, build_vocab, encode_titles
+from dotify.models.titles import TitleEncoder, artist_ids, build_vocab, encode_titles
 from dotify.ratings import Ratings
 
 log = logging.getLogger("dotify")
 
-_INIT = 0.05  # Keras' default uniform embedding init, as the seed used
 _SCORE_PAIRS = 1 << 17  # pairs per forward pass when scoring
 
 
@@ -47,10 +48,10 @@ class _IdNet(nn.Module):
 
     def __init__(self, n_countries: int, n_songs: int, factors: int, biases: bool) -> None:
         super().__init__()
-        self.country = _embedding(n_countries, factors)
-        self.song = _embedding(n_songs, factors)
-        self.country_bias = _embedding(n_countries, 1) if biases else None
-        self.song_bias = _embedding(n_songs, 1) if biases else None
+        self.country = embedding(n_countries, factors)
+        self.song = embedding(n_songs, factors)
+        self.country_bias = embedding(n_countries, 1) if biases else None
+        self.song_bias = embedding(n_songs, 1) if biases else None
 
     def dot(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         out = (self.country(rows) * self.song(cols)).sum(1)
@@ -96,7 +97,7 @@ class _MLPNet(_IdNet):
             nn.Linear(10, 10), nn.ReLU(), nn.BatchNorm1d(10),
             nn.Linear(10, 1),
         )
-        _keras_init(self)
+        keras_init(self)
 
     def forward(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         joined = torch.cat([self.country(rows), self.song(cols)], 1)
@@ -110,44 +111,23 @@ class _MLPNet(_IdNet):
 class _TitleNet(_IdNet):
     """Nets 4 and 5: net 2's output, a title scalar (and an artist scalar) -> Dense(1)."""
 
-    tokens: torch.Tensor  # buffers: (n_songs, max_len) word ids, (n_songs,) artist ids
-    artists: torch.Tensor
-
     def __init__(self, n_countries: int, n_songs: int, factors: int, tokens: np.ndarray,
                  n_words: int, artists: np.ndarray | None, n_artists: int,
                  id_dropout: float = 0.0) -> None:
         super().__init__(n_countries, n_songs, factors, biases=True)
         self.id_dropout = id_dropout
-        self.register_buffer("tokens", torch.as_tensor(tokens, dtype=torch.int64))
-        self.words = _embedding(n_words, factors, padding_idx=0)
-        self.lstm = nn.LSTM(factors, factors, batch_first=True)
-        self.title_out = nn.Linear(factors, 1)
-        self.artist: nn.Embedding | None = None
-        if artists is not None:
-            self.register_buffer("artists", torch.as_tensor(artists, dtype=torch.int64))
-            self.artist = _embedding(n_artists, factors, padding_idx=0)
-            self.artist_out = nn.Linear(factors, 1)
+        self.encoder = TitleEncoder(factors, tokens, n_words, artists, n_artists)
         self.combine = nn.Linear(2 if artists is None else 3, 1)
-        _keras_init(self)
+        self.encoder.init_like_keras()
+        keras_init(self.combine)
         with torch.no_grad():  # start as net 2 plus the parts; a negative random start
             self.combine.weight.fill_(0.5)  # weight drives its ReLU part dead for good
             self.combine.weight[0, 0] = 1.0
-            for out in (self.title_out, getattr(self, "artist_out", None)):
-                if out is not None:  # start every song's part above 0 (titles and artists
-                    out.bias.fill_(0.1)  # look alike at first, so they share one side)
-
-    def song_parts(self, songs: torch.Tensor) -> torch.Tensor:
-        """(len(songs), 1 or 2): the title scalar (and artist scalar) of each song."""
-        _, (hidden, _) = self.lstm(self.words(self.tokens[songs]))
-        parts = [torch.relu(self.title_out(hidden[-1]))]
-        if self.artist is not None:
-            parts.append(torch.relu(self.artist_out(self.artist(self.artists[songs]))))
-        return torch.cat(parts, 1)
 
     def forward(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         # a title's encoding depends on the song alone: run the LSTM once per distinct song
         distinct, inverse = torch.unique(cols, return_inverse=True)
-        per_song = self.song_parts(distinct)[inverse]
+        per_song = self.encoder(distinct)[inverse]
         if self.training and self.id_dropout > 0:
             dot = self._dot_dropping_ids(rows, cols, distinct, inverse)
         else:
@@ -167,35 +147,8 @@ class _TitleNet(_IdNet):
 
     def table(self, rows: torch.Tensor, songs: torch.Tensor) -> torch.Tensor:
         weight = self.combine.weight[0]  # the final Dense(1), applied to a whole table
-        per_song = self.song_parts(songs) @ weight[1:] + self.combine.bias
+        per_song = self.encoder(songs) @ weight[1:] + self.combine.bias
         return weight[0] * super().table(rows, songs) + per_song[None, :]
-
-
-def _keras_init(module: nn.Module) -> None:
-    """Dense layers as Keras starts them (Glorot-uniform weights, zero bias): a ReLU output
-    of a torch-default negative bias can start, and stay, dead."""
-    for layer in module.modules():
-        if isinstance(layer, nn.Linear):
-            nn.init.xavier_uniform_(layer.weight)
-            nn.init.zeros_(layer.bias)
-        elif isinstance(layer, nn.LSTM):  # Keras: orthogonal recurrence, forget-gate bias 1
-            weights = dict(layer.named_parameters())
-            nn.init.xavier_uniform_(weights["weight_ih_l0"])
-            nn.init.orthogonal_(weights["weight_hh_l0"])
-            nn.init.zeros_(weights["bias_ih_l0"])
-            nn.init.zeros_(weights["bias_hh_l0"])
-            size = int(layer.hidden_size)
-            with torch.no_grad():  # gate order: input, forget, cell, output
-                weights["bias_ih_l0"][size:2 * size] = 1.0
-
-
-def _embedding(n: int, dim: int, padding_idx: int | None = None) -> nn.Embedding:
-    emb = nn.Embedding(n, dim, padding_idx=padding_idx)
-    nn.init.uniform_(emb.weight, -_INIT, _INIT)
-    if padding_idx is not None:
-        with torch.no_grad():
-            emb.weight[padding_idx] = 0
-    return emb
 
 
 class _TorchNet(Recommender):
@@ -294,7 +247,8 @@ class _TorchNet(Recommender):
     # -- saving ----------------------------------------------------------------------------
     def state(self) -> dict[str, np.ndarray]:
         module = self._require()
-        skip = {"country.weight", "song.weight", "tokens", "artists"}  # saved elsewhere
+        # the factors and the token and artist ids are saved as arrays of their own
+        skip = {"country.weight", "song.weight", "encoder.tokens", "encoder.artists"}
         weights = {"w." + k: v.detach().cpu().numpy() for k, v in module.state_dict().items()
                    if k not in skip}
         return {**self.extras, **weights}

@@ -12,6 +12,10 @@ import re
 from collections import Counter
 
 import numpy as np
+import torch
+from torch import nn
+
+from dotify.models._torch_data import embedding, keras_init
 
 PAD, OOV = 0, 1
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
@@ -60,3 +64,40 @@ def artist_ids(
         names = np.asarray(["", *sorted(set(first) - {""})], dtype=str)
     index = {str(n): i for i, n in enumerate(names)}
     return np.asarray([index.get(a, 0) for a in first], dtype=np.int64), names
+
+
+class TitleEncoder(nn.Module):
+    """Per song: its title's words -> LSTM(f) -> Dense(1, ReLU), and, with ``artists``, its
+    first artist -> embedding -> Dense(1, ReLU). Output (len(songs), 1 or 2)."""
+
+    tokens: torch.Tensor  # buffers: (n_songs, max_len) word ids, (n_songs,) artist ids
+    artists: torch.Tensor
+
+    def __init__(self, factors: int, tokens: np.ndarray, n_words: int,
+                 artists: np.ndarray | None, n_artists: int) -> None:
+        super().__init__()
+        self.register_buffer("tokens", torch.as_tensor(tokens, dtype=torch.int64))
+        self.words = embedding(n_words, factors, padding_idx=0)
+        self.lstm = nn.LSTM(factors, factors, batch_first=True)
+        self.title_out = nn.Linear(factors, 1)
+        self.artist: nn.Embedding | None = None
+        if artists is not None:
+            self.register_buffer("artists", torch.as_tensor(artists, dtype=torch.int64))
+            self.artist = embedding(n_artists, factors, padding_idx=0)
+            self.artist_out = nn.Linear(factors, 1)
+
+    def init_like_keras(self) -> None:
+        """Keras' initialisers, then every song's part starts above 0: titles and artists
+        look alike at first, so a ReLU part could start (and stay) dead for all songs."""
+        keras_init(self)
+        with torch.no_grad():
+            for out in (self.title_out, getattr(self, "artist_out", None)):
+                if out is not None:
+                    out.bias.fill_(0.1)
+
+    def forward(self, songs: torch.Tensor) -> torch.Tensor:
+        _, (hidden, _) = self.lstm(self.words(self.tokens[songs]))
+        parts = [torch.relu(self.title_out(hidden[-1]))]
+        if self.artist is not None:
+            parts.append(torch.relu(self.artist_out(self.artist(self.artists[songs]))))
+        return torch.cat(parts, 1)
