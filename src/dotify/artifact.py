@@ -66,9 +66,10 @@ class Artifact:
 
 
 def new_version(now: datetime | None = None) -> str:
-    """A sortable version name such as ``20261126T224501Z-3fa2``."""
+    """A version name that sorts in creation order, such as ``20261126T224501.123456Z-3fa2``
+    (microseconds, since the nightly job and tests can save several models in one second)."""
     now = now or datetime.now(UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{os.urandom(2).hex()}"
+    return f"{now:%Y%m%dT%H%M%S.%fZ}-{os.urandom(2).hex()}"
 
 
 def save(
