@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,18 @@ def test_train_json_saves_and_publishes(store: Settings) -> None:
     assert live.version == payload["version"] and live.meta["nnz"] == payload["nnz"]
     assert live.meta["metrics"]["val_epr"] == payload["val_epr"]
     assert live.meta["fingerprint"] and live.meta["window"]["start"] is None
+
+
+def test_trained_artifact_keeps_song_dates_for_windowed_queries(store: Settings) -> None:
+    from dotify.recommend import recommend
+
+    _json("train", *FAST, "--json")
+    live = artifact.load_current(store.models_dir)
+    assert live.song_first_date is not None and live.charted is not None
+    assert str(live.song_first_date.min()) == "2020-01-03"
+    inside = recommend(live, "Argentina", n=5, since=date(2020, 1, 1), until=date(2020, 1, 5))
+    assert len(inside.songs) == 5
+    assert recommend(live, "Argentina", n=5, since=date(2021, 1, 1)).songs == []
 
 
 def test_train_uses_tuned_params_and_flags_override(store: Settings) -> None:

@@ -124,3 +124,17 @@ def test_ratings_check_themselves() -> None:
     with pytest.raises(ValueError, match="ratings must be >= 0"):
         Ratings.from_triples(np.array(["co"]), songs, np.array([0]), np.array([1]),
                              np.array([-1.0]))
+
+
+def test_song_dates_span_every_country_the_song_charted_in(store) -> None:  # type: ignore[no-untyped-def]
+    r = from_store(store)
+    assert r.song_dates is not None
+    first, last = r.song_dates
+    spans = {str(k): (str(f), str(t)) for k, f, t in zip(r.songs.keys, first, last, strict=True)}
+    # track 1: co on D1 and D2, jp on D2 (global's D1 entry left out)
+    assert spans["track00001"] == (str(D1), str(D2))
+    assert spans["track00002"] == (str(D1), str(D2))  # co/de D1, de D2
+    assert spans["track00005"] == (str(D2), str(D3))
+    assert spans["track00006"] == (str(D3), str(D3))
+    windowed = from_store(store, start=D2)
+    assert str(windowed.song_dates[0][list(windowed.songs.keys).index("track00001")]) == str(D2)

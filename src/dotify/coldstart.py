@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from dotify._random import RandomState, check_random_state
+from dotify._rng import RandomState, check_random_state
 from dotify.evaluation import epr_from_scores
 from dotify.ratings import Ratings
 

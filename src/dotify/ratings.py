@@ -76,6 +76,8 @@ class Ratings:
     songs: Songs
     raw: sp.csr_matrix | None = None
     info: dict = field(default_factory=dict)  # window, scaling, eps, fingerprint, ...
+    # each song's first and last chart day in the window (datetime64[D] arrays), when known
+    song_dates: tuple[np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         n_rows, n_cols = self.matrix.shape
@@ -252,7 +254,22 @@ def _build(triples: Sequence[Any], meta: dict[int, tuple], scaling: str, eps: fl
         "fingerprint": fingerprint(markets[rows], keys[cols], streams),
     }
     log.info("ratings: %d countries x %d songs, %d non-zeros", *shape, matrix.nnz)
-    return Ratings(sp.csr_matrix(matrix), markets, songs, raw, info)
+    song_dates = _song_dates(triples, cols, len(ids))
+    return Ratings(sp.csr_matrix(matrix), markets, songs, raw, info, song_dates)
+
+
+def _song_dates(triples: Sequence[Any], cols: np.ndarray, n_songs: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Per song, the earliest and latest chart day over its (market, song) pairs."""
+    def days(index: int) -> np.ndarray:  # SQLite returns text, other databases dates
+        text = np.array([str(t[index]) for t in triples], dtype="datetime64[D]")
+        return text.astype(np.int64)
+
+    first = np.full(n_songs, np.iinfo(np.int64).max)
+    last = np.full(n_songs, np.iinfo(np.int64).min)
+    np.minimum.at(first, cols, days(3))
+    np.maximum.at(last, cols, days(4))
+    return first.astype("datetime64[D]"), last.astype("datetime64[D]")
 
 
 def fingerprint(markets: np.ndarray, keys: np.ndarray, streams: np.ndarray) -> str:

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from sqlalchemy.engine import Engine
 
 from dotify import ratings as ratings_mod
-from dotify._random import RandomState, check_random_state
+from dotify._rng import RandomState, check_random_state
 from dotify.ratings import Ratings
 
 log = logging.getLogger("dotify")

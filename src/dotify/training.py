@@ -109,7 +109,7 @@ def train(
     meta = {**_meta(full, metrics, data_params, refit, fraction, min_songs, seed),
             "engine": engine}
     saved = artifact_mod.save(model, full.countries, full.songs, settings.models_dir,
-                              meta=meta, charted=full.matrix)
+                              meta=meta, charted=full.matrix, song_dates=full.song_dates)
     if publish:
         artifact_mod.publish(settings.models_dir, saved.version)
     say(f"saved model {saved.version}" + (" and published it" if publish else ""))

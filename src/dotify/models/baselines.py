@@ -10,7 +10,7 @@ from typing import Self
 
 import numpy as np
 
-from dotify._random import check_random_state
+from dotify._rng import check_random_state
 from dotify.models.base import Recommender
 from dotify.ratings import Ratings
 
