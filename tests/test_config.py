@@ -27,3 +27,16 @@ def test_environment_sets_home_and_database(tmp_path: Path, monkeypatch: pytest.
 def test_invalid_setting_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="source"):
         Settings(home=tmp_path, source="ftp")  # type: ignore[arg-type]
+
+
+def test_cli_reports_a_bad_setting_in_words(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DOTIFY_HOME": str(tmp_path), "DOTIFY_ENGINE": "hadoop"}
+    done = subprocess.run([sys.executable, "-m", "dotify", "stats"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert done.returncode == 2
+    assert "invalid settings: DOTIFY_ENGINE: Input should be 'local' or 'spark'" in done.stderr
+    assert "Traceback" not in done.stderr

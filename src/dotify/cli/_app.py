@@ -7,7 +7,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from pydantic import ValidationError
+
 from dotify.config import Settings
+from dotify.errors import ConfigError
 
 app = typer.Typer(
     name="dotify",
@@ -35,7 +38,13 @@ def _root(
         overrides["home"] = home
     if db is not None:
         overrides["database_url"] = db
-    ctx.obj = Settings(**overrides)
+    try:
+        ctx.obj = Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"DOTIFY_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None
 
 
 def settings(ctx: typer.Context) -> Settings:
