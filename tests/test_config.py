@@ -16,7 +16,9 @@ def test_all_state_lives_under_home(tmp_path: Path) -> None:
         assert folder.is_relative_to(tmp_path / "h")
 
 
-def test_environment_sets_home_and_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_sets_home_and_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DOTIFY_HOME", str(tmp_path / "env-home"))
     monkeypatch.setenv("DOTIFY_DATABASE_URL", "postgresql+psycopg://u@127.0.0.1/db")
     settings = Settings()

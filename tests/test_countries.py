@@ -34,7 +34,10 @@ def test_global_is_known_but_not_a_country() -> None:
 def test_registry_covers_the_chart_markets() -> None:
     codes = {m.code for m in countries.countries()}
     assert 65 <= len(codes) <= 80
-    weekly_scrape = "ad ar at au be bg bo br ca ch cl co cr cz de dk do ec ee es fi fr gb gr gt hk hn hu id ie is it jp lt lu lv mx my ni nl no nz pa pe ph pl pt py ro se sg sk sv tr tw us uy"
+    weekly_scrape = (
+        "ad ar at au be bg bo br ca ch cl co cr cz de dk do ec ee es fi fr gb gr gt hk hn hu id "
+        "ie is it jp lt lu lv mx my ni nl no nz pa pe ph pl pt py ro se sg sk sv tr tw us uy"
+    )
     assert set(weekly_scrape.split()) <= codes
     assert all(len(code) == 2 and code.islower() for code in codes)
 

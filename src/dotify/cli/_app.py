@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
-from rich.console import Console
-
 from pydantic import ValidationError
+from rich.console import Console
 
 from dotify.config import Settings
 from dotify.errors import ConfigError
@@ -25,9 +25,11 @@ console = Console(stderr=True)  # progress and tables for people; --json goes to
 @app.callback()
 def _root(
     ctx: typer.Context,
-    home: Path = typer.Option(None, "--home", envvar="DOTIFY_HOME", help="Folder of all state."),
-    db: str = typer.Option(None, "--db", help="SQLAlchemy database URL (default: SQLite in home)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug output."),
+    home: Annotated[Path | None, typer.Option(
+        "--home", envvar="DOTIFY_HOME", help="Folder of all state.")] = None,
+    db: Annotated[str | None, typer.Option(
+        "--db", help="SQLAlchemy database URL (default: SQLite in home).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug output.")] = False,
 ) -> None:
     """dotify: music like Colombia x Turkey - Germany."""
     import logging

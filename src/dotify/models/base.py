@@ -43,6 +43,7 @@ class Recommender(ABC):
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore what :meth:`state` returned (called after the factors are set)."""
+        return None  # models whose factors are all they need keep nothing else
 
     def check_finite(self) -> None:
         for name in ("country_factors", "song_factors"):
