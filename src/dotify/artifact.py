@@ -118,7 +118,7 @@ def save(
     tmp = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=models_dir))
     try:
         with open(tmp / "arrays.npz", "wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez(fh, allow_pickle=False, **arrays)  # load() refuses pickles too
             fh.flush()
             os.fsync(fh.fileno())
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=_json_default))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 from pydantic import ValidationError
@@ -22,6 +22,13 @@ app = typer.Typer(
 console = Console(stderr=True)  # progress and tables for people; --json goes to stdout
 
 
+class _Overrides(TypedDict, total=False):
+    """The Settings fields the root options may set (the rest come from DOTIFY_* or defaults)."""
+
+    home: Path
+    database_url: str
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -35,7 +42,7 @@ def _root(
     import logging
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING)
-    overrides: dict[str, object] = {}
+    overrides: _Overrides = {}
     if home is not None:
         overrides["home"] = home
     if db is not None:
