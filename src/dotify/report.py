@@ -123,7 +123,7 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
 
 def cluster_order(vectors: np.ndarray) -> np.ndarray:
     """Row order from average-linkage hierarchical clustering on cosine distance."""
-    from scipy.cluster.hierarchy import leaves_list, linkage  # type: ignore[import-untyped]
+    from scipy.cluster.hierarchy import leaves_list, linkage
 
     if len(vectors) < 3:
         return np.arange(len(vectors))
@@ -150,7 +150,7 @@ def similarity_heatmap(vectors: np.ndarray, names: list[str]) -> Figure | None:
 
 
 def tsne_map(vectors: np.ndarray, codes: list[str], random_state: int = 0) -> Figure | None:
-    from sklearn.manifold import TSNE  # type: ignore[import-untyped]
+    from sklearn.manifold import TSNE
 
     if len(vectors) < 4:
         return None

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import re
 
-from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
-from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from dotify.config import Settings
 from dotify.errors import ConfigError, DotifyError

@@ -39,11 +39,11 @@ class Live:
     def cached(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()`` once per version and key; later calls return the stored value."""
         if key in self._cache:
-            return self._cache[key]  # type: ignore[no-any-return]
+            return self._cache[key]
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = compute()
-            return self._cache[key]  # type: ignore[no-any-return]
+            return self._cache[key]
 
 
 class ModelHolder:

@@ -42,7 +42,7 @@ class NoDelayH11Protocol(H11Protocol):
 
 def limit_blas() -> None:
     """Many small concurrent queries: threaded BLAS would only contend for the cores."""
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits
 
     threadpool_limits(1, "blas")
 

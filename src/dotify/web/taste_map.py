@@ -22,8 +22,8 @@ def cosine_matrix(vectors: np.ndarray) -> np.ndarray:
 
 def cluster_order(similarity: np.ndarray) -> np.ndarray:
     """Row order that puts similar countries next to each other (average-linkage leaf order)."""
-    from scipy.cluster.hierarchy import leaves_list, linkage, optimal_leaf_ordering  # type: ignore[import-untyped]
-    from scipy.spatial.distance import squareform  # type: ignore[import-untyped]
+    from scipy.cluster.hierarchy import leaves_list, linkage, optimal_leaf_ordering
+    from scipy.spatial.distance import squareform
 
     n = len(similarity)
     if n < 3:
@@ -41,7 +41,7 @@ def tsne_layout(vectors: np.ndarray, seed: int = TSNE_SEED) -> np.ndarray:
     if n < 4:  # t-SNE needs perplexity < n; place a handful of points on a line
         xy = np.column_stack([np.linspace(0.0, 1.0, n), np.full(n, 0.5)])
         return xy if n > 1 else np.full((n, 2), 0.5)
-    from sklearn.manifold import TSNE  # type: ignore[import-untyped]
+    from sklearn.manifold import TSNE
 
     perplexity = float(min(10, max(2, (n - 1) // 3)))
     xy = TSNE(n_components=2, perplexity=perplexity, metric="cosine", init="random",
