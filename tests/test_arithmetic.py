@@ -10,7 +10,6 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from dotify.arithmetic import (
-    DIVISION_EPS,
     MAX_DEPTH,
     MAX_LENGTH,
     MAX_TERMS,
@@ -228,15 +227,24 @@ def test_linear_combination_with_weights() -> None:
 
 def test_product_is_element_wise_and_its_parts_split_the_cross_terms() -> None:
     value = evaluate(parse("Germany x Mexico"), _vectors)
-    np.testing.assert_allclose(value.vector, [0.0, 0.0, 0.64])
-    np.testing.assert_allclose(value.parts["Germany"], [0.0, 0.0, 0.32])
-    np.testing.assert_allclose(value.parts["Mexico"], [0.0, 0.0, 0.32])
+    # [0, 0, 0.64] element-wise, then scaled to the geometric mean of the lengths (1)
+    np.testing.assert_allclose(value.vector, [0.0, 0.0, 1.0])
+    np.testing.assert_allclose(value.parts["Germany"], [0.0, 0.0, 0.5])
+    np.testing.assert_allclose(value.parts["Mexico"], [0.0, 0.0, 0.5])
+
+
+def test_a_product_weighs_like_any_other_term_in_a_sum() -> None:
+    # unit vectors: the raw product would be 0.64 long and lose to Colombia's 1
+    value = evaluate(parse("Germany x Mexico - Colombia"), _vectors)
+    np.testing.assert_allclose(value.vector, [-1.0, 0.0, 1.0])
+    weighted = evaluate(parse("2 (Germany x Mexico)"), _vectors)
+    np.testing.assert_allclose(weighted.vector, [0.0, 0.0, 2.0])
 
 
 def test_division_by_a_zero_component_stays_finite() -> None:
     value = evaluate(parse("Colombia / Turkey"), _vectors)  # Turkey is 0 on two axes
-    eps = DIVISION_EPS * np.sqrt(1 / 3)
-    np.testing.assert_allclose(value.vector, [1 / eps, 0.0, 0.0])
+    # [1 / eps, 0, 0] element-wise, then scaled to the lengths' geometric mean (1)
+    np.testing.assert_allclose(value.vector, [1.0, 0.0, 0.0])
     assert np.isfinite(value.vector).all()
     np.testing.assert_allclose(sum(value.parts.values()), value.vector)
     guarded = guard_denominator(np.array([0.0, -1e-9, 2.0]))
@@ -244,9 +252,9 @@ def test_division_by_a_zero_component_stays_finite() -> None:
     assert guarded[0] > 0 and guarded[1] < 0 and guarded[2] == 2.0
 
 
-def test_division_by_a_huge_vector_is_tiny_not_zero() -> None:
+def test_division_by_a_huge_vector_stays_finite() -> None:
     value = evaluate(parse("Colombia / (1e300 Colombia)"), _vectors)
-    np.testing.assert_allclose(value.vector, [1e-300, 0.0, 0.0])
+    np.testing.assert_allclose(value.vector, [1e150, 0.0, 0.0])  # sqrt(1 * 1e300) long
 
 
 def test_division_by_zero_is_an_error() -> None:

@@ -360,7 +360,9 @@ def evaluate(tree: Node, vector_of: Callable[[Country], np.ndarray]) -> Value:
     ``a * part`` (the cross terms split equally, so the parts still sum exactly); a
     quotient gives the numerator's leaves half of the result (all of it when the numerator
     is a number) and the rest to the denominator's leaves in proportion to
-    ``part . b / |b|^2``. A result too large for floats is an :class:`ExpressionError`.
+    ``part . b / |b|^2``. A product or quotient of two vectors is then scaled to the
+    geometric mean of their lengths (see :func:`_rescale`), so that in a sum every term
+    weighs alike. A result too large for floats is an :class:`ExpressionError`.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         value = _evaluate(tree, vector_of)
@@ -410,7 +412,7 @@ def _mul(a: Value, b: Value, node: BinOp) -> Value:
         parts[name] = parts.get(name, 0.0) + 0.5 * part * b.vector
     for name, part in b.parts.items():
         parts[name] = parts.get(name, 0.0) + 0.5 * a.vector * part
-    return Value(vector, parts)
+    return _rescale(Value(vector, parts), a, b)
 
 
 def _div(a: Value, b: Value, node: BinOp) -> Value:
@@ -428,7 +430,26 @@ def _div(a: Value, b: Value, node: BinOp) -> Value:
     for name, part in b.parts.items():
         weight = (1.0 - share) * float((part / peak) @ unit) / norm2
         parts[name] = parts.get(name, 0.0) + weight * vector
-    return Value(vector, parts)
+    return _rescale(Value(vector, parts), a, b)
+
+
+def _rescale(value: Value, a: Value, b: Value) -> Value:
+    """Give an element-wise product or quotient of two vectors the geometric mean of their
+    lengths. The product of two unit vectors is about 1/sqrt(f) long and a quotient can be
+    very long, so without this one side of ``Colombia x Turkey - Germany`` would drown the
+    other; directions, and so rankings of a lone product, are unchanged."""
+    length = _norm(value.vector)
+    if a.is_scalar or length == 0.0:
+        return value
+    target = float(np.sqrt(_norm(a.vector)) * np.sqrt(_norm(b.vector)))
+    return Value(value.vector / length * target,
+                 {k: v / length * target for k, v in value.parts.items()})
+
+
+def _norm(vector: np.ndarray) -> float:
+    """Euclidean length without underflow or overflow for tiny or huge vectors."""
+    peak = float(np.abs(vector).max())
+    return peak * float(np.linalg.norm(vector / peak)) if peak > 0.0 else 0.0
 
 
 def guard_denominator(b: np.ndarray, pos: int = -1) -> np.ndarray:
