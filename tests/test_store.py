@@ -25,7 +25,7 @@ def make_chart(market: str = "se", day: date = DAY, kind: str = "daily",
         (None, "Local Hit", "Some Band", 3000),
     ]
     built = tuple(ChartRow(market, day, kind, i, *row) for i, row in enumerate(rows, 1))
-    return Chart(market, day, kind, built, "test", 2)
+    return Chart.from_rows(built, "test", 2)
 
 
 @pytest.fixture

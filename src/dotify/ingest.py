@@ -239,7 +239,7 @@ class _Batcher:
             self.flush()
         self.pending.append((record, charts))
         self.keys |= keys
-        self.rows += sum(len(c.rows) for c in charts) + 1
+        self.rows += sum(map(len, charts)) + 1
         if self.rows >= self.commit_rows:
             self.flush()
 

@@ -15,15 +15,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from itertools import chain, repeat
 from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from dotify.charts.formats import Chart, ChartRow
+from dotify.charts.formats import Chart, Columns
 from dotify.countries import MARKETS
 from dotify.errors import StoreError
 from dotify.schema import (
@@ -57,8 +58,8 @@ def chart_digest(chart: Chart) -> str:
     sha256 with the chart's identity), else of its rows."""
     if chart.digest:
         return chart.digest
-    text = "\n".join(f"{r.position}\t{r.track_id}\t{r.title}\t{r.artists}\t{r.streams}"
-                     for r in chart.rows)
+    text = "\n".join(f"{p}\t{t}\t{ti}\t{a}\t{s}"
+                     for p, t, ti, a, s in zip(*chart.columns, strict=True))
     head = f"{chart.market}\t{chart.chart_date}\t{chart.kind}\n"
     return hashlib.sha256((head + text).encode()).hexdigest()
 
@@ -194,20 +195,19 @@ class Store:
         chart id or None); each one's result goes to ``results[index]``."""
         for market in {chart.market for _, _, chart, _, _ in writes}:
             self._ensure_market(conn, market)
-        rows = [row for _, _, chart, _, _ in writes for row in chart.rows]
-        keys, song_ids, new_keys = self._song_ids(conn, rows, fresh)
+        charts_ = [chart for _, _, chart, _, _ in writes]
+        keys = [_song_keys(chart.columns) for chart in charts_]
+        song_ids, new_keys = self._song_ids(conn, charts_, keys, fresh)
         chart_ids = _chart_ids(conn, writes)
-        entries: list[tuple[int, int, int, int]] = []
-        at = 0
-        for chart_id, (i, _, chart, _, old_id) in zip(chart_ids, writes, strict=True):
-            end = at + len(chart.rows)
-            entries.extend(zip([chart_id] * len(chart.rows), [r.position for r in chart.rows],
-                               song_ids[at:end], [r.streams for r in chart.rows], strict=True))
-            new = len(new_keys.intersection(keys[at:end]))
-            new_keys.difference_update(keys[at:end])  # a new song counts for its first chart
-            results[i] = ChartResult("ok", len(chart.rows), new, old_id is not None)
-            at = end
-        conn.exec_driver_sql(_entries_sql(conn), entries)
+        for (i, _, chart, _, old_id), chart_keys in zip(writes, keys, strict=True):
+            new = 0
+            if new_keys:  # a new song counts for its first chart
+                new = len(new_keys.intersection(chart_keys))
+                new_keys.difference_update(chart_keys)
+            results[i] = ChartResult("ok", len(chart), new, old_id is not None)
+        _insert_entries(conn, chain.from_iterable(
+            zip(repeat(chart_id), chart.columns.positions, ids, chart.columns.streams)
+            for chart_id, chart, ids in zip(chart_ids, charts_, song_ids, strict=True)))
 
     def _load_caches(self, conn: Connection) -> None:
         if self._songs is None:
@@ -228,32 +228,51 @@ class Store:
         conn.execute(sa.insert(markets).values(code=code, name=market.name, region=market.region))
         self._markets.add(code)
 
-    def _song_ids(self, conn: Connection, rows: list[ChartRow],
+    def _song_ids(self, conn: Connection, charts_: list[Chart], keys: list[Sequence[str]],
                   fresh: tuple[dict[str, int], dict[str, int]],
-                  ) -> tuple[list[str], list[int], set[str]]:
-        """The key and song id of each row, inserting unknown songs (and their artists) into
-        the transaction; ``fresh`` collects the new ids until it commits."""
+                  ) -> tuple[list[list[int]], set[str]]:
+        """The song id of each row of each chart (``keys`` are their song keys), inserting
+        unknown songs (and their artists) into the transaction; ``fresh`` collects the new
+        ids until it commits. Also returns the keys of the new songs."""
         known, new_songs = self._songs, fresh[0]
         assert known is not None
-        keys = [r.track_id or song_key(None, r.title, r.artists) for r in rows]
-        missing = {k: r for k, r in zip(keys, rows, strict=True)
-                   if k not in known and k not in new_songs}
+        ids = [list(map(known.get, chart_keys)) for chart_keys in keys]
+        missing: dict[str, tuple[str | None, str, str]] = {}
+        for chart, chart_keys, chart_ids in zip(charts_, keys, ids, strict=True):
+            if None in chart_ids:
+                cols = chart.columns
+                for key, song_id, track, title, names in zip(
+                        chart_keys, chart_ids, cols.track_ids, cols.titles, cols.artists,
+                        strict=True):
+                    if song_id is None and key not in new_songs:
+                        missing.setdefault(key, (track, title, names))
         if missing:
-            names = {k: _split_artists(r.artists) for k, r in missing.items()}
-            artist_ids = self._artist_ids(conn, names.values(), fresh[1])
-            inserted = conn.execute(
-                sa.insert(songs).returning(songs.c.key, songs.c.id),  # mapped by key: any order
-                [{"key": k, "spotify_id": r.track_id, "title": r.title[:_TITLE_MAX],
-                  "artists": r.artists[:_ARTISTS_MAX],
-                  "artist_id": artist_ids[names[k][0]] if names[k] else None}
-                 for k, r in missing.items()])
-            new_songs.update(inserted.all())
-            links = [{"song_id": new_songs[k], "artist_id": artist_ids[name], "position": i}
-                     for k, song_names in names.items() for i, name in enumerate(song_names)]
-            if links:
-                conn.execute(sa.insert(song_artists), links)
-        ids = [known.get(k) or new_songs[k] for k in keys]
-        return keys, ids, set(missing)
+            self._insert_songs(conn, missing, fresh)
+        if new_songs:
+            ids = [[new_songs[k] if i is None else i for k, i in zip(chart_keys, chart_ids,
+                                                                     strict=True)]
+                   if None in chart_ids else chart_ids
+                   for chart_keys, chart_ids in zip(keys, ids, strict=True)]
+        return ids, set(missing)  # type: ignore[return-value]
+
+    def _insert_songs(self, conn: Connection, missing: dict[str, tuple[str | None, str, str]],
+                      fresh: tuple[dict[str, int], dict[str, int]]) -> None:
+        """Insert the songs of ``missing`` (key -> track id, title, artists), their artists
+        and their links; the new ids go to ``fresh``."""
+        new_songs = fresh[0]
+        names = {k: _split_artists(display) for k, (_, _, display) in missing.items()}
+        artist_ids = self._artist_ids(conn, names.values(), fresh[1])
+        inserted = conn.execute(
+            sa.insert(songs).returning(songs.c.key, songs.c.id),  # mapped by key: any order
+            [{"key": k, "spotify_id": track, "title": title[:_TITLE_MAX],
+              "artists": display[:_ARTISTS_MAX],
+              "artist_id": artist_ids[names[k][0]] if names[k] else None}
+             for k, (track, title, display) in missing.items()])
+        new_songs.update(inserted.all())
+        links = [{"song_id": new_songs[k], "artist_id": artist_ids[name], "position": i}
+                 for k, song_names in names.items() for i, name in enumerate(song_names)]
+        if links:
+            conn.execute(sa.insert(song_artists), links)
 
     def _artist_ids(self, conn: Connection, names: Iterable[list[str]],
                     new_artists: dict[str, int]) -> dict[str, int]:
@@ -341,11 +360,35 @@ def _chart_ids(conn: Connection, writes: list[tuple]) -> list[int]:
             for _, _, chart, _, old in writes]
 
 
-def _entries_sql(conn: Connection) -> str:
-    """The chart_entries INSERT in the driver's own parameter style (for executemany)."""
+_ENTRY_COLUMNS = "chart_entries (chart_id, position, song_id, streams)"
+
+
+def _insert_entries(conn: Connection, entries: Iterable[tuple[int, int, int, int]]) -> None:
+    """Insert chart entries straight through the DBAPI cursor of ``conn``'s transaction:
+    COPY on PostgreSQL (psycopg), executemany over plain tuples elsewhere."""
+    raw = conn.connection.driver_connection
+    if conn.dialect.driver == "psycopg":
+        with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
+                f"COPY {_ENTRY_COLUMNS} FROM STDIN") as copy:
+            for entry in entries:
+                copy.write_row(entry)
+        return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    return (f"INSERT INTO chart_entries (chart_id, position, song_id, streams) "
-            f"VALUES ({mark}, {mark}, {mark}, {mark})")
+    cursor = raw.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(f"INSERT INTO {_ENTRY_COLUMNS} VALUES ({mark}, {mark}, {mark}, "
+                           f"{mark})", entries)
+    finally:
+        cursor.close()
+
+
+def _song_keys(cols: Columns) -> Sequence[str]:
+    """The song key of each row: its track id, else normalised title and artists."""
+    if None not in cols.track_ids:
+        return cols.track_ids  # type: ignore[return-value]
+    return [track or song_key(None, title, names)
+            for track, title, names in zip(cols.track_ids, cols.titles, cols.artists,
+                                           strict=True)]
 
 
 def _split_artists(display: str) -> list[str]:

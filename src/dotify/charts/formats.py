@@ -26,21 +26,34 @@ import csv
 import io
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
-from itertools import chain
-from operator import itemgetter
+from itertools import chain, islice
 from pathlib import PurePosixPath
 from typing import BinaryIO, NamedTuple
 
+from dotify.charts.validate import (
+    MAX_POSITION,
+    Columns,
+    careful_columns,
+    fast_columns,
+    is_blank,
+    numbered,
+    parse_position,
+    parse_streams,
+    track_id,
+)
 from dotify.countries import GLOBAL, find
 from dotify.errors import ChartFormatError
 
+__all__ = ["FORMATS", "KINDS", "MAX_POSITION", "ONE_CHART_FORMATS", "Chart", "ChartReader",
+           "ChartRow", "Columns", "Format", "NameInfo", "chart_identity", "detect_format",
+           "name_info", "parse_position", "parse_streams", "read_chart_file", "track_id"]
+
 KINDS = ("daily", "weekly")
-MAX_POSITION = 200
 MAX_OPEN_CHARTS = 512  # many-chart files: charts kept open at once before the oldest is closed
+_FAST_ROWS = 4 * MAX_POSITION  # a one-chart file with more rows takes the careful path
 
 
 class ChartRow(NamedTuple):
@@ -56,22 +69,37 @@ class ChartRow(NamedTuple):
     streams: int
 
 
-_FIELDS = ("position", "track", "title", "artists", "streams")  # what every format has
-_BY_POSITION = itemgetter(3)
 _new = tuple.__new__  # builds a ChartRow from checked fields without the Python-level __new__
 
 
 @dataclass(frozen=True)
 class Chart:
-    """One (market, chart_date, kind) chart with its rows, sorted by position."""
+    """One (market, chart_date, kind) chart. Its rows, sorted by position, are kept as
+    :class:`Columns` (cheap to validate and to write); ``rows`` builds ChartRow tuples."""
 
     market: str
     chart_date: date
     kind: str
-    rows: tuple[ChartRow, ...]
+    columns: Columns
     source: str  # the file it came from
     line: int  # the line of its first row
     digest: str | None = None  # what identifies its content, when known without the rows
+
+    @classmethod
+    def from_rows(cls, rows: tuple[ChartRow, ...] | list[ChartRow], source: str = "",
+                  line: int = 0) -> Chart:
+        """The chart of ``rows`` (all of one market, date and kind, in position order)."""
+        first = rows[0]
+        columns = Columns(*map(tuple, zip(*(r[3:] for r in rows), strict=True)))
+        return cls(first.market, first.chart_date, first.kind, columns, source, line)
+
+    @property
+    def rows(self) -> tuple[ChartRow, ...]:
+        head = (self.market, self.chart_date, self.kind)
+        return tuple(_new(ChartRow, head + row) for row in zip(*self.columns, strict=True))
+
+    def __len__(self) -> int:
+        return len(self.columns.positions)
 
 
 @dataclass(frozen=True)
@@ -193,55 +221,11 @@ def chart_identity(path: object, name: str, market: str | None, day: date | str 
     return NameInfo(found.code, day, str(kind))  # type: ignore[arg-type]
 
 
-# --- field parsers -----------------------------------------------------------------------
-
 def _parse_date(path: object, line: int | None, text: str) -> date:
     try:
         return date.fromisoformat(text.strip()[:10])
     except ValueError:
         raise ChartFormatError(path, line, f"bad date {text!r} (want YYYY-MM-DD)") from None
-
-
-def parse_streams(text: str) -> int:
-    """Streams as an int: '10,969,080' and '253019.0' are accepted; ValueError otherwise."""
-    try:
-        value = int(text)
-    except ValueError:
-        whole, dot, fraction = text.strip().replace(",", "").partition(".")
-        if not whole.lstrip("-").isdigit() or fraction.strip("0") or (dot and not whole):
-            raise ValueError(f"streams {text!r} is not a whole number") from None
-        value = int(whole)
-    if value < 0:
-        raise ValueError(f"streams {text!r} is negative")
-    return value
-
-
-def _streams(text: str) -> int:
-    if not text.strip():
-        raise ValueError("the row has no streams")
-    return parse_streams(text)
-
-
-def parse_position(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"position {text!r} is not a whole number") from None
-    if not 1 <= value <= MAX_POSITION:
-        raise ValueError(f"position {value} is out of range 1..{MAX_POSITION}")
-    return value
-
-
-@lru_cache(maxsize=1 << 16)
-def track_id(text: str) -> str | None:
-    """The Spotify id of ``https://open.spotify.com/track/<id>`` or ``spotify:track:<id>``."""
-    text = text.strip()
-    if not text:
-        return None
-    tail = re.split(r"[/:]", text.split("?")[0].rstrip("/"))[-1]
-    if not tail.isalnum():
-        raise ValueError(f"no Spotify track id in {text!r}")
-    return tail
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -275,8 +259,8 @@ def _is_note(fields: list[str]) -> bool:
 class _OpenChart:
     key: tuple[str, str]
     line: int
-    rows: list[tuple] = field(default_factory=list)
-    positions: set[int] = field(default_factory=set)
+    rows: list[list[str]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
     error: ChartFormatError | None = None
 
 
@@ -316,7 +300,7 @@ class ChartReader:
         else:
             chart = self._one(reader, columns)
             if chart.market == GLOBAL:  # global is a chart, not a country
-                self.rows_skipped += len(chart.rows)
+                self.rows_skipped += len(chart)
             else:
                 yield chart
 
@@ -335,51 +319,25 @@ class ChartReader:
                                "the file is empty (no header line)")
 
     def _one(self, reader, columns: dict[str, int]) -> Chart:  # type: ignore[no-untyped-def]
+        """The file's one chart: its rows read at once and checked column-wise; when that
+        finds anything odd (or the file is long), row by row for the line and reason."""
         market, day, kind = chart_identity(self.name, self.name, *self.options)
-        parse = _row_parser(columns)
-        pos, track, title, artists, streams = (columns[k] for k in _FIELDS)
-        head = (market, day, kind)
-        rows: list[ChartRow] = []
-        seen: set[int] = set()
-        first_line = reader.line_num + 1
-        for fields in reader:
-            try:  # the fast path for a well-formed row; anything odd goes the careful way
-                position, count = int(fields[pos]), int(fields[streams])
-                row = (position, track_id(fields[track]), fields[title].strip(),
-                       fields[artists].strip(), count)
-                good = (0 < position <= MAX_POSITION and count >= 0 and position not in seen
-                        and (row[1] or row[2]))
-            except (ValueError, IndexError):
-                good = False
-            if not good:
-                if not fields or (len(fields) == 1 and not fields[0].strip()):
-                    continue
-                row = self._careful(parse, fields, seen, reader.line_num)
-            seen.add(row[0])
-            rows.append(_new(ChartRow, head + row))
-        if not rows:
+        header_line = reader.line_num
+        rows = list(islice(reader, _FAST_ROWS))
+        cols = fast_columns(rows, columns) if len(rows) < _FAST_ROWS else None
+        if cols is None:
+            rest = ((reader.line_num, fields) for fields in reader)
+            cols = careful_columns(self.name, chain(numbered(rows, header_line), rest), columns)
+        if not cols.positions:
             raise ChartFormatError(self.name, reader.line_num, "no chart rows after the header")
-        rows.sort(key=_BY_POSITION)
-        return Chart(market, day, kind, tuple(rows), self.name, first_line)  # type: ignore[arg-type]
-
-    def _careful(self, parse: Callable[[list[str]], tuple], fields: list[str], seen: set[int],
-                 line: int) -> tuple:
-        """Parse a row that failed the fast path: return it, or raise naming the reason."""
-        try:
-            row = parse(fields)
-        except ValueError as exc:
-            raise ChartFormatError(self.name, line, str(exc)) from None
-        if row[0] in seen:
-            raise ChartFormatError(self.name, line, f"duplicate position {row[0]}")
-        return row
+        return Chart(market, day, kind, cols, self.name, header_line + 1)  # type: ignore[arg-type]
 
     def _many(self, reader, columns: dict[str, int]) -> Iterator[Chart]:  # type: ignore[no-untyped-def]
-        parse = _row_parser(columns)
         region_col, date_col, chart_col = columns["region"], columns["date"], columns.get("chart")
         width = max(columns.values()) + 1
         open_charts: OrderedDict[tuple[str, str], _OpenChart] = OrderedDict()
         for fields in reader:
-            if not fields or (len(fields) == 1 and not fields[0].strip()):
+            if is_blank(fields):
                 continue
             line = reader.line_num
             if len(fields) < width:
@@ -396,21 +354,12 @@ class ChartReader:
             if chart is None:
                 chart = self._open(key, line, open_charts)
                 if len(open_charts) > MAX_OPEN_CHARTS:
-                    yield from self._close(open_charts.popitem(last=False)[1])
-            if chart.error is not None:
-                continue
-            try:
-                parsed = parse(fields)
-            except ValueError as exc:
-                chart.error = ChartFormatError(self.name, line, str(exc))
-                continue
-            if parsed[0] in chart.positions:
-                chart.error = ChartFormatError(self.name, line, f"duplicate position {parsed[0]}")
-                continue
-            chart.positions.add(parsed[0])
-            chart.rows.append(parsed)
+                    yield from self._close(open_charts.popitem(last=False)[1], columns)
+            if chart.error is None:
+                chart.rows.append(fields)
+                chart.lines.append(line)
         while open_charts:
-            yield from self._close(open_charts.popitem(last=False)[1])
+            yield from self._close(open_charts.popitem(last=False)[1], columns)
 
     def _open(self, key: tuple[str, str], line: int,
               open_charts: OrderedDict[tuple[str, str], _OpenChart]) -> _OpenChart:
@@ -422,48 +371,26 @@ class ChartReader:
         open_charts[key] = chart
         return chart
 
-    def _close(self, chart: _OpenChart) -> Iterator[Chart]:
+    def _close(self, chart: _OpenChart, columns: dict[str, int]) -> Iterator[Chart]:
         self._closed.add(chart.key)
         if chart.error is None:
             try:
-                yield self._build(chart)
+                yield self._build(chart, columns)
                 return
             except ChartFormatError as exc:
                 chart.error = exc
         self.rejected.append(chart.error)  # type: ignore[arg-type]
 
-    def _build(self, chart: _OpenChart) -> Chart:
+    def _build(self, chart: _OpenChart, columns: dict[str, int]) -> Chart:
+        cols = fast_columns(chart.rows, columns)
+        if cols is None:
+            cols = careful_columns(self.name, zip(chart.lines, chart.rows, strict=True), columns)
         region, day_text = chart.key
         market = find(region)
         if market is None:
             raise ChartFormatError(self.name, chart.line, f"unknown market {region!r}")
         day = _parse_date(self.name, chart.line, day_text)
-        head = (market.code, day, "daily")
-        rows = tuple(_new(ChartRow, head + r) for r in sorted(chart.rows))
-        return Chart(market.code, day, "daily", rows, self.name, chart.line)
-
-
-def _row_parser(columns: dict[str, int]) -> Callable[[list[str]], tuple]:
-    """A function from CSV fields to (position, track_id, title, artists, streams)."""
-    pos, track, title, artists, streams = (columns[k] for k in _FIELDS)
-    width = max(columns.values()) + 1
-
-    def parse(fields: list[str]) -> tuple:
-        if len(fields) < width:
-            raise ValueError(f"expected {width} fields, found {len(fields)}")
-        tid = track_id(fields[track])
-        name = fields[title].strip()
-        if tid is None and not name:
-            raise ValueError("the row has neither a track id nor a title")
-        try:  # the fast path; the helpers explain what is wrong
-            position, count = int(fields[pos]), int(fields[streams])
-        except ValueError:
-            position, count = parse_position(fields[pos]), _streams(fields[streams])
-        if not 0 < position <= MAX_POSITION or count < 0:
-            position, count = parse_position(fields[pos]), _streams(fields[streams])
-        return position, tid, name, fields[artists].strip(), count
-
-    return parse
+        return Chart(market.code, day, "daily", cols, self.name, chart.line)
 
 
 def read_chart_file(source: str | bytes | BinaryIO, name: str | None = None,
