@@ -183,7 +183,8 @@ def test_model_info(client: TestClient, published: artifacts.Artifact) -> None:
     assert info["kind"] == "imf" and info["factors"] == 8
     assert info["n_countries"] == 14 and info["n_songs"] == 40
     assert info["metrics"]["val_epr"] == pytest.approx(0.123)
-    assert info["window"] == {"start": "2021-01-01", "end": "2021-03-31"}
+    assert info["window"] == {"start": "2021-01-01", "end": "2021-03-31", "n_top_songs": None}
+    assert (info["first_date"], info["last_date"]) == ("2021-01-01", "2021-03-30")
     assert client.get("/healthz").json()["model_version"] == published.version
 
 
@@ -263,7 +264,7 @@ def test_pages_render_and_escape_song_titles(client: TestClient,
     assert "no chart database yet" in country.text
     about = client.get("/about").text
     assert published.version in about and "val_epr" in about and "0.1230" in about
-    assert "2021-01-01" in about
+    assert "charts of 2021-01-01 to 2021-03-30 (window: start 2021-01-01, end 2021-03-31)" in about
     assert client.get("/map").status_code == 200
     assert "script-src 'self';" in index.headers["content-security-policy"]
 

@@ -53,7 +53,8 @@ def build_artifact(models_dir: Path, n_songs: int = 40, factors: int = 8, seed: 
                   streams=rng.integers(1000, 10**6, n_songs).astype(np.int64))
     charted = sp.csr_matrix(rng.random((len(codes), n_songs)) < 0.25)
     info = {"metrics": {"val_epr": 0.123, "val_ndcg@10": 0.456},
-            "window": {"start": "2021-01-01", "end": "2021-03-31"}, **(meta or {})}
+            "window": {"start": "2021-01-01", "end": "2021-03-31", "n_top_songs": None},
+            "first_date": "2021-01-01", "last_date": "2021-03-30", **(meta or {})}
     saved = artifacts.save(model, np.array(codes), songs, models_dir, info, charted=charted)
     if publish:
         artifacts.publish(models_dir, saved.version)

@@ -102,6 +102,7 @@ def model_info(live: Live) -> dict[str, Any]:
         "n_songs": int(len(art.songs)), "factors": int(art.country_vectors.shape[1]),
         "params": _jsonable(meta.get("params", {})), "metrics": _jsonable(meta.get("metrics", {})),
         "window": _jsonable(meta.get("window")),
+        "first_date": meta.get("first_date"), "last_date": meta.get("last_date"),
     }
 
 

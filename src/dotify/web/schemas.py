@@ -89,6 +89,8 @@ class ModelInfo(BaseModel):
     params: dict[str, Any]
     metrics: dict[str, Any]
     window: Any = None
+    first_date: str | None = None  # the first and last chart day of the training data
+    last_date: str | None = None
 
 
 class MapCountry(BaseModel):
