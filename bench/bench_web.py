@@ -5,6 +5,8 @@ starts ``dotify serve`` in a child process on 127.0.0.1, and drives it from 32 c
 httpx AsyncClient workers with country pairs ("Colombia x Turkey - Germany" style) until
 ``--requests`` answers or ``--seconds`` pass. Prints requests/s, p50/p99 latency and the
 error count (any non-200 is an error; the script exits 1 when there is one). Aim: p99 <= 20 ms.
+Where ``wrk`` is installed it then drives the same server from wrk (C) with the same mix,
+since on a small machine the Python clients take much of the CPU the server needs.
 
     .venv/bin/python bench/bench_web.py [--clients 32] [--requests 4000] [--seconds 30]
                                         [--workers 1]
@@ -17,8 +19,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -121,10 +126,41 @@ def main() -> int:
                 server_cpu = cpu_seconds(proc.pid) - cpu_before
                 errors += failed
                 report(clients, np.array(latencies) * 1000, failed, wall, server_cpu)
+            errors += drive_with_wrk(base, names, args.clients, min(args.seconds, 15.0))
         finally:
             proc.terminate()
             proc.wait(timeout=20)
     return 1 if errors else 0
+
+
+def drive_with_wrk(base: str, names: list[str], clients: int, seconds: float) -> int:
+    """The same load from wrk, a C load generator, so the clients' own Python does not
+    take the CPU the server needs (both share this machine). Returns the error count."""
+    if shutil.which("wrk") is None:
+        say("  wrk: not installed (apt-get install wrk) - skipped")
+        return 0
+    rng = random.Random(2)
+    bodies = [json.dumps({"expression": "{} x {} - {}".format(*rng.sample(names, 3)), "n": 10})
+              for _ in range(500)]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write("local bodies = {" + ",".join(f"[[{b}]]" for b in bodies) + "}\n"
+                     "local i = 0\nrequest = function()\n  i = i % #bodies + 1\n"
+                     '  return wrk.format("POST", "/api/recommendations", '
+                     '{["Content-Type"] = "application/json"}, bodies[i])\nend\n')
+    done = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{seconds:.0f}s", "--latency",
+                           "-s", script.name, base], capture_output=True, text=True, check=True)
+    os.unlink(script.name)
+    out = done.stdout
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50, p99 = (re.search(rf"\s{q}%\s+([\d.]+\w+)", out) for q in (50, 99))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: (.*)", out)
+    errors = int(bad.group(1)) if bad else 0
+    say(f"  {clients:>2} client(s), wrk: {rate.group(1) if rate else '?'} req/s   "
+        f"p50 {p50.group(1) if p50 else '?'}   p99 {p99.group(1) if p99 else '?'}   "
+        f"errors {errors}{'   socket errors ' + sock.group(1) if sock else ''}   "
+        "(aim: p99 <= 20 ms)")
+    return errors
 
 
 def report(clients: int, ms: np.ndarray, errors: int, wall: float, server_cpu: float) -> None:

@@ -139,14 +139,14 @@ def test_connections_on_a_shared_listening_socket_get_tcp_nodelay(
     import socket
 
     from uvicorn.config import Config
-    from uvicorn.protocols.http.h11_impl import H11Protocol
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     from uvicorn.server import ServerState
 
-    from dotify.web.server import NoDelayH11Protocol
+    from dotify.web.server import NoDelayHttpToolsProtocol
 
     config = Config(app=create_app(settings), log_level="warning")
     config.load()
-    base = NoDelayH11Protocol if protocol_name == "nodelay" else H11Protocol
+    base = NoDelayHttpToolsProtocol if protocol_name == "nodelay" else HttpToolsProtocol
     seen: list[int] = []
 
     class Probe(base):  # type: ignore[valid-type,misc]
