@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dotify.charts.formats import (
+    Chart,
     ChartReader,
     ChartRow,
     detect_format,
@@ -18,6 +21,7 @@ from dotify.charts.formats import (
     parse_streams,
     read_chart_file,
 )
+from dotify.charts.validate import careful_columns, fast_columns, numbered
 from dotify.errors import ChartFormatError
 
 CHARTS = FIXTURES / "charts"
@@ -197,3 +201,59 @@ def test_a_field_over_the_csv_size_limit() -> None:
     data = b'Position,"Track Name",Artist,Streams,URL\n1,x,A,5,\n2,"' + b"y" * 200_000 + b'",A,5,\n'
     with pytest.raises(ChartFormatError, match=r"big.csv:3: not CSV: field larger than"):
         list(read_chart_file(data, "big.csv", market="se", date="2020-01-03"))
+
+
+HEADER = 'Position,"Track Name",Artist,Streams,URL\n'
+
+
+def legacy_bytes(rows: list[str]) -> bytes:
+    return (HEADER + "".join(row + "\n" for row in rows)).encode()
+
+
+def test_a_bad_row_after_a_field_with_a_line_break_names_its_own_line() -> None:
+    data = legacy_bytes(['1,"Two\nLines",A,5,', "2,B,A,lots,"])
+    with pytest.raises(ChartFormatError) as caught:
+        list(read_chart_file(data, "x.csv", market="se", date="2020-01-03"))
+    assert (caught.value.line, caught.value.reason) == (4, "streams 'lots' is not a whole number")
+
+
+@pytest.mark.parametrize("rows", [201, 1000])  # the column-wise path, and past its row limit
+def test_a_long_file_fails_on_its_first_repeated_position(rows: int) -> None:
+    data = legacy_bytes([f"{1 + i % 200},T{i},A,5," for i in range(rows)])
+    with pytest.raises(ChartFormatError) as caught:
+        list(read_chart_file(data, "long.csv", market="se", date="2020-01-03"))
+    assert (caught.value.line, caught.value.reason) == (202, "duplicate position 1")
+
+
+def test_rows_out_of_order_with_blank_lines_and_separators_are_sorted() -> None:
+    data = legacy_bytes(['3,C,Z,"1,000",', "", '1,A,X,"10,969,080",https://x/track/abc',
+                         "  ", "2,B,Y,7.0,spotify:track:def"])
+    _, (chart,) = read_all_bytes(data)
+    assert [(r.position, r.track_id, r.title, r.streams) for r in chart.rows] == [
+        (1, "abc", "A", 10_969_080), (2, "def", "B", 7), (3, None, "C", 1000)]
+    assert Chart.from_rows(chart.rows, chart.source, chart.line) == chart
+
+
+def read_all_bytes(data: bytes) -> tuple[ChartReader, list]:
+    reader = ChartReader(io.BytesIO(data), "x.csv", market="se", chart_date="2020-01-03")
+    return reader, list(reader)
+
+
+_track = st.text("abcdefXYZ0123456789", min_size=1, max_size=22)
+_row = st.tuples(_track | st.just(""), st.text("ab ,\"", max_size=8),
+                 st.integers(0, 10**9), st.booleans())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.permutations(range(1, 201)).map(lambda p: p[:50]), st.lists(_row, min_size=50,
+                                                                      max_size=50))
+def test_the_column_wise_and_the_row_wise_paths_agree(positions: list[int], rows: list) -> None:
+    fields = [[str(pos), f"T{pos}" if not track else title, "A, B",
+               f"{streams:,}" if comma else str(streams),
+               f"https://x/track/{track}" if track else ""]
+              for pos, (track, title, streams, comma) in zip(positions, rows, strict=True)]
+    index = {"position": 0, "title": 1, "artists": 2, "streams": 3, "track": 4}
+    fast = fast_columns(fields, index)
+    assert fast is not None
+    assert fast == careful_columns("x.csv", numbered(fields, 1), index)
+    assert list(fast.positions) == sorted(positions)

@@ -360,6 +360,7 @@ def _chart_ids(conn: Connection, writes: list[tuple]) -> list[int]:
             for _, _, chart, _, old in writes]
 
 
+_SQLITE_CACHE_KIB = 65_536  # this connection's page cache while it writes entries
 _ENTRY_COLUMNS = "chart_entries (chart_id, position, song_id, streams)"
 
 
@@ -376,6 +377,8 @@ def _insert_entries(conn: Connection, entries: Iterable[tuple[int, int, int, int
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     cursor = raw.cursor()  # type: ignore[union-attr]
     try:
+        if conn.dialect.name == "sqlite":  # the song index takes random-order inserts
+            cursor.execute(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
         cursor.executemany(f"INSERT INTO {_ENTRY_COLUMNS} VALUES ({mark}, {mark}, {mark}, "
                            f"{mark})", entries)
     finally:
