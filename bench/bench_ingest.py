@@ -1,6 +1,6 @@
 """Ingest throughput and peak memory: a simulated year of 55 markets, and the real archives.
 
-    python bench/bench_ingest.py [--days 365] [--repeat 3] [--no-real]
+    python bench/bench_ingest.py [--days 365] [--repeat 3] [--no-real] [--compare REV]
 
 Each run ingests into a fresh SQLite database in a child process, so its peak resident
 memory (VmHWM) is the ingest's own. Printed per workload: rows, the median wall time and
@@ -10,6 +10,10 @@ same files (all unchanged). A synthetic one-file Kaggle ranking of about a milli
 rows shows that a big many-chart file is streamed (peak memory far below its size). With
 DOTIFY_TEST_POSTGRES_URL set, the real weekly archive is also ingested once into
 PostgreSQL. Aim: >= 150,000 rows/s and <= 1.5 GB.
+
+``--compare REV`` also runs every workload with the code of git revision REV (its ``src``
+exported to a temporary folder), alternating the two run by run, and prints the ratio of
+their medians: a before/after measured side by side under the same load.
 """
 
 from __future__ import annotations
@@ -62,10 +66,22 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_child(url: str, paths: list[str]) -> dict:
+def run_child(url: str, paths: list[str], src: Path | None = None) -> dict:
+    """Ingest in a child process; with ``src``, the code of that source folder."""
+    env = {**os.environ, "PYTHONPATH": str(src)} if src else None
     out = subprocess.run([sys.executable, __file__, "--child", url, *paths], check=True,
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=env)
     return json.loads(out.stdout)
+
+
+def export_src(rev: str, folder: Path) -> Path:
+    """The ``src`` folder of git revision ``rev``, exported under ``folder``."""
+    root = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(["git", "-C", str(root), "archive", rev, "src"], check=True,
+                             capture_output=True).stdout
+    folder.mkdir(parents=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder / "src"
 
 
 def sqlite_url(folder: Path) -> str:
@@ -89,8 +105,31 @@ def drop_schema(base: str, schema: str) -> None:
         conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
 
 
-def measure(label: str, paths: list[str], repeat: int, url_for) -> None:  # type: ignore[no-untyped-def]
-    runs = [run_child(url_for(), paths) for _ in range(repeat)]
+Trees = list[tuple[str, Path | None]]  # (label, source folder; None: this checkout)
+
+
+def measure(label: str, paths: list[str], repeat: int, url_for, trees: Trees,  # type: ignore[no-untyped-def]
+            ) -> None:
+    """Run each tree ``repeat`` times, the trees alternating; print the figures of each."""
+    runs: dict[str, list[dict]] = {name: [] for name, _ in trees}
+    for _ in range(repeat):
+        for name, src in trees:
+            url = url_for()
+            runs[name].append(run_child(url, paths, src))
+            if url.startswith("sqlite:///"):  # the next run gets a fresh database
+                for suffix in ("", "-wal", "-shm"):
+                    Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    first = runs[trees[0][0]][0]["first"]
+    say(f"{label}: {first['files']:,} files ({first['failed']} failed), {first['rows']:,} "
+        f"rows, {repeat} run(s) each")
+    walls = {name: report(name, tree_runs) for name, tree_runs in runs.items()}
+    if len(trees) == 2:
+        (new, _), (old, _) = trees
+        say(f"  {new} / {old}: {walls[old] / walls[new]:.2f}x the rows/s (median wall)")
+
+
+def report(name: str, runs: list[dict]) -> float:
+    """Print one tree's medians; return its median wall time of the first ingest."""
     first, again = [r["first"] for r in runs], [r["again"] for r in runs]
     rows = first[0]["rows"]
     wall = statistics.median(f["wall"] for f in first)
@@ -98,14 +137,13 @@ def measure(label: str, paths: list[str], repeat: int, url_for) -> None:  # type
     wall2 = statistics.median(f["wall"] for f in again)
     cpu2 = statistics.median(f["cpu"] for f in again)
     peak = max(r["peak_mb"] for r in runs)
-    say(f"{label}: {first[0]['files']:,} files ({first[0]['failed']} failed), {rows:,} rows, "
-          f"{repeat} run(s)")
-    say(f"  ingest     median wall {wall:7.1f} s = {rows / wall:9,.0f} rows/s | "
-          f"median cpu {cpu:6.1f} s = {rows / cpu:9,.0f} rows/cpu-s")
-    say(f"  again      median wall {wall2:7.1f} s = {rows / wall2:9,.0f} rows/s | "
-          f"median cpu {cpu2:6.1f} s = {rows / cpu2:9,.0f} rows/cpu-s "
-          f"({again[0]['unchanged']:,} files unchanged)")
-    say(f"  peak memory {peak:,.0f} MiB (VmHWM of the ingesting process)")
+    say(f"  [{name}] ingest median wall {wall:7.1f} s = {rows / wall:9,.0f} rows/s | "
+        f"median cpu {cpu:6.1f} s = {rows / cpu:9,.0f} rows/cpu-s")
+    say(f"  [{name}] again  median wall {wall2:7.1f} s = {rows / wall2:9,.0f} rows/s | "
+        f"median cpu {cpu2:6.1f} s = {rows / cpu2:9,.0f} rows/cpu-s "
+        f"({again[0]['unchanged']:,} files unchanged)")
+    say(f"  [{name}] peak memory {peak:,.0f} MiB (VmHWM of the ingesting process)")
+    return wall
 
 
 def write_kaggle_ranking(path: Path, rows: int, markets: int = 55) -> int:
@@ -146,6 +184,8 @@ def main() -> None:
     parser.add_argument("--kaggle-rows", type=int, default=1_100_000,
                         help="rows of the synthetic one-file Kaggle ranking")
     parser.add_argument("--no-real", action="store_true", help="skip the real archives")
+    parser.add_argument("--compare", metavar="REV",
+                        help="also run the code of this git revision, side by side")
     args = parser.parse_args()
     from dotify.charts.simulate import simulate
 
@@ -153,17 +193,20 @@ def main() -> None:
           "(wall figures suffer on a busy machine; cpu figures less)")
     with tempfile.TemporaryDirectory(prefix="dotify-bench-ingest-") as tmp:
         folder = Path(tmp)
+        trees: Trees = [("now", None)]
+        if args.compare:
+            trees.append((args.compare, export_src(args.compare, folder / "compare")))
         began = time.perf_counter()
         sim = simulate(folder / "sim", days=args.days)
         say(f"simulated {len(sim.markets)} markets x {args.days} days in "
               f"{time.perf_counter() - began:.0f} s")
         measure(f"simulated {args.days} days x {len(sim.markets)} markets (legacy CSV files)",
-                [str(folder / "sim")], args.repeat, lambda: sqlite_url(folder))
+                [str(folder / "sim")], args.repeat, lambda: sqlite_url(folder), trees)
         big = folder / "data.csv"
         n_rows = write_kaggle_ranking(big, args.kaggle_rows)
         measure(f"one Kaggle-ranking file ({big.stat().st_size / 2**20:,.0f} MiB, "
                 f"{n_rows:,} rows, streamed)", [str(big)], args.repeat,
-                lambda: sqlite_url(folder))
+                lambda: sqlite_url(folder), trees)
         big.unlink()
         for label, path in REAL.items():
             if args.no_real:
@@ -171,15 +214,22 @@ def main() -> None:
             if not path.exists():
                 say(f"{label}: skipped, {path} is absent")
                 continue
-            measure(label, [str(path)], args.repeat, lambda: sqlite_url(folder))
+            measure(label, [str(path)], args.repeat, lambda: sqlite_url(folder), trees)
         pg = os.environ.get("DOTIFY_TEST_POSTGRES_URL")
         weekly = next(iter(REAL.values()))
         if pg and weekly.exists() and not args.no_real:
-            url, schema = postgres_url(pg)
+            schemas: list[str] = []
+
+            def pg_url() -> str:  # a fresh schema for each run
+                url, schema = postgres_url(pg)
+                schemas.append(schema)
+                return url
+
             try:
-                measure("real weekly 2019-21 on PostgreSQL", [str(weekly)], 1, lambda: url)
+                measure("real weekly 2019-21 on PostgreSQL", [str(weekly)], 1, pg_url, trees)
             finally:
-                drop_schema(pg, schema)
+                for schema in schemas:
+                    drop_schema(pg, schema)
 
 
 if __name__ == "__main__":

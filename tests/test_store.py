@@ -160,3 +160,11 @@ def test_one_chart_twice_in_one_batch_is_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="chart se 2020-01-03 daily comes twice in one batch"):
         store.write([(FileRecord("a.csv"), [make_chart()]), (FileRecord("b.csv"), [make_chart()])])
     assert count(store, charts) == 0 and count(store, ingested_files) == 0
+
+
+def test_entries_written_through_the_driver_raise_sqlalchemy_errors(store: Store) -> None:
+    from dotify.store import _insert_entries
+
+    with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:
+        _insert_entries(conn, [(999, 1, 999, 5)])  # no such chart or song
+    assert count(store, chart_entries) == 0

@@ -366,23 +366,28 @@ _ENTRY_COLUMNS = "chart_entries (chart_id, position, song_id, streams)"
 
 def _insert_entries(conn: Connection, entries: Iterable[tuple[int, int, int, int]]) -> None:
     """Insert chart entries straight through the DBAPI cursor of ``conn``'s transaction:
-    COPY on PostgreSQL (psycopg), executemany over plain tuples elsewhere."""
+    COPY on PostgreSQL (psycopg), executemany over plain tuples elsewhere. Driver errors
+    come out as SQLAlchemy's (``IntegrityError``, ``OperationalError``), as from Core."""
     raw = conn.connection.driver_connection
-    if conn.dialect.driver == "psycopg":
-        with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
-                f"COPY {_ENTRY_COLUMNS} FROM STDIN") as copy:
-            for entry in entries:
-                copy.write_row(entry)
-        return
+    dbapi_error = conn.dialect.loaded_dbapi.Error
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    cursor = raw.cursor()  # type: ignore[union-attr]
+    sql = f"INSERT INTO {_ENTRY_COLUMNS} VALUES ({mark}, {mark}, {mark}, {mark})"
     try:
-        if conn.dialect.name == "sqlite":  # the song index takes random-order inserts
-            cursor.execute(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
-        cursor.executemany(f"INSERT INTO {_ENTRY_COLUMNS} VALUES ({mark}, {mark}, {mark}, "
-                           f"{mark})", entries)
-    finally:
-        cursor.close()
+        if conn.dialect.driver == "psycopg":
+            sql = f"COPY {_ENTRY_COLUMNS} FROM STDIN"
+            with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+                for entry in entries:
+                    copy.write_row(entry)
+            return
+        cursor = raw.cursor()  # type: ignore[union-attr]
+        try:
+            if conn.dialect.name == "sqlite":  # the song index takes random-order inserts
+                cursor.execute(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
+            cursor.executemany(sql, entries)
+        finally:
+            cursor.close()
+    except dbapi_error as exc:
+        raise sa.exc.DBAPIError.instance(sql, None, exc, dbapi_error) from exc
 
 
 def _song_keys(cols: Columns) -> Sequence[str]:
