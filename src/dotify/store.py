@@ -7,7 +7,8 @@ already stored is left alone ("unchanged"); a changed chart for the same (market
 chart_date, kind) replaces the old one whole. Songs are keyed by Spotify track id when
 known, else by ``"n:" + normalised title + "|" + normalised artists`` (:func:`song_key`);
 the key -> id map is loaded once per :class:`Store` and kept in memory, so a write does no
-per-row SELECT.
+per-row SELECT. Chart entries, the bulk of every write, go straight to the driver in the
+same transaction (executemany over plain tuples; COPY on PostgreSQL).
 """
 
 from __future__ import annotations

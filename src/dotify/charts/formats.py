@@ -14,9 +14,10 @@ Four formats are told apart by their header line (:func:`detect_format`):
   (``title,rank,date,artist,url,region,chart,trend,streams``); many charts per file,
   ``top200`` kept, ``viral50`` and ``Global`` skipped, region is a country name.
 
-:class:`ChartReader` streams a binary file and yields whole :class:`Chart` objects. Bad input
-raises :class:`~dotify.errors.ChartFormatError` naming the file, the line and the reason; in
-the many-chart formats a bad row rejects only its own chart (see ``ChartReader.rejected``).
+:class:`ChartReader` streams a binary file and yields whole :class:`Chart` objects, their rows
+checked and kept as columns by :mod:`dotify.charts.validate`. Bad input raises
+:class:`~dotify.errors.ChartFormatError` naming the file, the line and the reason; in the
+many-chart formats a bad row rejects only its own chart (see ``ChartReader.rejected``).
 """
 
 from __future__ import annotations
