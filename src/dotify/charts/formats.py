@@ -260,7 +260,7 @@ def _is_note(fields: list[str]) -> bool:
 class _OpenChart:
     key: tuple[str, str]
     line: int
-    rows: list[list[str]] = field(default_factory=list)
+    rows: list[tuple[str, ...]] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
     error: ChartFormatError | None = None
 
@@ -357,7 +357,7 @@ class ChartReader:
                 if len(open_charts) > MAX_OPEN_CHARTS:
                     yield from self._close(open_charts.popitem(last=False)[1], columns)
             if chart.error is None:
-                chart.rows.append(fields)
+                chart.rows.append(tuple(fields))  # tuples of str: the GC stops tracking them
                 chart.lines.append(line)
         while open_charts:
             yield from self._close(open_charts.popitem(last=False)[1], columns)

@@ -10,7 +10,7 @@ the reason of the first bad row; both give the same columns for good input.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -79,11 +79,11 @@ def track_id(text: str) -> str | None:
 
 # --- a whole chart -----------------------------------------------------------------------
 
-def is_blank(fields: list[str]) -> bool:
+def is_blank(fields: Sequence[str]) -> bool:
     return not fields or (len(fields) == 1 and not fields[0].strip())
 
 
-def fast_columns(rows: list[list[str]], columns: dict[str, int]) -> Columns | None:
+def fast_columns(rows: Sequence[Sequence[str]], columns: dict[str, int]) -> Columns | None:
     """The columns of ``rows`` when every row is well formed, else None (blank or short
     rows, a bad number, a position out of range or twice, a row with neither id nor title)."""
     if not rows or min(map(len, rows)) < max(columns.values()) + 1:
@@ -109,7 +109,7 @@ def fast_columns(rows: list[list[str]], columns: dict[str, int]) -> Columns | No
                            counts))
 
 
-def careful_columns(path: object, numbered: Iterable[tuple[int, list[str]]],
+def careful_columns(path: object, numbered: Iterable[tuple[int, Sequence[str]]],
                     columns: dict[str, int]) -> Columns:
     """The columns of (line, fields) rows, blank rows skipped; ChartFormatError naming the
     line and the reason of the first bad row."""
@@ -150,12 +150,12 @@ def _sorted(cols: Columns) -> Columns:
     return Columns._make(tuple(col[i] for i in order) for col in cols)
 
 
-def row_parser(columns: dict[str, int]) -> Callable[[list[str]], tuple]:
+def row_parser(columns: dict[str, int]) -> Callable[[Sequence[str]], tuple]:
     """A function from CSV fields to (position, track_id, title, artists, streams)."""
     pos, track, title, artists, streams = (columns[k] for k in FIELDS)
     width = max(columns.values()) + 1
 
-    def parse(fields: list[str]) -> tuple:
+    def parse(fields: Sequence[str]) -> tuple:
         if len(fields) < width:
             raise ValueError(f"expected {width} fields, found {len(fields)}")
         tid = track_id(fields[track])
