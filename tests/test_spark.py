@@ -48,6 +48,12 @@ def spark():  # -> Iterator[SparkSession]
     session.stop()
 
 
+def test_a_local_session_listens_on_loopback_only(spark) -> None:  # type: ignore[no-untyped-def]
+    assert spark.conf.get("spark.driver.host") == "127.0.0.1"
+    assert spark.conf.get("spark.driver.bindAddress") == "127.0.0.1"
+    assert spark.sparkContext.uiWebUrl is None  # the UI is off in tests
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Planted weekly charts, plus a daily chart, a global chart and a song without a

@@ -100,7 +100,11 @@ def session(master: str | None = "local[*]", conf: Mapping[str, str] | None = No
     builder = SparkSession.builder.appName("dotify")
     if master and "PYSPARK_GATEWAY_PORT" not in os.environ:  # under spark-submit: its master
         builder = builder.master(master)
-    for key, value in {**DEFAULT_CONF, **(conf or {})}.items():
+    settings = dict(DEFAULT_CONF)
+    if master and master.startswith("local"):
+        # a local run talks to itself only: bind to loopback, not the host's first interface
+        settings |= {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+    for key, value in {**settings, **(conf or {})}.items():
         builder = builder.config(key, value)
     if jars:
         builder = builder.config("spark.jars", jars)
