@@ -16,9 +16,10 @@ from dotify import artifact
 from dotify.config import Settings
 from dotify.db import engine_for
 from dotify.errors import ArtifactError
+from dotify.maps import cluster_order, cosine_matrix
 from dotify.models import make_model
 from dotify.ratings import Ratings, Songs
-from dotify.report import cluster_order, write_report
+from dotify.report import write_report
 from dotify.schema import nightly_runs
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -114,7 +115,7 @@ def test_cluster_order_groups_the_blocks() -> None:
     rng = np.random.default_rng(0)
     centres = np.eye(3) * 5
     vectors = np.vstack([centres[i % 3] + rng.normal(0, 0.3, 3) for i in range(12)])
-    order = cluster_order(vectors)
+    order = cluster_order(cosine_matrix(vectors))
     blocks = [i % 3 for i in order]
     assert sorted(order.tolist()) == list(range(12))
     assert sum(a != b for a, b in zip(blocks, blocks[1:], strict=False)) == 2  # contiguous

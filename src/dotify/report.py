@@ -22,6 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from dotify import artifact as artifact_mod
+from dotify import maps
 from dotify.artifact import Artifact
 from dotify.config import Settings
 from dotify.countries import MARKETS, REGIONS
@@ -121,23 +122,14 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, _EPS)
 
 
-def cluster_order(vectors: np.ndarray) -> np.ndarray:
-    """Row order from average-linkage hierarchical clustering on cosine distance."""
-    from scipy.cluster.hierarchy import leaves_list, linkage
-
-    if len(vectors) < 3:
-        return np.arange(len(vectors))
-    return np.asarray(leaves_list(linkage(unit_rows(vectors), "average", metric="cosine")))
-
-
 def similarity_heatmap(vectors: np.ndarray, names: list[str]) -> Figure | None:
     if len(vectors) < 2:
         return None
-    order = cluster_order(vectors)
-    unit = unit_rows(vectors)[order]
+    similarity = maps.cosine_matrix(vectors)
+    order = maps.cluster_order(similarity)  # the web map's order too
+    similarity = similarity[np.ix_(order, order)]
     size = max(6.0, 0.16 * len(order) + 2)
     fig, ax = _axes(size + 1, size)
-    similarity = unit @ unit.T
     off = similarity[~np.eye(len(order), dtype=bool)]
     # the colour range follows the data: IMF country vectors often share one direction
     image = ax.imshow(similarity, cmap="viridis", vmin=float(np.percentile(off, 2)),
@@ -149,14 +141,10 @@ def similarity_heatmap(vectors: np.ndarray, names: list[str]) -> Figure | None:
     return fig
 
 
-def tsne_map(vectors: np.ndarray, codes: list[str], random_state: int = 0) -> Figure | None:
-    from sklearn.manifold import TSNE
-
+def tsne_map(vectors: np.ndarray, codes: list[str]) -> Figure | None:
     if len(vectors) < 4:
         return None
-    perplexity = float(min(15.0, (len(vectors) - 1) / 3))
-    xy = TSNE(2, perplexity=perplexity, init="pca", metric="cosine",
-              random_state=random_state).fit_transform(unit_rows(vectors).astype(np.float64))
+    xy = maps.tsne_layout(vectors)  # the same layout as the web map's
     regions = [MARKETS[c].region if c in MARKETS else "Other" for c in codes]
     palette = dict(zip((*REGIONS, "Other"), _colours(len(REGIONS) + 1), strict=True))
     fig, ax = _axes(9, 7)

@@ -11,9 +11,9 @@ import numpy as np
 from fastapi import HTTPException
 
 from dotify import countries as registry
+from dotify import maps
 from dotify.artifact import Artifact
 from dotify.errors import DotifyError
-from dotify.web import taste_map as maps
 from dotify.web.model_holder import Live
 from dotify.web.schemas import (
     Country,

@@ -1,6 +1,7 @@
 """The maps of taste: country similarity in cluster order, and a 2-D t-SNE layout.
 
-Pure functions over the country vectors; the web app computes them once per model version.
+Pure functions over the country vectors, shared by the web map (computed once per model
+version) and the report, so both draw the same order and layout.
 """
 
 from __future__ import annotations
