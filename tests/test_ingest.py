@@ -198,3 +198,22 @@ def test_cli_refuses_an_unknown_kind(home: Path) -> None:
     result = CliRunner().invoke(app, ["ingest", str(CHARTS), "--kind", "monthly"])
     assert result.exit_code == 2
     assert "'monthly' is not one of daily, weekly" in result.output
+
+
+def test_one_chart_spelt_two_ways_in_a_many_chart_file_is_one_chart(
+        settings: Settings, tmp_path: Path) -> None:
+    """'us' and 'US' rows of one day are the same chart: never two charts in one batch."""
+    path = tmp_path / "worldwide.csv"
+    url = "https://open.spotify.com/track/"
+    path.write_text("Position,Track Name,Artist,Streams,URL,Date,Region\n"
+                    f"1,A,X,300,{url}{'a' * 22},2017-01-01,us\n"
+                    f"2,B,Y,200,{url}{'b' * 22},2017-01-01,US\n"
+                    f"1,A,X,30,{url}{'a' * 22},2017-01-01,se\n"
+                    f"1,A,X,30,{url}{'a' * 22},2017-01-01,SE\n")
+    report = ingest_paths(settings, [path])
+    assert (report.charts_written, report.rows) == (1, 2)  # us kept, se rejected
+    assert [f"{e.line}: {e.reason}" for e in report.errors] == [
+        "5: duplicate position 1"]
+    with engine_for(settings).connect() as conn:
+        stored = conn.execute(sa.select(charts.c.market, charts.c.chart_date)).all()
+    assert stored == [("us", date(2017, 1, 1))]

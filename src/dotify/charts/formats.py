@@ -282,6 +282,8 @@ class ChartReader:
         self.rows_skipped = 0
         self.rejected: list[ChartFormatError] = []
         self._closed: set[tuple[str, str]] = set()
+        # raw (region, date) text -> the chart's identity (market code, ISO date), or why not
+        self._identities: dict[tuple[str, str], tuple[str, str] | ChartFormatError] = {}
 
     def __iter__(self) -> Iterator[Chart]:
         reader = csv.reader(_text_lines(self.stream, self.name))
@@ -350,10 +352,13 @@ class ChartReader:
                                             and fields[chart_col].strip() != "top200"):
                 self.rows_skipped += 1
                 continue
-            key = (region, fields[date_col])
+            identity = self._identity(region, fields[date_col], line)
+            key = identity if isinstance(identity, tuple) else (region, fields[date_col])
             chart = open_charts.get(key)
             if chart is None:
                 chart = self._open(key, line, open_charts)
+                if isinstance(identity, ChartFormatError):
+                    chart.error = identity
                 if len(open_charts) > MAX_OPEN_CHARTS:
                     yield from self._close(open_charts.popitem(last=False)[1], columns)
             if chart.error is None:
@@ -361,6 +366,23 @@ class ChartReader:
                 chart.lines.append(line)
         while open_charts:
             yield from self._close(open_charts.popitem(last=False)[1], columns)
+
+    def _identity(self, region: str, day_text: str, line: int
+                  ) -> tuple[str, str] | ChartFormatError:
+        """Charts are keyed by market code and date, not by how a row spells them: "US" and
+        "us" rows of one day are one chart (else the store would see the chart twice)."""
+        raw = (region, day_text)
+        found = self._identities.get(raw)
+        if found is None:
+            market = find(region)
+            try:
+                if market is None:
+                    raise ChartFormatError(self.name, line, f"unknown market {region!r}")
+                found = (market.code, _parse_date(self.name, line, day_text).isoformat())
+            except ChartFormatError as exc:
+                found = exc
+            self._identities[raw] = found
+        return found
 
     def _open(self, key: tuple[str, str], line: int,
               open_charts: OrderedDict[tuple[str, str], _OpenChart]) -> _OpenChart:
@@ -386,12 +408,8 @@ class ChartReader:
         cols = fast_columns(chart.rows, columns)
         if cols is None:
             cols = careful_columns(self.name, zip(chart.lines, chart.rows, strict=True), columns)
-        region, day_text = chart.key
-        market = find(region)
-        if market is None:
-            raise ChartFormatError(self.name, chart.line, f"unknown market {region!r}")
-        day = _parse_date(self.name, chart.line, day_text)
-        return Chart(market.code, day, "daily", cols, self.name, chart.line)
+        code, day = chart.key  # resolved by _identity when the chart was opened
+        return Chart(code, date.fromisoformat(day), "daily", cols, self.name, chart.line)
 
 
 def read_chart_file(source: str | bytes | BinaryIO, name: str | None = None,
