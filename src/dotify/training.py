@@ -102,8 +102,10 @@ def train(
     full, train_part, validation = prepare(settings, start, end, n_top_songs, data_params,
                                            fraction, min_songs, seed, engine=engine)
     say(f"fitting {kind} on {full.shape[0]} countries x {full.shape[1]} songs")
-    metrics = fit_and_evaluate(make_model(kind, **model_params), train_part, validation)
-    model = make_model(kind, **model_params).fit(full if refit else train_part)
+    model = make_model(kind, **model_params)
+    metrics = fit_and_evaluate(model, train_part, validation)
+    if refit:  # without it, the model just scored is the one saved
+        model = make_model(kind, **model_params).fit(full)
     say("saving the model")
     settings.ensure_dirs()
     meta = {**_meta(full, metrics, data_params, refit, fraction, min_songs, seed),
@@ -177,8 +179,8 @@ def evaluate_model(
     result = {"kind": kind, **fit_and_evaluate(model, train_part, validation)}
     if baselines:
         for name in ("popularity", "random"):
-            base = fit_and_evaluate(make_model(name), train_part, validation)
-            result[f"{name}_val_epr"] = base["val_epr"]
+            baseline = make_model(name).fit(train_part)  # only its EPR is reported
+            result[f"{name}_val_epr"] = evaluation.epr(baseline, validation)
     split = ({"protocol": "seed", "fraction": fraction, "min_songs": min_songs, "seed": seed}
              if before is None else {"protocol": "date", "before": before.isoformat()})
     result |= {"params": {**model.params, **full_data_params(full)}, **shape_of(full),
@@ -221,16 +223,12 @@ def _meta(full: Ratings, metrics: dict[str, Any], data_params: dict[str, Any], r
     return {
         "metrics": summary,
         "per_country": metrics.get("per_country", []),
-        "window": full.info.get("window"),
         "first_date": full.info.get("first_date"),
         "last_date": full.info.get("last_date"),
-        "fingerprint": full.info.get("fingerprint"),
+        **shape_of(full),
         "ratings": {"scaling": full.info.get("scaling"), "eps": full.info.get("eps"),
                     **data_params},
         "split": {"protocol": "seed", "fraction": fraction, "min_songs": min_songs,
                   "seed": seed},
         "refit_on_all": refit,
-        "n_countries": full.shape[0],
-        "n_songs": full.shape[1],
-        "nnz": full.nnz,
     }

@@ -25,7 +25,7 @@ from dotify.config import Settings
 from dotify.errors import ConfigError, ModelError
 from dotify.models import make_model
 from dotify.ratings import Ratings
-from dotify.training import fit_and_evaluate, load_ratings
+from dotify.training import fit_and_evaluate, load_ratings, shape_of
 
 log = logging.getLogger("dotify")
 
@@ -151,9 +151,7 @@ def tune(
     settings.ensure_dirs()
     heatmap = write_heatmap(done, settings.reports_dir / HEATMAP_FILE, binned=search == "bayes")
     path = save_best_params(settings, best, search, full)
-    data = {"n_countries": full.shape[0], "n_songs": full.shape[1], "nnz": full.nnz,
-            "window": full.info.get("window"), "fingerprint": full.info.get("fingerprint")}
-    return TuneResult(done, best, heatmap, path, data)
+    return TuneResult(done, best, heatmap, path, shape_of(full))
 
 
 def summary(result: TuneResult) -> dict[str, Any]:
