@@ -127,7 +127,7 @@ def save(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return Artifact(model, np.asarray(countries), songs, meta, models_dir / version,
-                    None if charted is None else sp.csr_matrix(charted), first, last)
+                    charted, first, last)
 
 
 def load(path: Path) -> Artifact:

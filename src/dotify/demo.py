@@ -141,8 +141,6 @@ def _where(settings: Settings, port: int, result: DemoResult, say: Say) -> None:
 
 
 def _serve(settings: Settings, port: int) -> None:
-    import uvicorn
+    from dotify.web.server import serve
 
-    from dotify.web import create_app
-
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    serve(settings, port=port)  # exactly what `dotify serve` runs

@@ -9,7 +9,6 @@ Every source fills the archive (``settings.charts_dir/<market>/...``) with one c
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import logging
@@ -272,14 +271,10 @@ class FolderSource:
         target_name = path.with_suffix(".csv").name
         target = (archive / market / target_name if market
                   else archive / "_drop" / path.relative_to(self.folder).with_suffix(".csv"))
-        if target.exists() and _sha(target.read_bytes()) == _sha(data):
+        if target.exists() and target.read_bytes() == data:
             return None
         write_atomic(target, data)
         return Pull(market, day, "ok", path=target)
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 class SimulatorSource:
