@@ -138,8 +138,8 @@ def test_same_seed_same_factors_and_artifact_round_trip(tmp_path: Path) -> None:
 
 
 def test_simulator_clusters_are_recovered(tmp_path: Path) -> None:
-    simulate = pytest.importorskip("dotify.charts.simulate")
-    ingest = pytest.importorskip("dotify.ingest")
+    from dotify import ingest
+    from dotify.charts import simulate
     from dotify.config import Settings
     from dotify.db import engine_for
     from dotify.ratings import from_store

@@ -112,7 +112,7 @@ def test_chart_rows_are_the_files_rows(sample) -> None:
 
 
 def test_files_round_trip_through_the_chart_reader(sample) -> None:
-    formats = pytest.importorskip("dotify.charts.formats")
+    from dotify.charts import formats
     out, charts = sample
     path = chart_path(out, "es", START)
     with path.open("rb") as stream:
