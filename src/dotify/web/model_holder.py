@@ -34,7 +34,8 @@ class Live:
     version: str
     loaded_at: float
     _cache: dict[str, Any] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # re-entrant: one cached value may be computed from another (examples from codes)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def cached(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()`` once per version and key; later calls return the stored value."""
@@ -44,6 +45,11 @@ class Live:
             if key not in self._cache:
                 self._cache[key] = compute()
             return self._cache[key]
+
+    @property
+    def codes(self) -> frozenset[str]:
+        """The codes of the countries this model has a vector for."""
+        return self.cached("codes", lambda: frozenset(self.artifact.countries.tolist()))
 
 
 class ModelHolder:

@@ -52,7 +52,7 @@ def warm(artifact: Artifact) -> None:
 
 
 def countries(live: Live | None) -> list[Country]:
-    in_model = set(live.artifact.countries.tolist()) if live else set()
+    in_model = live.codes if live else frozenset()
     return [Country(code=m.code, name=m.name, region=m.region, aliases=list(m.aliases),
                     in_model=m.code in in_model)
             for m in sorted(registry.MARKETS.values(), key=lambda m: m.name)]
@@ -107,7 +107,7 @@ def model_info(live: Live) -> dict[str, Any]:
 
 
 def _require_in_model(live: Live, code: str) -> None:
-    if code not in set(live.artifact.countries.tolist()):
+    if code not in live.codes:
         name = registry.MARKETS[code].name if code in registry.MARKETS else code
         raise HTTPException(404, f"{name} has no vector in model {live.version} "
                                  "(no charts for it in the training data)")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dotify import countries as registry
+from dotify.arithmetic import countries_in, parse
 from dotify.errors import DotifyError
 from dotify.web import queries
 from dotify.web.model_holder import Live
@@ -43,10 +44,8 @@ def _examples(live: Live | None) -> list[str]:
     """The example queries whose countries all have a vector in the live model."""
     if live is None:
         return []
-    have = set(live.artifact.countries.tolist())
-    words = (e.replace(" x ", " + ").replace(" ÷ ", " + ").replace(" - ", " + ") for e in EXAMPLES)
-    return [e for e, w in zip(EXAMPLES, words, strict=True)
-            if all(registry.lookup(name).code in have for name in w.split(" + "))][:4]
+    return live.cached("examples", lambda: [
+        e for e in EXAMPLES if {c.code for c in countries_in(parse(e))} <= live.codes][:4])
 
 
 @router.get("/country/{code}", response_class=HTMLResponse)
