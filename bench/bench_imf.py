@@ -17,9 +17,9 @@ from implicit.cpu import _als
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from dotify.evaluation import epr_from_scores
+from dotify.learn.evaluation import epr_from_scores
+from dotify.learn.ratings import Ratings, Songs
 from dotify.models.imf import IMF, confidence
-from dotify.ratings import Ratings, Songs
 
 
 def _median(fn: Callable[[], object], repeats: int) -> float:

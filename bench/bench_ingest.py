@@ -39,8 +39,8 @@ REAL = {
 
 def child(url: str, paths: list[str]) -> None:
     """Ingest ``paths`` twice into ``url``; print the figures as JSON."""
-    from dotify.db import create_engine
-    from dotify.ingest import ingest_paths
+    from dotify.charts.ingest import ingest_paths
+    from dotify.store.engine import create_engine
 
     engine = create_engine(url)
     figures = []
@@ -187,7 +187,7 @@ def main() -> None:
     parser.add_argument("--compare", metavar="REV",
                         help="also run the code of this git revision, side by side")
     args = parser.parse_args()
-    from dotify.charts.simulate import simulate
+    from dotify.charts.sim.simulate import simulate
 
     say(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
           "(wall figures suffer on a busy machine; cpu figures less)")

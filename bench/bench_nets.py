@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 
+from dotify.learn.ratings import Ratings, Songs
 from dotify.models import make_model
-from dotify.ratings import Ratings, Songs
 
 N_COUNTRIES, N_SONGS, PER_COUNTRY = 55, 8663, 200
 REPEATS = int(os.environ.get("DOTIFY_BENCH_REPEATS", "3"))

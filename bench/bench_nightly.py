@@ -22,7 +22,7 @@ from pathlib import Path
 CHILD = """
 import json, resource, sys, time
 from dotify.config import Settings
-from dotify.pipeline import run_nightly
+from dotify.jobs.nightly import run_nightly
 began = time.perf_counter()
 result = run_nightly(Settings(home=sys.argv[1]))
 usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -40,10 +40,10 @@ def say(line: str) -> None:
 
 
 def setup(home: Path, days: int) -> None:
-    from dotify.charts.simulate import simulate
+    from dotify.charts.ingest import ingest_paths
+    from dotify.charts.sim.simulate import simulate
     from dotify.config import Settings
-    from dotify.ingest import ingest_paths
-    from dotify.training import train
+    from dotify.learn.training import train
 
     settings = Settings(home=home)
     settings.ensure_dirs()

@@ -10,7 +10,7 @@ Then the popularity knob on simulated charts (``--days`` of them, default 7; an 
 with default parameters): for every market's own top 10 at each knob value, the share of
 songs of the market's planted cluster, of the market's own songs, and of global hits; how
 many markets a recommended song charted in; and how much two markets' top 10s overlap.
-This is where :data:`dotify.recommend.DEFAULT_POPULARITY` comes from.
+This is where :data:`dotify.query.recommend.DEFAULT_POPULARITY` comes from.
 
 Run: ``.venv/bin/python bench/bench_recommend.py [--quick] [--days N] [--no-sweep]``
 """
@@ -27,9 +27,9 @@ import numpy as np
 
 from dotify.artifact import Artifact
 from dotify.countries import MARKETS
+from dotify.learn.ratings import Songs
 from dotify.models import make_model
-from dotify.ratings import Songs
-from dotify.recommend import recommend
+from dotify.query.recommend import recommend
 
 EXPRESSION = "Colombia x Turkey - Germany"
 FACTORS = 30
@@ -73,11 +73,11 @@ def say(line: str) -> None:
 
 def simulated_artifact(folder: Path, days: int) -> tuple[Artifact, dict]:
     """Simulate, ingest and train as the nightly job would; (artifact, ground truth)."""
-    from dotify.charts.simulate import simulate
+    from dotify.charts.ingest import ingest_paths
+    from dotify.charts.sim.simulate import simulate
     from dotify.config import Settings
-    from dotify.db import engine_for
-    from dotify.ingest import ingest_paths
-    from dotify.ratings import from_store
+    from dotify.learn.ratings import from_store
+    from dotify.store.engine import engine_for
 
     summary = simulate(folder / "charts", days=days, seed=0)
     settings = Settings(home=folder / "home")

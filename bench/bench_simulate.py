@@ -15,7 +15,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from dotify.charts.simulate import DEFAULT_START, Simulator
+from dotify.charts.sim.simulate import DEFAULT_START, Simulator
 
 
 def _write(days: int, folder: Path) -> tuple[float, float, int, int]:

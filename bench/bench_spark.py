@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from dotify import spark_engine
+from dotify.learn.ratings import Ratings, Songs
 from dotify.models import make_model
-from dotify.ratings import Ratings, Songs
+from dotify.spark import engine as spark_engine
 
 REPEATS = 3
 PARAMS = {"factors": 10, "alpha": 0.3, "regularization": 0.1, "iterations": 15}  # IMF defaults

@@ -36,8 +36,8 @@ import numpy as np
 
 from dotify import artifact as artifacts
 from dotify import countries
+from dotify.learn.ratings import Songs
 from dotify.models import make_model
-from dotify.ratings import Songs
 
 
 def publish_model(models_dir: Path, n_countries: int = 55, n_songs: int = 10_000,

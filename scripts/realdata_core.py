@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from dotify.config import Settings
-from dotify.db import engine_for
+from dotify.learn.ratings import Ratings, from_store
+from dotify.learn.splits import seed_split
+from dotify.learn.training import fit_and_evaluate
+from dotify.learn.tuning import load_best_params, rescaled
 from dotify.models import make_model
 from dotify.models.imf import IMF
-from dotify.ratings import Ratings, from_store
-from dotify.splits import seed_split
-from dotify.training import fit_and_evaluate
-from dotify.tuning import load_best_params, rescaled
+from dotify.store.engine import engine_for
 
 ARCHIVE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "charts-weekly-2019-2021"
            / "chart_scrapes.tar.gz")
@@ -40,7 +40,7 @@ def load(home: Path) -> Ratings:
     if ratings.nnz == 0:
         if not ARCHIVE.exists():
             sys.exit(f"real data not found at {ARCHIVE}")
-        from dotify.ingest import ingest_paths
+        from dotify.charts.ingest import ingest_paths
 
         started = time.perf_counter()
         report = ingest_paths(settings, [ARCHIVE])

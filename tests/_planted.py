@@ -11,9 +11,9 @@ from datetime import date, timedelta
 import numpy as np
 import sqlalchemy as sa
 
-from dotify import schema
 from dotify.countries import MARKETS
-from dotify.ratings import Ratings, Songs
+from dotify.learn.ratings import Ratings, Songs
+from dotify.store import schema
 
 CODES = ["ar", "br", "cl", "co", "mx", "pe", "de", "at", "ch", "pl", "cz", "hu",
          "se", "no", "dk", "fi", "jp", "kr", "tw", "hk", "us", "ca", "gb", "ie"]

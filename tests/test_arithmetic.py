@@ -9,7 +9,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from dotify.arithmetic import (
+from dotify.countries import MARKETS
+from dotify.errors import ExpressionError, UnknownCountryError
+from dotify.query.arithmetic import (
     MAX_DEPTH,
     MAX_LENGTH,
     MAX_TERMS,
@@ -22,8 +24,6 @@ from dotify.arithmetic import (
     guard_denominator,
     parse,
 )
-from dotify.countries import MARKETS
-from dotify.errors import ExpressionError, UnknownCountryError
 
 CO, TR, DE, MX, LU = (Country(c) for c in ("co", "tr", "de", "mx", "lu"))
 

@@ -14,8 +14,8 @@ from dotify import artifact
 from dotify.cli import app, main
 from dotify.cli.model import parse_param
 from dotify.config import Settings
-from dotify.db import engine_for
 from dotify.errors import ConfigError
+from dotify.store.engine import engine_for
 
 FAST = ["--iterations", "3", "--param", "num_threads=1", "--factors", "8"]
 METRICS = {"train_epr", "val_epr", "val_epr_filtered", "params", "n_countries", "n_songs", "nnz",
@@ -56,7 +56,7 @@ def test_train_json_saves_and_publishes(store: Settings) -> None:
 
 
 def test_trained_artifact_keeps_song_dates_for_windowed_queries(store: Settings) -> None:
-    from dotify.recommend import recommend
+    from dotify.query.recommend import recommend
 
     _json("train", *FAST, "--json")
     live = artifact.load_current(store.models_dir)
@@ -138,7 +138,7 @@ def test_parse_param() -> None:
 
 
 def test_training_library_call_without_publishing(store: Settings) -> None:
-    from dotify import training
+    from dotify.learn import training
 
     said: list[str] = []
     result = training.train(store, "imf", {"factors": 6, "iterations": 3, "eps": 100.0},

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from dotify import artifact as store
 from dotify.cli import app, main
 from dotify.config import Settings
+from dotify.learn.ratings import Songs
 from dotify.models import make_model
-from dotify.ratings import Songs
 
 COUNTRIES = np.array(["co", "mx", "de", "tr", "jp", "kr", "tw", "hk"])
 SONG_IDS = [f"{c}{i:021d}" for i, c in enumerate("ABCDE")]

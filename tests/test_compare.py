@@ -11,13 +11,13 @@ from _planted import insert_planted, planted_ratings
 from typer.testing import CliRunner
 
 from dotify.cli import app, main
-from dotify.coldstart import cold_epr, cold_song_split, cold_songs
-from dotify.compare import COLUMNS, compare
 from dotify.config import Settings
-from dotify.db import engine_for
 from dotify.errors import ConfigError
+from dotify.learn.coldstart import cold_epr, cold_song_split, cold_songs
+from dotify.learn.compare import COLUMNS, compare
+from dotify.learn.ratings import Ratings, Songs
 from dotify.models import make_model
-from dotify.ratings import Ratings, Songs
+from dotify.store.engine import engine_for
 
 
 @pytest.fixture

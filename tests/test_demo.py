@@ -9,8 +9,8 @@ from pathlib import Path
 
 from dotify import artifact
 from dotify.config import Settings
-from dotify.db import engine_for
-from dotify.pipeline import runs
+from dotify.jobs.nightly import runs
+from dotify.store.engine import engine_for
 
 MARKETS = '["co", "mx", "ar", "se", "no", "dk", "us", "gb"]'
 

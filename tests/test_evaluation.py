@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 from _planted import songs_meta
 
-from dotify.evaluation import (
+from dotify.learn.evaluation import (
     epr,
     epr_from_scores,
     epr_per_country,
@@ -15,8 +15,8 @@ from dotify.evaluation import (
     evaluate_scores,
     topk_from_scores,
 )
+from dotify.learn.ratings import Ratings
 from dotify.models import make_model
-from dotify.ratings import Ratings
 
 # 3 countries x 5 songs. Country 1 scores every song alike (ties); country 2 ties nothing.
 SCORES = np.array([[5, 4, 3, 2, 1],

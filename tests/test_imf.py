@@ -12,11 +12,11 @@ from _planted import planted_ratings, songs_meta
 
 from dotify import artifact
 from dotify.errors import ModelFitError
-from dotify.evaluation import epr
+from dotify.learn.evaluation import epr
+from dotify.learn.ratings import Ratings
+from dotify.learn.splits import seed_split
 from dotify.models import make_model, oracle
 from dotify.models.imf import IMF, confidence, objective
-from dotify.ratings import Ratings
-from dotify.splits import seed_split
 
 
 def _small(seed: int, m: int = 9, n: int = 14) -> tuple[Ratings, np.ndarray]:
@@ -138,11 +138,10 @@ def test_same_seed_same_factors_and_artifact_round_trip(tmp_path: Path) -> None:
 
 
 def test_simulator_clusters_are_recovered(tmp_path: Path) -> None:
-    from dotify import ingest
-    from dotify.charts import simulate
+    from dotify.charts import ingest, simulate
     from dotify.config import Settings
-    from dotify.db import engine_for
-    from dotify.ratings import from_store
+    from dotify.learn.ratings import from_store
+    from dotify.store.engine import engine_for
 
     summary = simulate.simulate(tmp_path / "charts", days=4, seed=0)
     settings = Settings(home=tmp_path / "home")

@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from conftest import FIXTURES
 from typer.testing import CliRunner
 
+from dotify.charts.ingest import ingest_paths
 from dotify.cli import app
 from dotify.config import Settings
-from dotify.db import engine_for
-from dotify.ingest import ingest_paths
-from dotify.schema import chart_entries, charts, ingested_files, songs
+from dotify.store.engine import engine_for
+from dotify.store.schema import chart_entries, charts, ingested_files, songs
 
 CHARTS = FIXTURES / "charts"
 GOOD = ["regional-se-daily-2020-01-03.csv", "2019-01-04--2019-01-11ad.csv",

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from dotify import artifact
-from dotify.evaluation import epr_from_scores
+from dotify.learn.evaluation import epr_from_scores
+from dotify.learn.ratings import Ratings, Songs
 from dotify.models import make_model
 from dotify.models._torch_data import imf_loss, pair_batches
 from dotify.models.titles import artist_ids, build_vocab, encode_titles, words
-from dotify.ratings import Ratings, Songs
 
 NETS = ["net1", "net2", "net3", "net4", "net5"]
 ALL = [*NETS, "bpr-net"]

@@ -15,12 +15,12 @@ import pytest
 from chart_server import ChartServer
 
 from dotify import artifact
-from dotify.charts.simulate import Simulator
+from dotify.charts.sim.simulate import Simulator
 from dotify.charts.sources import SimulatorSource
 from dotify.config import Settings
-from dotify.db import engine_for
 from dotify.errors import ConfigError, LockedError, StoreError
-from dotify.pipeline import gate, missing_dates, nightly_lock, run_nightly, runs
+from dotify.jobs.nightly import gate, missing_dates, nightly_lock, run_nightly, runs
+from dotify.store.engine import engine_for
 
 MARKETS = ["co", "mx", "ar", "cl", "se", "no", "dk", "fi", "us", "gb", "au", "ca"]  # 3 clusters
 SMALL = {"factors": 8, "iterations": 4, "alpha": 10.0, "regularization": 0.1}
@@ -171,7 +171,7 @@ def test_a_held_lock_and_an_unreachable_database_are_clear_errors(home: Path) ->
 
 
 def test_scheduler_runs_the_job_in_the_background(home: Path) -> None:
-    from dotify.scheduler import JOB_ID, parse_at, start_nightly
+    from dotify.jobs.scheduler import JOB_ID, parse_at, start_nightly
 
     assert parse_at("03:00") == (3, 0) and parse_at("23:59") == (23, 59)
     with pytest.raises(ConfigError, match="HH:MM .* not '25:00'"):

@@ -9,8 +9,8 @@ import pytest
 import scipy.sparse as sp
 from _planted import insert_charts, songs_meta
 
-from dotify.db import engine_for
-from dotify.ratings import Ratings, from_store, scale
+from dotify.learn.ratings import Ratings, from_store, scale
+from dotify.store.engine import engine_for
 
 D1, D2, D3 = date(2020, 1, 3), date(2020, 1, 10), date(2020, 1, 17)
 

@@ -17,11 +17,11 @@ from conftest import require_shared_data
 
 from dotify.config import Settings
 from dotify.countries import MARKETS
-from dotify.db import engine_for
-from dotify.evaluation import epr
+from dotify.learn.evaluation import epr
+from dotify.learn.ratings import from_store
+from dotify.learn.splits import seed_split
 from dotify.models import make_model
-from dotify.ratings import from_store
-from dotify.splits import seed_split
+from dotify.store.engine import engine_for
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
@@ -43,7 +43,7 @@ def _members(archive: Path) -> list[tuple[str, bytes]]:
 
 def test_imf_beats_popularity_on_real_charts(tmp_path: Path) -> None:
     archive = require_shared_data("charts-weekly-2019-2021", "chart_scrapes.tar.gz")
-    from dotify.ingest import ingest_paths
+    from dotify.charts.ingest import ingest_paths
 
     settings = Settings(home=tmp_path)
     report = ingest_paths(settings, _members(archive))

@@ -8,10 +8,10 @@ from datetime import date
 import pytest
 from conftest import require_shared_data
 
+from dotify.charts.ingest import ingest_paths
 from dotify.config import Settings
-from dotify.db import engine_for
-from dotify.ingest import ingest_paths
-from dotify.store import Store
+from dotify.store.charts import Store
+from dotify.store.engine import engine_for
 
 pytestmark = pytest.mark.realdata
 

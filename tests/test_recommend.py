@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dotify import artifact as store
-from dotify import recommend as engine
 from dotify.artifact import Artifact
 from dotify.errors import (
     CountryNotInModelError,
@@ -21,9 +20,10 @@ from dotify.errors import (
     ExpressionError,
     UnknownCountryError,
 )
+from dotify.learn.ratings import Songs
 from dotify.models import make_model
-from dotify.ratings import Songs
-from dotify.recommend import recommend, similar, top
+from dotify.query import recommend as engine
+from dotify.query.recommend import recommend, similar, top
 
 COUNTRIES = np.array(["co", "mx", "de", "at", "tr", "jp", "kr", "tw", "hk", "id"])
 # axis 0: Latin, 1: German-speaking, 2: Turkish, 3: a little of everything; the five Asian
@@ -390,11 +390,11 @@ def test_every_model_kind_answers_after_save_and_load(kind: str, tmp_path: Path)
 def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Artifact, dict[str, str]]:
     """A week of simulated charts for 55 markets, ingested and factorized by IMF;
     (artifact, the planted cluster of each song key and of each market code)."""
-    from dotify.charts.simulate import simulate
+    from dotify.charts.ingest import ingest_paths
+    from dotify.charts.sim.simulate import simulate
     from dotify.config import Settings
-    from dotify.db import engine_for
-    from dotify.ingest import ingest_paths
-    from dotify.ratings import from_store
+    from dotify.learn.ratings import from_store
+    from dotify.store.engine import engine_for
 
     folder = tmp_path_factory.mktemp("simulated")
     summary = simulate(folder / "charts", days=7, seed=0)

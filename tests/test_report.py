@@ -14,13 +14,13 @@ from matplotlib.figure import Figure
 
 from dotify import artifact
 from dotify.config import Settings
-from dotify.db import engine_for
 from dotify.errors import ArtifactError
-from dotify.maps import cluster_order, cosine_matrix
+from dotify.jobs.report import write_report
+from dotify.learn.ratings import Ratings, Songs
 from dotify.models import make_model
-from dotify.ratings import Ratings, Songs
-from dotify.report import write_report
-from dotify.schema import nightly_runs
+from dotify.query.maps import cluster_order, cosine_matrix
+from dotify.store.engine import engine_for
+from dotify.store.schema import nightly_runs
 
 PNG = b"\x89PNG\r\n\x1a\n"
 BLOCKS = (("co", "mx", "ar", "cl", "pe"), ("se", "no", "dk", "fi"), ("jp", "kr", "tw", "hk"))

@@ -17,10 +17,10 @@ import pytest
 from conftest import require_shared_data
 from typer.testing import CliRunner
 
-from dotify.charts import names, simseason
-from dotify.charts.simmarkets import CLUSTERS, DEFAULT_MARKETS, PROFILES
-from dotify.charts.simsongs import quote
-from dotify.charts.simulate import (
+from dotify.charts.sim import names
+from dotify.charts.sim import season as simseason
+from dotify.charts.sim.markets import CLUSTERS, DEFAULT_MARKETS, PROFILES
+from dotify.charts.sim.simulate import (
     DEFAULT_START,
     HEADER,
     NOTE,
@@ -28,6 +28,7 @@ from dotify.charts.simulate import (
     chart_path,
     simulate,
 )
+from dotify.charts.sim.songs import quote
 from dotify.cli import app
 from dotify.countries import MARKETS
 from dotify.errors import UnknownCountryError

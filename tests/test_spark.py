@@ -15,13 +15,15 @@ import scipy.sparse as sp
 import sqlalchemy as sa
 from _planted import insert_charts, insert_planted, planted_ratings
 
-from dotify import evaluation, schema, spark_engine, splits
 from dotify.config import Settings
-from dotify.db import engine_for
 from dotify.errors import ConfigError, MissingDependencyError
+from dotify.learn import evaluation, splits
+from dotify.learn.ratings import Ratings, from_store
 from dotify.models import make_model
 from dotify.models.spark import SparkALS, spark_reg_param
-from dotify.ratings import Ratings, from_store
+from dotify.spark import engine as spark_engine
+from dotify.store import schema
+from dotify.store.engine import engine_for
 
 pytestmark = pytest.mark.spark
 
@@ -228,9 +230,9 @@ def test_bad_params_name_the_value(bad: dict) -> None:
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory: pytest.TempPathFactory) -> Ratings:
     """Three weeks of simulated daily charts of 24 markets (planted clusters), as ratings."""
-    from dotify.charts.simmarkets import DEFAULT_MARKETS
-    from dotify.charts.simulate import simulate
-    from dotify.ingest import ingest_paths
+    from dotify.charts.ingest import ingest_paths
+    from dotify.charts.sim.markets import DEFAULT_MARKETS
+    from dotify.charts.sim.simulate import simulate
 
     settings = Settings(home=tmp_path_factory.mktemp("sim") / "home")
     simulate(settings.home / "charts", days=21, markets=DEFAULT_MARKETS[:24], seed=0)
@@ -269,7 +271,9 @@ def test_songs_without_ratings_get_zero_vectors(spark) -> None:
 
 def test_train_engine_spark_saves_an_artifact_that_answers_queries(spark, store: Settings
                                                                    ) -> None:
-    from dotify import artifact, recommend, training
+    from dotify import artifact
+    from dotify.learn import training
+    from dotify.query import recommend
 
     result = training.train(store, "imf", {"factors": 8, "iterations": 5}, engine="spark",
                             publish=True)
@@ -341,7 +345,7 @@ def test_cli_tune_engine_spark_saves_params_imf_accepts(spark, store: Settings) 
 def test_nightly_engine_spark_publishes_a_spark_model(spark, home: Path) -> None:
     from dotify import artifact
     from dotify.charts.sources import SimulatorSource
-    from dotify.pipeline import run_nightly
+    from dotify.jobs.nightly import run_nightly
 
     config = Settings(home=home, markets=["co", "mx", "ar", "se", "no", "dk", "us", "gb", "au"],
                       backfill_days=3, engine="spark")

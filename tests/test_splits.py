@@ -10,9 +10,9 @@ from _planted import insert_charts, planted_ratings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dotify.db import engine_for
-from dotify.ratings import Ratings, from_store
-from dotify.splits import date_split, seed_split
+from dotify.learn.ratings import Ratings, from_store
+from dotify.learn.splits import date_split, seed_split
+from dotify.store.engine import engine_for
 
 
 def _random_ratings(seed: int, m: int = 12, n: int = 90, density: float = 0.5) -> Ratings:

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from dotify.charts.formats import Chart, ChartRow
 from dotify.config import Settings
-from dotify.db import engine_for
-from dotify.schema import artists, chart_entries, charts, ingested_files, song_artists, songs
-from dotify.store import FileRecord, Store, last_chart_dates, song_key
+from dotify.store.charts import FileRecord, Store, last_chart_dates, song_key
+from dotify.store.engine import engine_for
+from dotify.store.schema import artists, chart_entries, charts, ingested_files, song_artists, songs
 
 DAY = date(2020, 1, 3)
 
@@ -163,7 +163,7 @@ def test_one_chart_twice_in_one_batch_is_refused(store: Store) -> None:
 
 
 def test_entries_written_through_the_driver_raise_sqlalchemy_errors(store: Store) -> None:
-    from dotify.store import _insert_entries
+    from dotify.store.charts import _insert_entries
 
     with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:
         _insert_entries(conn, [(999, 1, 999, 5)])  # no such chart or song

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from _planted import insert_planted, planted_ratings
 
-from dotify.db import engine_for
 from dotify.errors import ConfigError
-from dotify.tuning import (
+from dotify.learn.tuning import (
     SEED_GRID,
     grid_trials,
     load_best_params,
     rescaled,
     tune,
 )
+from dotify.store.engine import engine_for
 
 FAST = {"iterations": 3, "num_threads": 1, "factors": 8}
 
@@ -62,7 +62,7 @@ def test_rescaled_keeps_the_pattern_and_changes_values() -> None:
 
 
 def test_rescaled_from_the_store(settings) -> None:  # type: ignore[no-untyped-def]
-    from dotify.ratings import from_store, scale
+    from dotify.learn.ratings import from_store, scale
 
     insert_planted(engine_for(settings), weeks=1)
     full = from_store(engine_for(settings))

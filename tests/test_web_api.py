@@ -9,7 +9,7 @@ from web_support import XSS_TITLE, add_charts, build_artifact
 
 from dotify import artifact as artifacts
 from dotify.config import Settings
-from dotify.recommend import DEFAULT_POPULARITY
+from dotify.query.recommend import DEFAULT_POPULARITY
 from dotify.web import create_app
 from dotify.web.model_holder import ModelHolder
 

@@ -15,8 +15,8 @@ import scipy.sparse as sp
 
 from dotify import artifact as artifacts
 from dotify.config import Settings
+from dotify.learn.ratings import Songs
 from dotify.models import make_model
-from dotify.ratings import Songs
 
 CLUSTERS = {
     "latin": ["co", "mx", "ar", "cl", "pe", "br"],
@@ -66,8 +66,8 @@ def add_charts(settings: Settings, market: str, days: int, entries: int = 3) -> 
     import sqlalchemy as sa
 
     from dotify import countries
-    from dotify.db import engine_for
-    from dotify.schema import chart_entries, charts, markets, songs
+    from dotify.store.engine import engine_for
+    from dotify.store.schema import chart_entries, charts, markets, songs
 
     engine = engine_for(settings)
     m = countries.MARKETS[market]

@@ -25,8 +25,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from dotify.errors import ArtifactError
+from dotify.learn.ratings import Songs
 from dotify.models import Recommender, make_model
-from dotify.ratings import Songs
 
 FORMAT_VERSION = 1
 CURRENT = "current"

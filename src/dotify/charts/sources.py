@@ -288,7 +288,7 @@ class SimulatorSource:
     name = "simulator"
 
     def __init__(self, settings: Settings, days_per_run: int = 1) -> None:
-        from dotify.charts.simulate import Simulator
+        from dotify.charts.sim.simulate import Simulator
 
         self.settings = settings
         self.days_per_run = days_per_run

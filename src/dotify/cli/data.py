@@ -14,10 +14,10 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 from rich.table import Table
 
 from dotify.charts.formats import KINDS
+from dotify.charts.ingest import IngestReport, ingest_paths
 from dotify.cli._app import app, console, settings
-from dotify.db import engine_for
-from dotify.ingest import IngestReport, ingest_paths
-from dotify.store import Store
+from dotify.store.charts import Store
+from dotify.store.engine import engine_for
 
 
 @app.command()

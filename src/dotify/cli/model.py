@@ -13,10 +13,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from dotify import training, tuning
 from dotify.cli._app import app, console, settings
 from dotify.config import Settings
 from dotify.errors import ConfigError
+from dotify.learn import training, tuning
 from dotify.models import MODEL_KINDS, model_class
 
 _DAY = ["%Y-%m-%d"]

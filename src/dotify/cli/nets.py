@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from dotify import compare as compare_mod
 from dotify.cli._app import app, console, settings
 from dotify.errors import ConfigError
+from dotify.learn import compare as compare_mod
 
 _DAY = ["%Y-%m-%d"]
 

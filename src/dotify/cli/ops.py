@@ -26,7 +26,7 @@ def nightly(ctx: typer.Context, today: _TODAY = None, model: _MODEL = "imf",
             jdbc_url: JdbcUrlOpt = None, as_json: _JSON = False) -> None:
     """Pull new charts, ingest, retrain, gate and publish. Exit 0: published or nothing new;
     1: some pulls or files failed, or the gate kept the new model out; 2: the run failed."""
-    from dotify.pipeline import run_nightly
+    from dotify.jobs.nightly import run_nightly
 
     cfg = with_spark(settings(ctx), spark_master, jdbc_url, engine)
     result = run_nightly(cfg, today=today.date() if today else None, kind=model)
@@ -67,7 +67,7 @@ def report(
     = None,
 ) -> None:
     """Write an HTML report with PNG figures about the live model and the nightly runs."""
-    from dotify.report import write_report
+    from dotify.jobs.report import write_report
 
     written = write_report(settings(ctx), out, country)
     for note in written.notes:
@@ -85,7 +85,7 @@ def demo(
     port: Annotated[int, typer.Option("--port", help="Port of the web app.")] = 8000,
 ) -> None:
     """Simulate, ingest, tune, run one nightly job, write the report and serve the web app."""
-    from dotify.demo import run_demo
+    from dotify.jobs.demo import run_demo
 
     run_demo(settings(ctx), days=days, serve=sys.stdin.isatty() if serve is None else serve,
              port=port, say=lambda line: console.print(line, soft_wrap=True, highlight=False))

@@ -15,9 +15,9 @@ import typer
 from rich.table import Table
 
 from dotify import artifact
-from dotify import recommend as engine
 from dotify.cli._app import app, console, settings
 from dotify.errors import ExpressionError
+from dotify.query import recommend as engine
 
 
 class Format(StrEnum):

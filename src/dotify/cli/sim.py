@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from dotify.charts.simulate import DEFAULT_START, simulate
+from dotify.charts.sim.simulate import DEFAULT_START, simulate
 from dotify.cli._app import app, console, settings
 
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from dotify.errors import ModelFitError
-from dotify.ratings import Ratings
+from dotify.learn.ratings import Ratings
 
 
 class Recommender(ABC):

@@ -11,8 +11,8 @@ from typing import Self
 import numpy as np
 
 from dotify._rng import check_random_state
+from dotify.learn.ratings import Ratings
 from dotify.models.base import Recommender
-from dotify.ratings import Ratings
 
 
 class Popularity(Recommender):

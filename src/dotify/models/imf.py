@@ -23,8 +23,8 @@ from implicit.recommender_base import ModelFitError as ImplicitFitError
 from threadpoolctl import threadpool_limits
 
 from dotify.errors import ModelFitError
+from dotify.learn.ratings import Ratings
 from dotify.models.base import Recommender
-from dotify.ratings import Ratings
 
 log = logging.getLogger("dotify")
 

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from dotify.errors import ModelError
+from dotify.learn.ratings import Ratings
 from dotify.models._torch_data import (
     dense_ratings,
     embedding,
@@ -36,7 +37,6 @@ from dotify.models._torch_data import (
 )
 from dotify.models.base import Recommender
 from dotify.models.titles import TitleEncoder, artist_ids, build_vocab, encode_titles
-from dotify.ratings import Ratings
 
 log = logging.getLogger("dotify")
 
@@ -368,7 +368,7 @@ class RankingNet(Net2):
         if validation is not None:
             self._run(module, train, validation, seen, self.params["epochs"])
             return
-        from dotify.splits import seed_split
+        from dotify.learn.splits import seed_split
 
         inner, held = seed_split(train, self.params["validation_fraction"], min_songs=10,
                                  random_state=int(torch.randint(2**31, (1,), generator=gen)))
@@ -384,7 +384,7 @@ class RankingNet(Net2):
              seen: np.ndarray, epochs: int) -> int:
         """Full-batch Adam for up to ``epochs``; with validation, keep the best weights.
         Returns the best epoch (``epochs`` without validation)."""
-        from dotify.evaluation import epr_from_scores
+        from dotify.learn.evaluation import epr_from_scores
 
         p, device = self.params, module.country.weight.device
         _svd_init(module, train, p["factors"])

@@ -39,8 +39,8 @@ from typing import Any, Self
 import numpy as np
 import scipy.sparse as sp
 
+from dotify.learn.ratings import Ratings
 from dotify.models.base import Recommender
-from dotify.ratings import Ratings
 
 log = logging.getLogger("dotify")
 
@@ -78,7 +78,7 @@ class SparkALS(Recommender):
         """Train on ``train`` with the active Spark session (or a new ``local[*]`` one)."""
         from pyspark.ml.recommendation import ALS
 
-        from dotify import spark_engine
+        from dotify.spark import engine as spark_engine
 
         spark = spark_engine.active_session()
         spark_engine.ensure_checkpoint_dir(spark)  # ALS lineage overflows the stack otherwise

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dotify.config import Settings
-from dotify.db import engine_for
 from dotify.errors import StoreError
-from dotify.schema import chart_entries, charts
+from dotify.store.engine import engine_for
+from dotify.store.schema import chart_entries, charts
 
 MAX_DAYS = 400
 

@@ -11,9 +11,9 @@ import numpy as np
 from fastapi import HTTPException
 
 from dotify import countries as registry
-from dotify import maps
 from dotify.artifact import Artifact
 from dotify.errors import DotifyError
+from dotify.query import maps
 from dotify.web.model_holder import Live
 from dotify.web.schemas import (
     Country,
@@ -35,14 +35,14 @@ OPERATORS: list[dict[str, Any]] = [
 
 def default_popularity() -> float:
     """The engine's default popularity knob, for the form's initial slider position."""
-    from dotify.recommend import DEFAULT_POPULARITY
+    from dotify.query.recommend import DEFAULT_POPULARITY
 
     return float(DEFAULT_POPULARITY)
 
 
 def warm(artifact: Artifact) -> None:
     """Build the engine's per-model caches (normalised vectors) before the model goes live."""
-    from dotify import recommend as engine
+    from dotify.query import recommend as engine
 
     if len(artifact.countries):
         try:
@@ -59,7 +59,7 @@ def countries(live: Live | None) -> list[Country]:
 
 
 def recommend(live: Live, body: RecommendationRequest) -> RecommendationResponse:
-    from dotify import recommend as engine
+    from dotify.query import recommend as engine
 
     query: str | list[str] = body.expression if body.expression is not None else body.tokens or []
     options: dict[str, Any] = {"n": body.n, "exclude_charting": body.discover}
@@ -72,7 +72,7 @@ def recommend(live: Live, body: RecommendationRequest) -> RecommendationResponse
 
 
 def similar(live: Live, code: str, n: int) -> list[SimilarCountry]:
-    from dotify import recommend as engine
+    from dotify.query import recommend as engine
 
     _require_in_model(live, code)
     return [SimilarCountry(similarity=round(near.similarity, 4), **maps.describe(near.code))
@@ -80,7 +80,7 @@ def similar(live: Live, code: str, n: int) -> list[SimilarCountry]:
 
 
 def top(live: Live, code: str, n: int, popularity: float | None) -> list[Song]:
-    from dotify import recommend as engine
+    from dotify.query import recommend as engine
 
     _require_in_model(live, code)
     options = {} if popularity is None else {"popularity": popularity}

@@ -8,8 +8,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dotify import countries as registry
-from dotify.arithmetic import countries_in, parse
 from dotify.errors import DotifyError
+from dotify.query.arithmetic import countries_in, parse
 from dotify.web import queries
 from dotify.web.model_holder import Live
 

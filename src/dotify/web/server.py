@@ -67,7 +67,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
         raise ValueError(f"workers must be >= 1, got {workers}")
     scheduler: Any = None
     if nightly_at:
-        from dotify.scheduler import start_nightly
+        from dotify.jobs.scheduler import start_nightly
 
         scheduler = start_nightly(settings, nightly_at)
     if workers == 1:

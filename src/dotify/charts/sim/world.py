@@ -18,7 +18,7 @@ from datetime import date
 
 import numpy as np
 
-from dotify.charts.simmarkets import CLUSTERS, CODES, GLOBAL_ORIGINS, PROFILES
+from dotify.charts.sim.markets import CLUSTERS, CODES, GLOBAL_ORIGINS, PROFILES
 
 WINDOW = 200  # days a song can chart after its release
 MAX_ROWS = 200

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 
 from dotify import artifact
 from dotify.config import Settings
-from dotify.db import engine_for
-from dotify.schema import charts
+from dotify.store.engine import engine_for
+from dotify.store.schema import charts
 
 Say = Callable[[str], Any]
 
@@ -68,7 +68,7 @@ def run_demo(settings: Settings, days: int = 365, serve: bool = False, port: int
 
 
 def _simulate(settings: Settings, days: int, seed: int) -> str:
-    from dotify.charts.simulate import simulate
+    from dotify.charts.sim.simulate import simulate
 
     summary = simulate(settings.simulator_dir, days=days, markets=settings.markets, seed=seed)
     return (f"{summary.files:,} charts, {summary.rows:,} rows, {len(summary.markets)} markets, "
@@ -85,14 +85,14 @@ def _stored_charts(settings: Settings) -> int:
 
 
 def _ingest(settings: Settings) -> str:
-    from dotify.ingest import ingest_paths
+    from dotify.charts.ingest import ingest_paths
 
     report = ingest_paths(settings, [settings.simulator_dir])
     return f"{report.rows:,} rows, {report.files_ok:,} files, {len(report.markets)} markets"
 
 
 def _tune(settings: Settings) -> str:
-    from dotify.tuning import tune
+    from dotify.learn.tuning import tune
 
     tuned = tune(settings, "grid")
     best = tuned.best
@@ -101,8 +101,8 @@ def _tune(settings: Settings) -> str:
 
 
 def _train(settings: Settings) -> str:
-    from dotify.training import train
-    from dotify.tuning import load_best_params
+    from dotify.learn.training import train
+    from dotify.learn.tuning import load_best_params
 
     trained = train(settings, "imf", load_best_params(settings))
     return (f"model {trained.artifact.version} published, validation EPR "
@@ -110,7 +110,7 @@ def _train(settings: Settings) -> str:
 
 
 def _nightly(settings: Settings, result: DemoResult) -> str:
-    from dotify.pipeline import run_nightly
+    from dotify.jobs.nightly import run_nightly
 
     run = run_nightly(settings)
     result.nightly_status = run.status
@@ -123,7 +123,7 @@ def _nightly(settings: Settings, result: DemoResult) -> str:
 
 
 def _report(settings: Settings, result: DemoResult) -> str:
-    from dotify.report import write_report
+    from dotify.jobs.report import write_report
 
     written = write_report(settings)
     result.report = written.page

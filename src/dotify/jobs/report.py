@@ -22,10 +22,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from dotify import artifact as artifact_mod
-from dotify import maps
 from dotify.artifact import Artifact
 from dotify.config import Settings
 from dotify.countries import MARKETS, REGIONS
+from dotify.query import maps
 
 log = logging.getLogger("dotify")
 
@@ -250,8 +250,8 @@ def longest_vectors(model: Artifact, n: int = 10) -> list[dict[str, Any]]:
 
 
 def _runs(settings: Settings) -> list[dict[str, Any]]:
-    from dotify.db import engine_for
-    from dotify.pipeline import runs
+    from dotify.jobs.nightly import runs
+    from dotify.store.engine import engine_for
 
     engine = engine_for(settings)
     try:

@@ -21,8 +21,8 @@ from sqlalchemy.engine import Engine
 
 from dotify.countries import GLOBAL
 from dotify.errors import UnknownCountryError
-from dotify.schema import chart_entries, charts
-from dotify.schema import songs as songs_table
+from dotify.store.schema import chart_entries, charts
+from dotify.store.schema import songs as songs_table
 
 log = logging.getLogger("dotify")
 

@@ -19,13 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from dotify import ratings as ratings_mod
-from dotify import spark_engine, splits
 from dotify.config import Settings
 from dotify.errors import ConfigError, ModelError
+from dotify.learn import ratings as ratings_mod
+from dotify.learn import splits
+from dotify.learn.ratings import Ratings
+from dotify.learn.training import fit_and_evaluate, load_ratings, shape_of
 from dotify.models import make_model
-from dotify.ratings import Ratings
-from dotify.training import fit_and_evaluate, load_ratings, shape_of
+from dotify.spark import engine as spark_engine
 
 log = logging.getLogger("dotify")
 

@@ -11,8 +11,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from dotify._rng import RandomState, check_random_state
-from dotify.evaluation import epr_from_scores
-from dotify.ratings import Ratings
+from dotify.learn.evaluation import epr_from_scores
+from dotify.learn.ratings import Ratings
 
 
 def cold_song_split(ratings: Ratings, fraction: float = 0.2, random_state: RandomState = 0

@@ -23,7 +23,7 @@ Grammar (a recursive-descent parser; the usual precedence, left to right within 
 the same tree. Errors carry the 0-based character position of the problem.
 
 Evaluation (:func:`evaluate`) works on the country vectors it is given (the engine passes
-unit vectors less part of the world's mean taste, see :mod:`dotify.recommend`): ``+`` and
+unit vectors less part of the world's mean taste, see :mod:`dotify.query.recommend`): ``+`` and
 ``-`` add and subtract, a number scales, ``*`` between two vectors is the element-wise
 product and ``/`` the element-wise quotient. Division is guarded: each denominator
 component ``b`` is replaced by ``sign(b) * max(|b|, eps)`` with

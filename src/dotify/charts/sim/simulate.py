@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dotify.charts import simseason, simworld
-from dotify.charts.simmarkets import CODES, DEFAULT_MARKETS, PROFILES
-from dotify.charts.simsongs import SongBook
+from dotify.charts.sim import season as simseason
+from dotify.charts.sim import world as simworld
+from dotify.charts.sim.markets import CODES, DEFAULT_MARKETS, PROFILES
+from dotify.charts.sim.songs import SongBook
 from dotify.countries import lookup
 
 __all__ = ["DEFAULT_START", "ChartRow", "SimulationSummary", "Simulator", "chart_path",

@@ -44,9 +44,9 @@ from dotify import artifact
 from dotify.charts.sources import Pull, Source, Wanted, make_source, ok_paths
 from dotify.config import Settings
 from dotify.countries import GLOBAL
-from dotify.db import engine_for
 from dotify.errors import LockedError, StoreError
-from dotify.schema import charts, nightly_runs
+from dotify.store.engine import engine_for
+from dotify.store.schema import charts, nightly_runs
 
 log = logging.getLogger("dotify")
 
@@ -218,7 +218,7 @@ def _ingest(engine: Engine, paths: list[Path]) -> dict[str, Any]:
     """Ingest the pulled files; a file that fails is listed and its date pulled again later."""
     if not paths:
         return {"files": 0, "rows": 0, "failed": {}}
-    from dotify.ingest import ingest_paths
+    from dotify.charts.ingest import ingest_paths
 
     report = ingest_paths(engine, paths)
     failed = {error.path: str(error) for error in report.errors}
@@ -228,10 +228,10 @@ def _ingest(engine: Engine, paths: list[Path]) -> dict[str, Any]:
 
 def _train(settings: Settings, kind: str, params: dict[str, Any] | None,
            newest: date) -> dict[str, Any]:
-    from dotify.training import train
+    from dotify.learn.training import train
 
     if params is None and kind == "imf":
-        from dotify.tuning import load_best_params
+        from dotify.learn.tuning import load_best_params
 
         params = load_best_params(settings)
     start = None if settings.window_days is None else \

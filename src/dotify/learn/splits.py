@@ -16,9 +16,9 @@ import numpy as np
 import scipy.sparse as sp
 from sqlalchemy.engine import Engine
 
-from dotify import ratings as ratings_mod
 from dotify._rng import RandomState, check_random_state
-from dotify.ratings import Ratings
+from dotify.learn import ratings as ratings_mod
+from dotify.learn.ratings import Ratings
 
 log = logging.getLogger("dotify")
 
@@ -70,9 +70,9 @@ def date_split(engine: Engine, before: date, **ratings_kwargs: Any) -> tuple[Rat
     """Train on charts dated before ``before``; validate on the (country, song) pairs that first
     chart on or after it, among songs and countries already known before it.
 
-    ``ratings_kwargs`` go to :func:`dotify.ratings.from_store` (``start``, ``end``, ``scaling``,
-    ``eps``, ``kind``). Both parts have the train window's id maps; validation values are the
-    scaled streams of the pair after ``before`` (up to ``end``).
+    ``ratings_kwargs`` go to :func:`dotify.learn.ratings.from_store` (``start``, ``end``,
+    ``scaling``, ``eps``, ``kind``). Both parts have the train window's id maps; validation
+    values are the scaled streams of the pair after ``before`` (up to ``end``).
     """
     end = ratings_kwargs.pop("end", None)
     if end is not None and end < before:

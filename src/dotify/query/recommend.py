@@ -1,7 +1,7 @@
 """The recommendation engine: a country expression -> its best songs, ranked.
 
 The query vector ``q`` is the expression evaluated on country vectors (see
-:mod:`dotify.arithmetic`), each first scaled to length 1 and then less ``1 - popularity``
+:mod:`dotify.query.arithmetic`), each first scaled to length 1 and then less ``1 - popularity``
 times the world's taste ``w`` (the mean of all countries' unit vectors)::
 
     country c -> x_c / |x_c| - (1 - popularity) * w
@@ -30,7 +30,7 @@ length (both larger first), then by column order, so the top ``n`` is never an a
 pick among equals.
 
 Contributions: the evaluation splits ``q`` into one part per country (the parts sum to
-``q``; see :func:`dotify.arithmetic.evaluate`), and a country's contribution to a song is
+``q``; see :func:`dotify.query.arithmetic.evaluate`), and a country's contribution to a song is
 its part's share of the score, ``(part . y_i) / (|q| * |y_i| ** (1 - popularity))``; the
 contributions of a song sum to its score.
 """
@@ -48,10 +48,10 @@ from typing import Any
 
 import numpy as np
 
-from dotify.arithmetic import Country, countries_in, evaluate, parse
 from dotify.artifact import Artifact
 from dotify.countries import GLOBAL, MARKETS
 from dotify.errors import CountryNotInModelError, DotifyError, ExpressionError
+from dotify.query.arithmetic import Country, countries_in, evaluate, parse
 
 log = logging.getLogger("dotify")
 

@@ -1,7 +1,7 @@
 """The nightly job inside a long-running process (``dotify serve --nightly-at 03:00``).
 
 :func:`start_nightly` starts an APScheduler ``BackgroundScheduler`` whose one job runs
-:func:`dotify.pipeline.run_nightly` at ``HH:MM`` (UTC) every day in a worker thread, so
+:func:`dotify.jobs.nightly.run_nightly` at ``HH:MM`` (UTC) every day in a worker thread, so
 requests are never blocked; the web app's model holder picks up the newly published model.
 """
 
@@ -32,7 +32,7 @@ def parse_at(at: str) -> tuple[int, int]:
 
 def nightly_job(settings: Settings) -> None:
     """One scheduled run; failures are logged (the run record keeps the details)."""
-    from dotify.pipeline import run_nightly
+    from dotify.jobs.nightly import run_nightly
 
     try:
         result = run_nightly(settings)

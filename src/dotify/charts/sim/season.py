@@ -15,8 +15,8 @@ from datetime import date
 
 import numpy as np
 
-from dotify.charts import simworld
-from dotify.charts.simmarkets import CODES, PROFILES
+from dotify.charts.sim import world as simworld
+from dotify.charts.sim.markets import CODES, PROFILES
 
 CATALOGUE_DAY = date(1990, 12, 1).toordinal()
 CLASSIC0 = 4000  # a day never releases this many songs

@@ -14,12 +14,12 @@ from datetime import date
 from typing import Any
 
 from dotify import artifact as artifact_mod
-from dotify import evaluation, ratings, splits
 from dotify.config import Settings
-from dotify.db import engine_for
 from dotify.errors import ConfigError, ModelError
+from dotify.learn import evaluation, ratings, splits
+from dotify.learn.ratings import Ratings
 from dotify.models import MODEL_KINDS, Recommender, make_model
-from dotify.ratings import Ratings
+from dotify.store.engine import engine_for
 
 log = logging.getLogger("dotify")
 
@@ -89,13 +89,13 @@ def train(
     ``params`` may hold ``eps`` and ``scaling`` for the ratings; the rest go to the model.
     With ``refit`` the saved model is fitted again on all ratings (the metrics stay those of
     the split). ``engine`` "spark" builds the ratings in Spark (``settings.spark_master``) and
-    trains ``imf`` as ``spark-als`` (see ``dotify.spark_engine``).
+    trains ``imf`` as ``spark-als`` (see ``dotify.spark.engine``).
     """
     say = progress or (lambda message: log.info(message))
     _check_kind(kind, engine)
     model_params, data_params = split_params(params)
     if engine == "spark":
-        from dotify.spark_engine import model_for_spark
+        from dotify.spark.engine import model_for_spark
 
         kind, model_params = model_for_spark(kind, model_params)
     say("reading charts" + (" with Spark" if engine == "spark" else ""))
@@ -139,7 +139,7 @@ def load_ratings(settings: Settings, start: date | None, end: date | None,
                  ) -> Ratings:
     """The store's ratings, from SQL (``engine`` "local") or built by Spark ("spark")."""
     if engine == "spark":
-        from dotify.spark_engine import ratings_for
+        from dotify.spark.engine import ratings_for
 
         return ratings_for(settings, start, end, n_top_songs, **data_params)
     return ratings.from_store(engine_for(settings), start=start, end=end,
@@ -163,7 +163,7 @@ def evaluate_model(
 ) -> dict[str, Any]:
     """Fit ``kind`` on the seed split and return its metrics (nothing is saved), with the
     data's shape, the params, and the popularity and random baselines' validation EPR.
-    With ``before``, split by date instead (:func:`dotify.splits.date_split`)."""
+    With ``before``, split by date instead (:func:`dotify.learn.splits.date_split`)."""
     say = progress or (lambda message: log.info(message))
     _check_kind(kind, "local")
     model_params, data_params = split_params(params)

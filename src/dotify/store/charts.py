@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from dotify.charts.formats import Chart, Columns
 from dotify.countries import MARKETS
 from dotify.errors import StoreError
-from dotify.schema import (
+from dotify.store.schema import (
     artists,
     chart_entries,
     charts,

@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from dotify import evaluation, splits, training, tuning
-from dotify.coldstart import cold_epr, cold_song_split
 from dotify.config import Settings
 from dotify.errors import ConfigError, ModelError
+from dotify.learn import evaluation, splits, training, tuning
+from dotify.learn.coldstart import cold_epr, cold_song_split
+from dotify.learn.ratings import Ratings
 from dotify.models import MODEL_KINDS, make_model, model_class
-from dotify.ratings import Ratings
 
 log = logging.getLogger("dotify")
 

@@ -18,8 +18,8 @@ import scipy.sparse as sp
 from scipy.stats import rankdata
 
 if TYPE_CHECKING:
+    from dotify.learn.ratings import Ratings
     from dotify.models.base import Recommender
-    from dotify.ratings import Ratings
 
 
 def _ranks_of_entries(negated: np.ndarray, entries: sp.csr_matrix) -> np.ndarray:

@@ -28,9 +28,9 @@ from sqlalchemy.engine import Engine
 
 from dotify.charts.formats import MAX_POSITION, ONE_CHART_FORMATS, Chart, ChartReader
 from dotify.config import Settings
-from dotify.db import engine_for
 from dotify.errors import ChartFormatError
-from dotify.store import Batch, ChartResult, FileRecord, Store
+from dotify.store.charts import Batch, ChartResult, FileRecord, Store
+from dotify.store.engine import engine_for
 
 log = logging.getLogger("dotify")
 

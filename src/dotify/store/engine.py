@@ -11,7 +11,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from dotify.config import Settings
 from dotify.errors import StoreError
-from dotify.schema import metadata
+from dotify.store.schema import metadata
 
 
 def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:

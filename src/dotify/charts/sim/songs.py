@@ -1,7 +1,7 @@
 """The simulator's song book: releases by day (cached), and each song's id, title and artist.
 
 A song's uid is ``release day ordinal * 4096 + index within the day``, so its attributes are
-found again from the uid alone. Names are drawn from :mod:`dotify.charts.names` in the
+found again from the uid alone. Names are drawn from :mod:`dotify.charts.sim.names` in the
 language of the song's origin market; an artist is (origin market, artist number) and keeps
 its name across songs.
 """
@@ -13,8 +13,10 @@ from datetime import date
 
 import numpy as np
 
-from dotify.charts import names, simseason, simworld
-from dotify.charts.simmarkets import CODES, PROFILES
+from dotify.charts.sim import names
+from dotify.charts.sim import season as simseason
+from dotify.charts.sim import world as simworld
+from dotify.charts.sim.markets import CODES, PROFILES
 
 TRACK_URL = "https://open.spotify.com/track/"
 SCOPES = ("global", "regional", "local")

@@ -8,8 +8,8 @@ The chart entries reach Spark one of two ways:
   (``DOTIFY_SPARK_JARS`` -> ``spark.jars``) and a JDBC URL (``DOTIFY_SPARK_JDBC_URL``).
 
 :func:`aggregate` then sums streams per (market, song) and scales them in Spark exactly as
-``dotify.ratings`` does locally, and :func:`collect_ratings` brings the (small) result back
-as a :class:`~dotify.ratings.Ratings` with the local id maps. Everything Spark runs is
+``dotify.learn.ratings`` does locally, and :func:`collect_ratings` brings the (small) result back
+as a :class:`~dotify.learn.ratings.Ratings` with the local id maps. Everything Spark runs is
 built-in SQL and the JVM's ALS, so executors need no Python packages beyond pyspark.
 """
 
@@ -33,12 +33,12 @@ import scipy.sparse as sp
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from dotify import ratings as ratings_mod
 from dotify.config import Settings
 from dotify.countries import GLOBAL
 from dotify.errors import ConfigError, MissingDependencyError
-from dotify.ratings import Ratings, Songs
-from dotify.schema import chart_entries, charts, songs
+from dotify.learn import ratings as ratings_mod
+from dotify.learn.ratings import Ratings, Songs
+from dotify.store.schema import chart_entries, charts, songs
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -310,7 +310,8 @@ def aggregate(entries: DataFrame, start: date | None = None, end: date | None = 
     """Sum streams per (market, song) over the window and scale them, as ``ratings.from_store``.
 
     Returns (market, song_id, streams, rating, first_date, last_date); the window and the
-    scalings are those of :func:`dotify.ratings.from_store` and :func:`dotify.ratings.scale`.
+    scalings are those of :func:`dotify.learn.ratings.from_store` and
+    :func:`dotify.learn.ratings.scale`.
     """
     from pyspark.sql import functions as F
 
@@ -391,7 +392,7 @@ def spark_ratings(spark: SparkSession, settings: Settings, start: date | None = 
     """The store's ratings built by Spark: over JDBC when ``jdbc_url`` (or
     ``settings.spark_jdbc_url``) is set ("auto": derived from the database URL), else from a
     fresh Parquet export of the store."""
-    from dotify.db import engine_for
+    from dotify.store.engine import engine_for
 
     url = jdbc_url or settings.spark_jdbc_url
     if url == "auto":
