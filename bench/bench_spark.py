@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from dotify.learn.ratings import Ratings, Songs
 from dotify.models import make_model
-from dotify.spark import engine as spark_engine
+from dotify.spark import session as spark_engine
 
 REPEATS = 3
 PARAMS = {"factors": 10, "alpha": 0.3, "regularization": 0.1, "iterations": 15}  # IMF defaults

@@ -7,7 +7,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from _planted import insert_planted
 from typer.testing import CliRunner
 
 from dotify import artifact
@@ -16,6 +15,7 @@ from dotify.cli.model import parse_param
 from dotify.config import Settings
 from dotify.errors import ConfigError
 from dotify.store.engine import engine_for
+from tests._planted import insert_planted
 
 FAST = ["--iterations", "3", "--param", "num_threads=1", "--factors", "8"]
 METRICS = {"train_epr", "val_epr", "val_epr_filtered", "params", "n_countries", "n_songs", "nnz",
@@ -139,9 +139,11 @@ def test_parse_param() -> None:
 
 def test_training_library_call_without_publishing(store: Settings) -> None:
     from dotify.learn import training
+    from dotify.learn.window import DataWindow
 
     said: list[str] = []
-    result = training.train(store, "imf", {"factors": 6, "iterations": 3, "eps": 100.0},
+    result = training.train(store, "imf", {"factors": 6, "iterations": 3},
+                            window=DataWindow(eps=100.0),
                             publish=False, refit=False, progress=said.append)
     assert result.published is False and artifact.current_version(store.models_dir) is None
     meta = result.artifact.meta
@@ -157,7 +159,7 @@ def test_training_library_call_without_publishing(store: Settings) -> None:
 def test_evaluate_by_date(home: Path) -> None:
     from datetime import date
 
-    from _planted import insert_charts
+    from tests._planted import insert_charts
 
     engine = engine_for(Settings(home=home))
     insert_charts(engine, ["co", "de", "mx"], [[(1, 9000), (2, 5000), (3, 100)],

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _planted import songs_meta
 
 from dotify.learn.evaluation import (
     epr,
@@ -17,6 +16,7 @@ from dotify.learn.evaluation import (
 )
 from dotify.learn.ratings import Ratings
 from dotify.models import make_model
+from tests._planted import songs_meta
 
 # 3 countries x 5 songs. Country 1 scores every song alike (ties); country 2 ties nothing.
 SCORES = np.array([[5, 4, 3, 2, 1],

@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ from dotify.charts.formats import (
 )
 from dotify.charts.validate import careful_columns, fast_columns, numbered
 from dotify.errors import ChartFormatError
+from tests.conftest import FIXTURES
 
 CHARTS = FIXTURES / "charts"
 BAD = CHARTS / "bad"

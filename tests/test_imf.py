@@ -8,15 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _planted import planted_ratings, songs_meta
 
 from dotify import artifact
 from dotify.errors import ModelFitError
 from dotify.learn.evaluation import epr
 from dotify.learn.ratings import Ratings
 from dotify.learn.splits import seed_split
-from dotify.models import make_model, oracle
+from dotify.models import make_model
 from dotify.models.imf import IMF, confidence, objective
+from tests import oracle
+from tests._planted import planted_ratings, songs_meta
 
 
 def _small(seed: int, m: int = 9, n: int = 14) -> tuple[Ratings, np.ndarray]:
@@ -138,7 +139,8 @@ def test_same_seed_same_factors_and_artifact_round_trip(tmp_path: Path) -> None:
 
 
 def test_simulator_clusters_are_recovered(tmp_path: Path) -> None:
-    from dotify.charts import ingest, simulate
+    from dotify.charts import ingest
+    from dotify.charts.sim import simulate
     from dotify.config import Settings
     from dotify.learn.ratings import from_store
     from dotify.store.engine import engine_for

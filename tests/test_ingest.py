@@ -9,7 +9,6 @@ from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
-from conftest import FIXTURES
 from typer.testing import CliRunner
 
 from dotify.charts.ingest import ingest_paths
@@ -17,6 +16,7 @@ from dotify.cli import app
 from dotify.config import Settings
 from dotify.store.engine import engine_for
 from dotify.store.schema import chart_entries, charts, ingested_files, songs
+from tests.conftest import FIXTURES
 
 CHARTS = FIXTURES / "charts"
 GOOD = ["regional-se-daily-2020-01-03.csv", "2019-01-04--2019-01-11ad.csv",

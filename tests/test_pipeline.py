@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from chart_server import ChartServer
 
 from dotify import artifact
 from dotify.charts.sim.simulate import Simulator
@@ -21,6 +20,7 @@ from dotify.config import Settings
 from dotify.errors import ConfigError, LockedError, StoreError
 from dotify.jobs.nightly import gate, missing_dates, nightly_lock, run_nightly, runs
 from dotify.store.engine import engine_for
+from tests.chart_server import ChartServer
 
 MARKETS = ["co", "mx", "ar", "cl", "se", "no", "dk", "fi", "us", "gb", "au", "ca"]  # 3 clusters
 SMALL = {"factors": 8, "iterations": 4, "alpha": 10.0, "regularization": 0.1}
@@ -201,9 +201,9 @@ def test_web_server_switches_to_the_nightly_model_without_a_failed_request(home:
     import threading
 
     import httpx
-    from web_support import running_server
 
     from dotify.web import create_app
+    from tests.web_support import running_server
 
     config = _settings(home)
     source = SimulatorSource(config)

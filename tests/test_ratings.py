@@ -7,10 +7,11 @@ from datetime import date
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _planted import insert_charts, songs_meta
 
 from dotify.learn.ratings import Ratings, from_store, scale
+from dotify.learn.window import DataWindow
 from dotify.store.engine import engine_for
+from tests._planted import insert_charts, songs_meta
 
 D1, D2, D3 = date(2020, 1, 3), date(2020, 1, 10), date(2020, 1, 17)
 
@@ -76,27 +77,27 @@ def test_song_metadata_and_totals(store) -> None:  # type: ignore[no-untyped-def
 
 
 def test_date_window_and_kind(store) -> None:  # type: ignore[no-untyped-def]
-    r = from_store(store, start=D2, end=D2)
+    r = from_store(store, DataWindow(start=D2, end=D2))
     assert _dense(r) == {("co", "track00001"): 4000, ("co", "track00005"): 2000,
                          ("de", "track00002"): 1000, ("jp", "track00004"): 500,
                          ("jp", "track00001"): 100}
     assert r.info["window"] == {"start": "2020-01-10", "end": "2020-01-10",
                                 "n_top_songs": None, "kind": None}
     assert r.info["first_date"] == r.info["last_date"] == "2020-01-10"
-    assert from_store(store, kind="daily").shape == (0, 0)
+    assert from_store(store, DataWindow(kind="daily")).shape == (0, 0)
 
 
 def test_n_top_songs_takes_the_most_recent_chart_rows(store) -> None:  # type: ignore[no-untyped-def]
     # newest first, then market code, then position: D3 co (5), D3 de (3, 6), D2 co (1, ...)
-    r = from_store(store, n_top_songs=4)
+    r = from_store(store, DataWindow(n_top_songs=4))
     assert _dense(r) == {("co", "track00005"): 6000, ("de", "track00003"): 3000,
                          ("de", "track00006"): 900, ("co", "track00001"): 4000}
 
 
 def test_scalings_and_zero_entries(store) -> None:  # type: ignore[no-untyped-def]
-    raw = from_store(store, scaling="raw")
+    raw = from_store(store, DataWindow(scaling="raw"))
     assert raw.matrix.toarray().max() == 9000
-    written = from_store(store, scaling="written", eps=1000.0)
+    written = from_store(store, DataWindow(scaling="written", eps=1000.0))
     # jp's 100 and de's 900 streams give log((1 + r)/1000) < 0: clipped to 0 and dropped
     assert written.nnz == 6 and written.raw.nnz == 8
     assert written.info["scaling"] == "written" and written.info["eps"] == 1000.0
@@ -105,16 +106,16 @@ def test_scalings_and_zero_entries(store) -> None:  # type: ignore[no-untyped-de
 def test_fingerprint_follows_the_data(store) -> None:  # type: ignore[no-untyped-def]
     first = from_store(store).info["fingerprint"]
     assert from_store(store).info["fingerprint"] == first
-    assert from_store(store, scaling="raw").info["fingerprint"] == first  # same triples
+    assert from_store(store, DataWindow(scaling="raw")).info["fingerprint"] == first  # same triples
     insert_charts(store, ["jp"], [[(6, 10)]], D3)
     assert from_store(store).info["fingerprint"] != first
 
 
 def test_bad_windows_raise(store) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="start 2020-01-17 is after end 2020-01-03"):
-        from_store(store, start=D3, end=D1)
+        from_store(store, DataWindow(start=D3, end=D1))
     with pytest.raises(ValueError, match="n_top_songs must be >= 1 or None, not 0"):
-        from_store(store, n_top_songs=0)
+        from_store(store, DataWindow(n_top_songs=0))
 
 
 def test_ratings_check_themselves() -> None:
@@ -136,5 +137,5 @@ def test_song_dates_span_every_country_the_song_charted_in(store) -> None:  # ty
     assert spans["track00002"] == (str(D1), str(D2))  # co/de D1, de D2
     assert spans["track00005"] == (str(D2), str(D3))
     assert spans["track00006"] == (str(D3), str(D3))
-    windowed = from_store(store, start=D2)
+    windowed = from_store(store, DataWindow(start=D2))
     assert str(windowed.song_dates[0][list(windowed.songs.keys).index("track00001")]) == str(D2)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import require_shared_data
 
 from dotify.config import Settings
 from dotify.countries import MARKETS
@@ -22,6 +21,7 @@ from dotify.learn.ratings import from_store
 from dotify.learn.splits import seed_split
 from dotify.models import make_model
 from dotify.store.engine import engine_for
+from tests.conftest import require_shared_data
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 

@@ -6,12 +6,12 @@ from collections import Counter
 from datetime import date
 
 import pytest
-from conftest import require_shared_data
 
 from dotify.charts.ingest import ingest_paths
 from dotify.config import Settings
 from dotify.store.charts import Store
 from dotify.store.engine import engine_for
+from tests.conftest import require_shared_data
 
 pytestmark = pytest.mark.realdata
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import require_shared_data
 from typer.testing import CliRunner
 
 from dotify.charts.sim import names
@@ -32,6 +31,7 @@ from dotify.charts.sim.songs import quote
 from dotify.cli import app
 from dotify.countries import MARKETS
 from dotify.errors import UnknownCountryError
+from tests.conftest import require_shared_data
 
 SAMPLE = ("mx", "co", "ar", "cl", "es", "se", "no", "dk", "de", "at", "ch", "us", "gb", "ca",
           "is", "ad", "jp", "tw", "hk")

@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from chart_server import FIXTURES, ChartServer, fixture_csv, fixture_json
 
 from dotify.charts.sources import (
     FolderSource,
@@ -22,6 +21,7 @@ from dotify.charts.sources import (
 from dotify.config import Settings
 from dotify.countries import countries
 from dotify.errors import ConfigError, SourceError
+from tests.chart_server import FIXTURES, ChartServer, fixture_csv, fixture_json
 
 DAY1, DAY2 = date(2021, 3, 1), date(2021, 3, 2)
 

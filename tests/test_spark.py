@@ -13,17 +13,20 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sqlalchemy as sa
-from _planted import insert_charts, insert_planted, planted_ratings
 
 from dotify.config import Settings
 from dotify.errors import ConfigError, MissingDependencyError
 from dotify.learn import evaluation, splits
 from dotify.learn.ratings import Ratings, from_store
+from dotify.learn.window import DataWindow
 from dotify.models import make_model
 from dotify.models.spark import SparkALS, spark_reg_param
-from dotify.spark import engine as spark_engine
+from dotify.spark import export as spark_export
+from dotify.spark import ratings as spark_ratings
+from dotify.spark import session as spark_session
 from dotify.store import schema
 from dotify.store.engine import engine_for
+from tests._planted import insert_charts, insert_planted, planted_ratings
 
 pytestmark = pytest.mark.spark
 
@@ -41,11 +44,11 @@ DRIVER_JARS = {"sqlite": Path("/usr/share/java/sqlite-jdbc.jar"),
 @pytest.fixture(scope="module")
 def spark():  # -> Iterator[SparkSession]
     try:
-        spark_engine.require_spark()
+        spark_session.require_spark()
     except MissingDependencyError as exc:
         pytest.skip(str(exc))
     jars = ",".join(str(j) for j in DRIVER_JARS.values() if j.exists()) or None
-    session = spark_engine.session("local[2]", TEST_CONF, jars=jars)
+    session = spark_session.session("local[2]", TEST_CONF, jars=jars)
     yield session
     session.stop()
 
@@ -81,8 +84,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="module")
 def frames(spark, store: Settings):  # -> tuple[DataFrame, DataFrame]
     """The store's (entries, songs) as Spark reads them from one Parquet export."""
-    folder = spark_engine.export_entries(engine_for(store), store.home / "frames")
-    entries, songs = spark_engine.read_parquet(spark, folder)
+    folder = spark_export.export_entries(engine_for(store), store.home / "frames")
+    entries, songs = spark_export.read_parquet(spark, folder)
     return entries.cache(), songs.cache()
 
 
@@ -98,30 +101,27 @@ WINDOWS = [
 
 @pytest.mark.parametrize("window", WINDOWS, ids=lambda w: ",".join(map(str, w.values())) or "all")
 def test_spark_ratings_match_local_sql(frames, store: Settings, window: dict) -> None:
-    local = from_store(engine_for(store), **window)
-    summed = spark_engine.aggregate(frames[0], **window)
-    remote = spark_engine.collect_ratings(summed, frames[1], _window_info(window),
-                                          window.get("scaling", "log"), window.get("eps", 1000.0))
+    data = DataWindow(**window)
+    local = from_store(engine_for(store), data)
+    summed = spark_ratings.aggregate(frames[0], data)
+    remote = spark_ratings.collect_ratings(summed, frames[1], data)
     _assert_same_ratings(remote, local)
 
 
 def test_spark_ratings_exports_then_reads(spark, store: Settings) -> None:
-    window = {"end": date(2020, 1, 10), "scaling": "written", "eps": 100.0}
-    remote = spark_engine.spark_ratings(spark, store, **window)
-    _assert_same_ratings(remote, from_store(engine_for(store), **window))
+    window = DataWindow(end=date(2020, 1, 10), scaling="written", eps=100.0)
+    engine = engine_for(store)
+    remote = spark_ratings.spark_ratings(spark, store, engine, window)
+    _assert_same_ratings(remote, from_store(engine, window))
     assert (store.home / "spark" / "entries.parquet").exists()
 
 
 def test_an_empty_window_gives_the_same_empty_ratings(frames, store: Settings) -> None:
-    window = {"start": date(2021, 1, 1)}
-    local = from_store(engine_for(store), **window)
-    remote = spark_engine.collect_ratings(spark_engine.aggregate(frames[0], **window),
-                                          frames[1], _window_info(window), "log", 1000.0)
+    window = DataWindow(start=date(2021, 1, 1))
+    local = from_store(engine_for(store), window)
+    remote = spark_ratings.collect_ratings(spark_ratings.aggregate(frames[0], window),
+                                           frames[1], window)
     assert remote.shape == local.shape == (0, 0) and remote.info == local.info
-
-
-def _window_info(window: dict) -> dict:
-    return {k: window.get(k) for k in ("start", "end", "n_top_songs", "kind")}
 
 
 def _assert_same_ratings(remote: Ratings, local: Ratings) -> None:
@@ -135,13 +135,16 @@ def _assert_same_ratings(remote: Ratings, local: Ratings) -> None:
     np.testing.assert_array_equal(remote.matrix.indices, local.matrix.indices)
     np.testing.assert_array_equal(remote.matrix.data, local.matrix.data)  # bit for bit
     assert remote.info == local.info
+    assert remote.song_dates is not None and local.song_dates is not None
+    for ours, theirs in zip(remote.song_dates, local.song_dates, strict=True):
+        np.testing.assert_array_equal(ours, theirs)  # --since/--until answer alike
     assert "global" not in remote.countries
 
 
 def test_export_is_readable_parquet_with_every_row(spark, store: Settings, tmp_path: Path
                                                    ) -> None:
-    folder = spark_engine.export_entries(engine_for(store), tmp_path / "export", batch_rows=50)
-    entries, songs = spark_engine.read_parquet(spark, folder)
+    folder = spark_export.export_entries(engine_for(store), tmp_path / "export", batch_rows=50)
+    entries, songs = spark_export.read_parquet(spark, folder)
     with engine_for(store).connect() as conn:
         n_entries = conn.execute(sa.select(sa.func.count()).select_from(
             schema.chart_entries)).scalar()
@@ -154,13 +157,13 @@ def test_export_is_readable_parquet_with_every_row(spark, store: Settings, tmp_p
 
 def test_read_parquet_names_the_missing_export(spark, tmp_path: Path) -> None:
     with pytest.raises(Exception, match="entries.parquet, songs.parquet missing"):
-        spark_engine.read_parquet(spark, tmp_path)
+        spark_export.read_parquet(spark, tmp_path)
 
 
 def test_jdbc_without_driver_says_what_to_install(spark) -> None:
     with pytest.raises(MissingDependencyError, match="no JDBC driver for jdbc:nosuchdb:.*"
                                                      "DOTIFY_SPARK_JARS"):
-        spark_engine.read_jdbc(spark, "jdbc:nosuchdb://127.0.0.1/dotify")
+        spark_export.read_jdbc(spark, "jdbc:nosuchdb://127.0.0.1/dotify")
 
 
 @pytest.mark.parametrize("via", ["parquet", "jdbc"])
@@ -172,10 +175,10 @@ def test_same_ratings_on_each_database(spark, db_settings: Settings, via: str, r
                     "(apt-get install libpostgresql-jdbc-java libxerial-sqlite-jdbc-java)")
     engine = engine_for(db_settings)
     insert_planted(engine, weeks=2, n_blocks=2, per_block=3)
-    window = {"end": date(2020, 1, 3), "scaling": "written", "eps": 100.0}
+    window = DataWindow(end=date(2020, 1, 3), scaling="written", eps=100.0)
     jdbc_url = "auto" if via == "jdbc" else None
-    remote = spark_engine.spark_ratings(spark, db_settings, jdbc_url=jdbc_url, **window)
-    _assert_same_ratings(remote, from_store(engine, **window))
+    remote = spark_ratings.spark_ratings(spark, db_settings, engine, window, jdbc_url=jdbc_url)
+    _assert_same_ratings(remote, from_store(engine, window))
     assert (db_settings.home / "spark").exists() == (via == "parquet")  # exported or not
 
 
@@ -186,12 +189,12 @@ def test_same_ratings_on_each_database(spark, db_settings: Settings, via: str, r
     ("postgresql://db.local/dotify", "jdbc:postgresql://db.local/dotify"),
 ])
 def test_jdbc_url_for_database_urls(db_url: str, jdbc: str) -> None:
-    assert spark_engine.jdbc_url_for(db_url) == jdbc
+    assert spark_export.jdbc_url_for(db_url) == jdbc
 
 
 def test_jdbc_url_for_other_databases_says_what_to_set() -> None:
     with pytest.raises(ConfigError, match="DOTIFY_SPARK_JDBC_URL"):
-        spark_engine.jdbc_url_for("mysql://db.local/dotify")
+        spark_export.jdbc_url_for("mysql://db.local/dotify")
 
 
 def test_reg_param_mappings_by_hand() -> None:
@@ -303,7 +306,7 @@ def test_cli_train_engine_spark_json(spark, store: Settings) -> None:
 def test_missing_pyspark_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pyspark", None)  # what a missing package looks like
     with pytest.raises(MissingDependencyError, match=r"pyspark.*pip install 'dotify\[spark\]'"):
-        spark_engine.require_spark()
+        spark_session.require_spark()
 
 
 def test_missing_java_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
@@ -311,7 +314,7 @@ def test_missing_java_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(MissingDependencyError, match="needs Java.*openjdk-17"):
-        spark_engine.require_spark()
+        spark_session.require_spark()
 
 
 def test_old_java_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -321,7 +324,7 @@ def test_old_java_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     java.chmod(0o755)
     monkeypatch.setenv("JAVA_HOME", str(tmp_path))
     with pytest.raises(MissingDependencyError, match="found Java 8"):
-        spark_engine.require_spark()
+        spark_session.require_spark()
 
 
 def test_cli_tune_engine_spark_saves_params_imf_accepts(spark, store: Settings) -> None:

@@ -6,20 +6,21 @@ from datetime import date
 
 import numpy as np
 import pytest
-from _planted import insert_charts, planted_ratings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dotify.learn.ratings import Ratings, from_store
 from dotify.learn.splits import date_split, seed_split
+from dotify.learn.window import DataWindow
 from dotify.store.engine import engine_for
+from tests._planted import insert_charts, planted_ratings
 
 
 def _random_ratings(seed: int, m: int = 12, n: int = 90, density: float = 0.5) -> Ratings:
     rng = np.random.default_rng(seed)
     mask = rng.random((m, n)) < rng.uniform(0.05, density, size=(m, 1))
     rows, cols = np.nonzero(mask)
-    from _planted import songs_meta
+    from tests._planted import songs_meta
 
     return Ratings.from_triples(np.array([f"c{i}" for i in range(m)]), songs_meta(n), rows, cols,
                                 rng.uniform(0.1, 5.0, len(rows)))
@@ -76,15 +77,15 @@ def test_date_split(db_settings) -> None:  # type: ignore[no-untyped-def]
     insert_charts(engine, ["co", "de", "jp"], [[(1, 4000), (3, 800)], [(1, 2000), (9, 10)],
                                                [(1, 10)]], date(2020, 1, 10))
     insert_charts(engine, ["de"], [[(3, 1000)]], date(2020, 1, 4))  # de charts 3 before too
-    train, val = date_split(engine, date(2020, 1, 10))
+    train, val = date_split(engine, DataWindow(), date(2020, 1, 10))
     assert list(train.countries) == ["co", "de"] and list(val.songs.keys) == list(train.songs.keys)
     keys = list(train.songs.keys)
     assert keys == ["track00001", "track00002", "track00003"]
     new = {(str(val.countries[i]), keys[j]) for i, j in zip(*val.matrix.nonzero(), strict=True)}
     assert new == {("co", "track00003"), ("de", "track00001")}
     assert train.matrix.multiply(val.matrix).nnz == 0
-    before = from_store(engine, end=date(2020, 1, 9))
+    before = from_store(engine, DataWindow(end=date(2020, 1, 9)))
     assert abs(train.matrix - before.matrix).max() == 0
     assert val.info["split"] == {"kind": "date", "before": "2020-01-10"}
     with pytest.raises(ValueError, match="no charts before 2020-01-01"):
-        date_split(engine, date(2020, 1, 1))
+        date_split(engine, DataWindow(), date(2020, 1, 1))

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
-from _planted import insert_planted, planted_ratings
 
 from dotify.errors import ConfigError
+from dotify.learn.splits import SplitSpec
 from dotify.learn.tuning import (
     SEED_GRID,
     grid_trials,
@@ -17,6 +17,7 @@ from dotify.learn.tuning import (
     tune,
 )
 from dotify.store.engine import engine_for
+from tests._planted import insert_planted, planted_ratings
 
 FAST = {"iterations": 3, "num_threads": 1, "factors": 8}
 
@@ -47,7 +48,8 @@ def test_grid_tune_saves_best_params_and_heatmap(settings) -> None:  # type: ign
 
 def test_bayes_search_is_seeded(settings) -> None:  # type: ignore[no-untyped-def]
     insert_planted(engine_for(settings), weeks=1)
-    runs = [tune(settings, "bayes", trials=3, base={"num_threads": 1}, seed=4) for _ in range(2)]
+    runs = [tune(settings, "bayes", trials=3, base={"num_threads": 1},
+                 split=SplitSpec(seed=4)) for _ in range(2)]
     params = [[t["params"] for t in r.trials] for r in runs]
     assert params[0] == params[1]
     assert len({p["alpha"] for p in params[0]}) == 3  # it did explore

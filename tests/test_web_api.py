@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from web_support import XSS_TITLE, add_charts, build_artifact
+from tests.web_support import XSS_TITLE, add_charts, build_artifact
 
 from dotify import artifact as artifacts
 from dotify.config import Settings

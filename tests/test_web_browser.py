@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from web_support import XSS_TITLE, build_artifact, running_server
 
 from dotify.config import Settings
 from dotify.web import create_app
+from tests.web_support import XSS_TITLE, build_artifact, running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"

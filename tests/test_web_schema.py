@@ -20,10 +20,10 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from web_support import build_artifact
 
 from dotify.config import Settings
 from dotify.web import create_app
+from tests.web_support import build_artifact
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from web_support import build_artifact, free_port, running_server
 
 from dotify import artifact as artifacts
 from dotify.config import Settings
 from dotify.web import create_app
+from tests.web_support import build_artifact, free_port, running_server
 
 
 def test_publishing_new_models_while_clients_query_fails_no_request(settings: Settings) -> None:

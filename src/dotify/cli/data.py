@@ -16,8 +16,9 @@ from rich.table import Table
 from dotify.charts.formats import KINDS
 from dotify.charts.ingest import IngestReport, ingest_paths
 from dotify.cli._app import app, console, settings
+from dotify.cli.options import DATE_FORMATS, JsonOpt
 from dotify.store.charts import Store
-from dotify.store.engine import engine_for
+from dotify.store.engine import opened
 
 
 @app.command()
@@ -28,11 +29,11 @@ def ingest(
     market: Annotated[str | None, typer.Option(
         "--market", help="Market code for files whose name does not say it.")] = None,
     date: Annotated[datetime | None, typer.Option(
-        "--date", formats=["%Y-%m-%d"], help="Chart date for files whose name does not say it.",
+        "--date", formats=DATE_FORMATS, help="Chart date for files whose name does not say it.",
     )] = None,
     kind: Annotated[str | None, typer.Option(
         "--kind", help="daily or weekly, for files whose name does not say it.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Ingest chart CSV files into the database; exit status 1 if any file failed."""
     if kind is not None and kind not in KINDS:
@@ -76,10 +77,11 @@ def _print_report(report: IngestReport) -> None:
 def stats(
     ctx: typer.Context,
     top: Annotated[int, typer.Option("--top", min=1, help="How many markets to list.")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show what the database holds: markets, charts, entries, songs, dates."""
-    summary = Store(engine_for(settings(ctx))).summary(top=top)
+    with opened(settings(ctx)) as engine:
+        summary = Store(engine).summary(top=top)
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
         return

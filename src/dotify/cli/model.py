@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from dotify.cli import options
 from dotify.cli._app import app, console, settings
+from dotify.cli.options import (
+    DATE_FORMATS,
+    EndOpt,
+    EngineOpt,
+    JdbcUrlOpt,
+    JsonOpt,
+    SeedOpt,
+    SparkMasterOpt,
+    StartOpt,
+    TopOpt,
+    bad_values,
+    with_spark,
+)
 from dotify.config import Settings
 from dotify.errors import ConfigError
 from dotify.learn import training, tuning
-from dotify.models import MODEL_KINDS, model_class
+from dotify.learn.window import FIELDS as WINDOW_FIELDS
+from dotify.models import MODEL_KINDS, accepted_params
 
-_DAY = ["%Y-%m-%d"]
 _MODEL = Annotated[str, typer.Option("--model", "-m", help=f"One of {', '.join(MODEL_KINDS)}.")]
 _FACTORS = Annotated[int | None, typer.Option("--factors", "-f", min=1, help="Latent factors.")]
 _ALPHA = Annotated[float | None, typer.Option("--alpha", min=0.0, help="Confidence slope.")]
@@ -27,32 +38,8 @@ _LAMBDA = Annotated[float | None, typer.Option("--lambda", min=0.0, help="Regula
 _EPS = Annotated[float | None, typer.Option("--eps", min=0.0,
                                             help="Streams scale in log(1 + r/eps).")]
 _ITER = Annotated[int | None, typer.Option("--iterations", min=1, help="ALS iterations.")]
-_SEED = Annotated[int, typer.Option("--seed", help="Seed of the split and of the model.")]
 _PARAM = Annotated[list[str] | None, typer.Option(
     "--param", "-p", help="Any model parameter as key=value (repeatable), e.g. epochs=20.")]
-_START = Annotated[datetime | None, typer.Option(formats=_DAY, help="First chart day.")]
-_END = Annotated[datetime | None, typer.Option(formats=_DAY, help="Last chart day.")]
-_TOP = Annotated[int | None, typer.Option("--n-top-songs", min=1,
-                                          help="Only the N most recent chart rows.")]
-_JSON = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")]
-EngineOpt = Annotated[str | None, typer.Option(
-    "--engine", help="local, or spark: Spark builds the ratings and trains imf as spark-als "
-    "(default DOTIFY_ENGINE or local).")]
-SparkMasterOpt = Annotated[str | None, typer.Option(
-    "--spark-master", help="Spark master URL (default DOTIFY_SPARK_MASTER or local[*]).")]
-JdbcUrlOpt = Annotated[str | None, typer.Option(
-    "--jdbc-url", help="Spark reads the charts over JDBC (driver jar in DOTIFY_SPARK_JARS).")]
-
-
-def with_spark(cfg: Settings, master: str | None, jdbc_url: str | None,
-               engine: str | None = None) -> Settings:
-    """``cfg`` with the engine and Spark flags applied (unchanged when none is given)."""
-    flags = (("spark_master", master), ("spark_jdbc_url", jdbc_url), ("engine", engine))
-    update = {k: v for k, v in flags if v}
-    if engine is not None and engine not in training.ENGINES:
-        raise ConfigError(f"unknown engine {engine!r}; choose one of "
-                          f"{', '.join(training.ENGINES)}")
-    return cfg.model_copy(update=update) if update else cfg
 
 
 def parse_param(text: str) -> tuple[str, Any]:
@@ -67,44 +54,32 @@ def parse_param(text: str) -> tuple[str, Any]:
 
 
 def gather_params(cfg: Settings, kind: str, flags: dict[str, Any], extra: list[str] | None,
-                  seed: int | None) -> dict[str, Any]:
-    """Saved best params (IMF), then flags and ``--seed``, then ``--param``; checked against
-    the model."""
+                  seed: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(model params, window fields): saved best params (IMF), then flags and ``--seed``,
+    then ``--param``; ``eps``/``scaling`` go to the data window, the rest is checked
+    against the model."""
     if kind not in MODEL_KINDS:
         raise ConfigError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
-    params = dict(tuning.load_best_params(cfg)) if kind == "imf" else {}
-    params |= {k: v for k, v in flags.items() if v is not None}
-    accepted = inspect.signature(model_class(kind).__init__).parameters
+    params, fields = tuning.load_tuned(cfg) if kind == "imf" else ({}, {})
+    given = {k: v for k, v in flags.items() if v is not None}
+    accepted = accepted_params(kind)
     if seed is not None and "random_state" in accepted:
-        params["random_state"] = seed
-    params |= dict(parse_param(p) for p in extra or [])
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
-    unknown = [k for k in params if k not in accepted and k not in training.RATINGS_PARAMS]
-    if unknown and not takes_any:
-        allowed = [k for k in accepted if k != "self"] + list(training.RATINGS_PARAMS)
+        given["random_state"] = seed
+    given |= dict(parse_param(p) for p in extra or [])
+    fields |= {k: given.pop(k) for k in WINDOW_FIELDS if k in given}
+    params |= given
+    unknown = [k for k in params if k not in accepted]
+    if unknown:
+        allowed = list(accepted) + list(WINDOW_FIELDS)
         raise ConfigError(f"model {kind!r} takes no parameter {', '.join(map(repr, unknown))}; "
                           f"it takes {', '.join(allowed)}")
-    return params
-
-
-@contextmanager
-def _bad_values() -> Iterator[None]:
-    """A ValueError from the library (a bad parameter value) is the user's error: exit 2."""
-    try:
-        yield
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+    return params, fields
 
 
 def _flags(factors: int | None, alpha: float | None, lam: float | None, eps: float | None,
            iterations: int | None) -> dict[str, Any]:
     return {"factors": factors, "alpha": alpha, "regularization": lam, "eps": eps,
             "iterations": iterations}
-
-
-def _window(start: datetime | None, end: datetime | None, top: int | None) -> dict[str, Any]:
-    return {"start": start.date() if start else None, "end": end.date() if end else None,
-            "n_top_songs": top}
 
 
 def _emit(as_json: bool, payload: dict[str, Any], title: str) -> None:
@@ -135,20 +110,21 @@ def _progress(as_json: bool) -> Any:
 @app.command("train")
 def train_command(
     ctx: typer.Context, model: _MODEL = "imf", factors: _FACTORS = None, alpha: _ALPHA = None,
-    lam: _LAMBDA = None, eps: _EPS = None, iterations: _ITER = None, seed: _SEED = 0,
-    param: _PARAM = None, start: _START = None, end: _END = None, n_top_songs: _TOP = None,
-    engine: EngineOpt = None, spark_master: SparkMasterOpt = None,
+    lam: _LAMBDA = None, eps: _EPS = None, iterations: _ITER = None, seed: SeedOpt = 0,
+    param: _PARAM = None, start: StartOpt = None, end: EndOpt = None,
+    n_top_songs: TopOpt = None, engine: EngineOpt = None, spark_master: SparkMasterOpt = None,
     jdbc_url: JdbcUrlOpt = None,
     publish: Annotated[bool, typer.Option(help="Make it the live model.")] = True,
-    as_json: _JSON = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Train a model on the stored charts, evaluate it, save it and publish it."""
     cfg = with_spark(settings(ctx), spark_master, jdbc_url, engine)
-    params = gather_params(cfg, model, _flags(factors, alpha, lam, eps, iterations), param, seed)
-    with _bad_values():
-        result = training.train(cfg, model, params, engine=cfg.engine, seed=seed,
-                                publish=publish,
-                                progress=_progress(as_json), **_window(start, end, n_top_songs))
+    params, fields = gather_params(cfg, model, _flags(factors, alpha, lam, eps, iterations),
+                                   param, seed)
+    data, split = options.window(start, end, n_top_songs, fields), options.split(seed)
+    with bad_values():
+        result = training.train(cfg, model, params, window=data, split=split,
+                                engine=cfg.engine, publish=publish, progress=_progress(as_json))
     saved = result.artifact
     metrics = {k: v for k, v in result.metrics.items() if k != "per_country"}
     payload = {"version": saved.version, "published": result.published, "kind": saved.kind,
@@ -164,22 +140,24 @@ def train_command(
 @app.command("evaluate")
 def evaluate_command(
     ctx: typer.Context, model: _MODEL = "imf", factors: _FACTORS = None, alpha: _ALPHA = None,
-    lam: _LAMBDA = None, eps: _EPS = None, iterations: _ITER = None, seed: _SEED = 0,
-    param: _PARAM = None, start: _START = None, end: _END = None, n_top_songs: _TOP = None,
+    lam: _LAMBDA = None, eps: _EPS = None, iterations: _ITER = None, seed: SeedOpt = 0,
+    param: _PARAM = None, start: StartOpt = None, end: EndOpt = None,
+    n_top_songs: TopOpt = None,
     per_country: Annotated[bool, typer.Option(help="Add the per-country breakdown.")] = False,
     before: Annotated[datetime | None, typer.Option(
-        formats=_DAY, help="Split by date: train before it, validate on songs new after.")
+        formats=DATE_FORMATS, help="Split by date: train before it, validate on songs new after.")
     ] = None,
-    as_json: _JSON = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Fit on the seed split and print train/validation EPR and top-k metrics (saves nothing)."""
     cfg = settings(ctx)
-    params = gather_params(cfg, model, _flags(factors, alpha, lam, eps, iterations), param, seed)
-    with _bad_values():
-        result = training.evaluate_model(cfg, model, params, seed=seed,
-                                         before=before.date() if before else None,
-                                         progress=_progress(as_json),
-                                         **_window(start, end, n_top_songs))
+    params, fields = gather_params(cfg, model, _flags(factors, alpha, lam, eps, iterations),
+                                   param, seed)
+    data = options.window(start, end, n_top_songs, fields)
+    split = options.split(seed, before=before)
+    with bad_values():
+        result = training.evaluate_model(cfg, model, params, window=data, split=split,
+                                         progress=_progress(as_json))
     if not per_country:
         result.pop("per_country")
     result.pop("history")
@@ -192,17 +170,19 @@ def tune_command(
     search: Annotated[str, typer.Option(help="grid (the seed's alpha x lambda), bayes.")] = "grid",
     trials: Annotated[int, typer.Option(min=1, help="Trials of the bayes search.")] = 30,
     factors: _FACTORS = None, alpha: _ALPHA = None, lam: _LAMBDA = None, eps: _EPS = None,
-    iterations: _ITER = None, seed: _SEED = 0, param: _PARAM = None, start: _START = None,
-    end: _END = None, n_top_songs: _TOP = None, engine: EngineOpt = None,
+    iterations: _ITER = None, seed: SeedOpt = 0, param: _PARAM = None, start: StartOpt = None,
+    end: EndOpt = None, n_top_songs: TopOpt = None, engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None, jdbc_url: JdbcUrlOpt = None,
-    as_json: _JSON = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Search IMF's parameters; save the best for `dotify train` and draw the EPR heatmap."""
     cfg = with_spark(settings(ctx), spark_master, jdbc_url, engine)
     base = {k: v for k, v in _flags(factors, alpha, lam, eps, iterations).items() if v is not None}
     base |= dict(parse_param(p) for p in param or []) | {"random_state": seed}
+    fields = {k: base.pop(k) for k in WINDOW_FIELDS if k in base}
+    data, split = options.window(start, end, n_top_songs, fields), options.split(seed)
     say = _progress(as_json)
-    result = tuning.tune(cfg, search, trials, base, seed=seed, **_window(start, end, n_top_songs),
+    result = tuning.tune(cfg, search, trials, base, window=data, split=split,
                          on_trial=lambda t: say(_trial_line(t)), engine=cfg.engine)
     payload = tuning.summary(result)
     if as_json:

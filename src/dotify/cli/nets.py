@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from dotify.cli import options
 from dotify.cli._app import app, console, settings
+from dotify.cli.options import EndOpt, JsonOpt, StartOpt, TopOpt, bad_values
 from dotify.errors import ConfigError
 from dotify.learn import compare as compare_mod
-
-_DAY = ["%Y-%m-%d"]
 
 
 @app.command("compare")
@@ -27,22 +26,20 @@ def compare_command(
     split: Annotated[str, typer.Option(help="seed (hold out songs per country) or cold "
                                        "(hold out whole songs).")] = "seed",
     fraction: Annotated[float, typer.Option(help="Share held out.")] = 0.2,
-    start: Annotated[datetime | None, typer.Option(formats=_DAY, help="First chart day.")] = None,
-    end: Annotated[datetime | None, typer.Option(formats=_DAY, help="Last chart day.")] = None,
-    n_top_songs: Annotated[int | None, typer.Option(
-        "--n-top-songs", min=1, help="Only the N most recent chart rows.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False,
+    start: StartOpt = None, end: EndOpt = None, n_top_songs: TopOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Train IMF, the networks and the baselines on one split; print one table."""
     kinds = [k.strip() for k in models.split(",") if k.strip()]
-    try:
+    if split not in compare_mod.SPLITS:
+        raise ConfigError(f"unknown split {split!r}; choose one of "
+                          f"{', '.join(compare_mod.SPLITS)}")
+    data = options.window(start, end, n_top_songs)
+    spec = options.split(seed, fraction, protocol=split)
+    with bad_values():
         table = compare_mod.compare_store(
-            settings(ctx), kinds, epochs=epochs, seed=seed, split=split, fraction=fraction,
-            start=start.date() if start else None, end=end.date() if end else None,
-            n_top_songs=n_top_songs,
+            settings(ctx), kinds, window=data, split=spec, epochs=epochs,
             progress=lambda message: console.print(f"[dim]{message}[/dim]", highlight=False))
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
     if as_json:
         sys.stdout.write(json.dumps(table) + "\n")
         return
@@ -57,6 +54,6 @@ def render(table: dict[str, dict[str, float]]) -> Table:
     for column in columns:
         out.add_column(column, justify="right")
     for kind, row in table.items():
-        out.add_row(kind, *(f"{row[c]:.1f}" if c == "seconds" else f"{row[c]:.4f}"
+        out.add_row(kind, *(f"{row[c]:.1f}" if c == "fit_seconds" else f"{row[c]:.4f}"
                             for c in columns))
     return out

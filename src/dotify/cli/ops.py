@@ -12,24 +12,31 @@ import typer
 from rich.table import Table
 
 from dotify.cli._app import app, console, settings
-from dotify.cli.model import EngineOpt, JdbcUrlOpt, SparkMasterOpt, with_spark
+from dotify.cli.options import (
+    DATE_FORMATS,
+    EngineOpt,
+    JdbcUrlOpt,
+    JsonOpt,
+    SparkMasterOpt,
+    day,
+    with_spark,
+)
 
-_JSON = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")]
 _TODAY = Annotated[datetime | None, typer.Option(
-    "--today", formats=["%Y-%m-%d"], help="Newest chart day to fetch (default: the source's).")]
+    "--today", formats=DATE_FORMATS, help="Newest chart day to fetch (default: the source's).")]
 _MODEL = Annotated[str, typer.Option("--model", "-m", help="Model kind to retrain.")]
 
 
 @app.command()
 def nightly(ctx: typer.Context, today: _TODAY = None, model: _MODEL = "imf",
             engine: EngineOpt = None, spark_master: SparkMasterOpt = None,
-            jdbc_url: JdbcUrlOpt = None, as_json: _JSON = False) -> None:
+            jdbc_url: JdbcUrlOpt = None, as_json: JsonOpt = False) -> None:
     """Pull new charts, ingest, retrain, gate and publish. Exit 0: published or nothing new;
     1: some pulls or files failed, or the gate kept the new model out; 2: the run failed."""
     from dotify.jobs.nightly import run_nightly
 
     cfg = with_spark(settings(ctx), spark_master, jdbc_url, engine)
-    result = run_nightly(cfg, today=today.date() if today else None, kind=model)
+    result = run_nightly(cfg, today=day(today), kind=model)
     payload = {"run": result.run_id, "status": result.status, "exit_code": result.exit_code,
                "version": result.version, "rows": result.rows, "val_epr": result.val_epr,
                "live_epr": result.live_epr, "error": result.error,

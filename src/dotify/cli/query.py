@@ -16,6 +16,7 @@ from rich.table import Table
 
 from dotify import artifact
 from dotify.cli._app import app, console, settings
+from dotify.cli.options import DATE_FORMATS
 from dotify.errors import ExpressionError
 from dotify.query import recommend as engine
 
@@ -34,7 +35,7 @@ _POPULARITY = Annotated[float, typer.Option(
     help="0: songs most specific to the query's taste; 1: favour global hits.")]
 _JSON = Annotated[bool, typer.Option("--json", help="Print JSON to stdout (= --format json).")]
 _FORMAT = Annotated[Format, typer.Option("--format", "-f", help="table, json, uris or csv.")]
-_DAY = ["%Y-%m-%d"]
+_DAY = DATE_FORMATS
 
 
 @app.command("recommend")

@@ -12,6 +12,7 @@ import typer
 
 from dotify.charts.sim.simulate import DEFAULT_START, simulate
 from dotify.cli._app import app, console, settings
+from dotify.cli.options import DATE_FORMATS, JsonOpt
 
 
 @app.command("simulate")
@@ -23,10 +24,10 @@ def simulate_command(
         "real weekly charts).")] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Same seed, same charts.")] = 0,
     start: Annotated[datetime | None, typer.Option(
-        "--start", formats=["%Y-%m-%d"], help=f"First day (default {DEFAULT_START}).")] = None,
+        "--start", formats=DATE_FORMATS, help=f"First day (default {DEFAULT_START}).")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Folder to write into (default: the home's simulator folder).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write realistic synthetic daily charts (legacy CSV) and their planted ground truth."""
     folder = out or settings(ctx).simulator_dir

@@ -16,12 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from dotify import artifact
 from dotify.config import Settings
-from dotify.store.engine import engine_for
-from dotify.store.schema import charts
+from dotify.store.charts import count_charts
+from dotify.store.engine import opened
 
 Say = Callable[[str], Any]
 
@@ -76,12 +74,8 @@ def _simulate(settings: Settings, days: int, seed: int) -> str:
 
 
 def _stored_charts(settings: Settings) -> int:
-    engine = engine_for(settings)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(charts)).scalar_one())
-    finally:
-        engine.dispose()
+    with opened(settings) as engine:
+        return count_charts(engine)
 
 
 def _ingest(settings: Settings) -> str:
@@ -102,9 +96,11 @@ def _tune(settings: Settings) -> str:
 
 def _train(settings: Settings) -> str:
     from dotify.learn.training import train
-    from dotify.learn.tuning import load_best_params
+    from dotify.learn.tuning import load_tuned
+    from dotify.learn.window import DataWindow
 
-    trained = train(settings, "imf", load_best_params(settings))
+    params, fields = load_tuned(settings)
+    trained = train(settings, "imf", params, window=DataWindow.with_fields(fields))
     return (f"model {trained.artifact.version} published, validation EPR "
             f"{trained.metrics['val_epr']:.4f}")
 

@@ -32,21 +32,22 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import filelock
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dotify import artifact
 from dotify.charts.sources import Pull, Source, Wanted, make_source, ok_paths
 from dotify.config import Settings
 from dotify.countries import GLOBAL
-from dotify.errors import LockedError, StoreError
-from dotify.store.engine import engine_for
-from dotify.store.schema import charts, nightly_runs
+from dotify.errors import LockedError
+from dotify.learn.window import DataWindow
+from dotify.store import runs as store_runs
+from dotify.store.charts import chart_days, last_chart_dates
+from dotify.store.engine import opened
 
 log = logging.getLogger("dotify")
 
@@ -104,13 +105,7 @@ def missing_dates(engine: Engine, markets: list[str], newest: date, backfill_day
     store lacks, oldest first. Holes count too, so a failed day is tried again next run;
     days before a market's first stored chart are not asked for when it has older data."""
     first = newest - timedelta(days=backfill_days - 1)
-    with engine.connect() as conn:
-        stored = conn.execute(sa.select(charts.c.market, charts.c.chart_date).where(
-            charts.c.kind == kind, charts.c.chart_date >= first,
-            charts.c.chart_date <= newest)).all()
-        earliest = dict(conn.execute(sa.select(charts.c.market, sa.func.min(charts.c.chart_date))
-                                     .where(charts.c.kind == kind)
-                                     .group_by(charts.c.market)).all())
+    stored, earliest = chart_days(engine, kind, first, newest)
     have: dict[str, set[date]] = {}
     for market, day in stored:
         have.setdefault(market, set()).add(day)
@@ -125,14 +120,6 @@ def missing_dates(engine: Engine, markets: list[str], newest: date, backfill_day
     return wanted
 
 
-def last_dates(engine: Engine, kind: str = "daily") -> dict[str, date]:
-    """The newest stored chart date of every market."""
-    with engine.connect() as conn:
-        return dict(conn.execute(sa.select(charts.c.market, sa.func.max(charts.c.chart_date))
-                                 .where(charts.c.kind == kind)
-                                 .group_by(charts.c.market)).all())
-
-
 def run_nightly(settings: Settings, today: date | None = None, source: Source | None = None,
                 kind: str = "imf", params: dict[str, Any] | None = None) -> NightlyResult:
     """Run the nightly job once under the lock and record it; see the module docstring.
@@ -141,10 +128,9 @@ def run_nightly(settings: Settings, today: date | None = None, source: Source | 
     (default: IMF with ``tuning.load_best_params``)."""
     with nightly_lock(settings):
         settings.ensure_dirs()
-        engine = engine_for(settings)
-        try:
-            _close_interrupted(engine)
-            run_id = _record_start(engine)
+        with opened(settings) as engine:
+            store_runs.close_interrupted(engine)
+            run_id = store_runs.start_run(engine)
             result = NightlyResult(run_id, "running", EXIT_FAILED)
             try:
                 _run(settings, engine, source or make_source(settings), today, kind, params,
@@ -153,16 +139,16 @@ def run_nightly(settings: Settings, today: date | None = None, source: Source | 
                 log.exception("nightly run %s failed", run_id)
                 result.status, result.exit_code = "failed", EXIT_FAILED
                 result.error = f"{type(exc).__name__}: {exc}"
-            _record_end(engine, result)
-        finally:
-            engine.dispose()
+            details = {**result.details, "exit_code": result.exit_code, "error": result.error}
+            store_runs.finish_run(engine, run_id, result.status, result.rows, result.val_epr,
+                                  result.version, details)
     return result
 
 
 def _run(settings: Settings, engine: Engine, source: Source, today: date | None, kind: str,
          params: dict[str, Any] | None, result: NightlyResult) -> None:
     chart_kind = settings.chart_kind
-    last = last_dates(engine, chart_kind)
+    last = last_chart_dates(engine, chart_kind)
     newest = today or source.newest(last)
     markets = [m for m in (settings.markets or source.markets(sorted(last))) if m != GLOBAL]
     wanted = missing_dates(engine, markets, newest, settings.backfill_days, chart_kind)
@@ -178,7 +164,7 @@ def _run(settings: Settings, engine: Engine, source: Source, today: date | None,
         result.status, result.version = "nothing", live
         result.exit_code = EXIT_ATTENTION if needs_look else EXIT_OK
         return
-    trained = _train(settings, kind, params, newest)
+    trained = _train(settings, kind, params, newest, engine)
     result.val_epr = trained["val_epr"]
     result.details["metrics"] = trained["metrics"]
     result.live_epr = live_val_epr(settings.models_dir)
@@ -226,18 +212,21 @@ def _ingest(engine: Engine, paths: list[Path]) -> dict[str, Any]:
             "new_songs": report.new_songs, "failed": failed}
 
 
-def _train(settings: Settings, kind: str, params: dict[str, Any] | None,
-           newest: date) -> dict[str, Any]:
+def _train(settings: Settings, kind: str, params: dict[str, Any] | None, newest: date,
+           engine: Engine) -> dict[str, Any]:
+    """Train on the last ``window_days`` up to ``newest`` without publishing; IMF without
+    ``params`` takes the tuned params and eps."""
     from dotify.learn.training import train
+    from dotify.learn.tuning import load_tuned
 
+    fields: dict[str, Any] = {}
     if params is None and kind == "imf":
-        from dotify.learn.tuning import load_best_params
-
-        params = load_best_params(settings)
+        params, fields = load_tuned(settings)
     start = None if settings.window_days is None else \
         newest - timedelta(days=settings.window_days - 1)
-    trained = train(settings, kind=kind, params=params or {}, start=start, end=newest,
-                    publish=False, engine=settings.engine)
+    window = DataWindow.with_fields(fields, start=start, end=newest)
+    trained = train(settings, kind=kind, params=params or {}, window=window, publish=False,
+                    engine=settings.engine)
     metrics = trained.metrics
     return {"version": trained.artifact.version, "val_epr": metrics.get("val_epr"),
             "metrics": {k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}}
@@ -254,40 +243,4 @@ def _pull_summary(pulls: list[Pull]) -> dict[str, Any]:
     return markets
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _write(engine: Engine, statement: sa.Executable) -> Any:
-    try:
-        with engine.begin() as conn:
-            return conn.execute(statement)
-    except sa.exc.OperationalError as exc:
-        raise StoreError(f"cannot record the nightly run in {engine.url!r}: {exc.orig}") from exc
-
-
-def _record_start(engine: Engine) -> int:
-    done = _write(engine, nightly_runs.insert().values(started_at=_now(), status="running"))
-    return int(done.inserted_primary_key[0])
-
-
-def _record_end(engine: Engine, result: NightlyResult) -> None:
-    details = {**result.details, "exit_code": result.exit_code, "error": result.error}
-    _write(engine, nightly_runs.update().where(nightly_runs.c.id == result.run_id).values(
-        finished_at=_now(), status=result.status, rows=result.rows, val_epr=result.val_epr,
-        version=result.version, details=json.dumps(details, default=str)))
-
-
-def _close_interrupted(engine: Engine) -> None:
-    """Mark runs left 'running' by a killed process as failed (we hold the lock: none runs)."""
-    details = json.dumps({"error": "interrupted: the process ended before the run finished"})
-    _write(engine, nightly_runs.update().where(nightly_runs.c.status == "running").values(
-        status="failed", details=details))
-
-
-def runs(engine: Engine) -> list[dict[str, Any]]:
-    """Every recorded run, oldest first, with ``details`` decoded."""
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(nightly_runs).order_by(nightly_runs.c.id)).mappings().all()
-    return [{**row, "details": json.loads(row["details"]) if row["details"] else {}}
-            for row in rows]
+runs = store_runs.runs  # the recorded runs, for the report and tests

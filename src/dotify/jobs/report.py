@@ -250,14 +250,11 @@ def longest_vectors(model: Artifact, n: int = 10) -> list[dict[str, Any]]:
 
 
 def _runs(settings: Settings) -> list[dict[str, Any]]:
-    from dotify.jobs.nightly import runs
-    from dotify.store.engine import engine_for
+    from dotify.store.engine import opened
+    from dotify.store.runs import runs
 
-    engine = engine_for(settings)
-    try:
+    with opened(settings) as engine:
         return runs(engine)
-    finally:
-        engine.dispose()
 
 
 _TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>

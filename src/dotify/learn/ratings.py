@@ -2,32 +2,30 @@
 
 ``Ratings`` owns the sparse matrix (countries are rows, songs are columns) together with the
 row and column id maps and the song metadata; it checks itself when built. Build one from the
-store with :func:`from_store` or from arrays with :meth:`Ratings.from_triples`.
+store with :func:`from_store` (a :class:`~dotify.learn.window.DataWindow` of charts), from
+per (market, song) totals with :func:`from_totals` (what the Spark engine does), or from
+arrays with :meth:`Ratings.from_triples`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
 from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from dotify.countries import GLOBAL
 from dotify.errors import UnknownCountryError
-from dotify.store.schema import chart_entries, charts
-from dotify.store.schema import songs as songs_table
+from dotify.learn.window import SCALINGS, DataWindow
+from dotify.store.totals import chart_totals
 
 log = logging.getLogger("dotify")
 
 Scaling = Literal["log", "written", "raw"]
-SCALINGS: tuple[str, ...] = ("log", "written", "raw")
 SPOTIFY_TRACK_URL = "https://open.spotify.com/track/{}"
 
 
@@ -153,122 +151,72 @@ def scale(raw: np.ndarray, scaling: str = "log", eps: float = 1000.0) -> np.ndar
     return out.astype(np.float32)
 
 
-def from_store(
-    engine: Engine,
-    start: date | None = None,
-    end: date | None = None,
-    n_top_songs: int | None = None,
-    scaling: str = "log",
-    eps: float = 1000.0,
-    kind: str | None = None,
-) -> Ratings:
-    """The countries x songs ratings of the charts in the store.
+def from_store(engine: Engine, window: DataWindow | None = None) -> Ratings:
+    """The countries x songs ratings of the charts of ``window`` (default: all) in the store.
 
-    Streams are summed per (market, song) in SQL over the window: charts dated ``start`` to
-    ``end`` (inclusive, either open), of ``kind`` ("daily"/"weekly", None: both), and, with
-    ``n_top_songs``, only the N most recent chart rows (newest date first, then market and
-    position). ``global`` and markets without rows are left out. Rows are sorted by market
-    code and columns by song key, so the same data gives the same matrix on any database.
+    Streams are summed per (market, song) in SQL (:func:`dotify.store.totals.chart_totals`);
+    ``global`` and markets without rows are left out. Rows are sorted by market code and
+    columns by song key, so the same data gives the same matrix on any database.
     """
-    scale(np.zeros(1), scaling, eps)  # validate early
-    if n_top_songs is not None and n_top_songs < 1:
-        raise ValueError(f"n_top_songs must be >= 1 or None, not {n_top_songs!r}")
-    if start is not None and end is not None and start > end:
-        raise ValueError(f"start {start} is after end {end}")
-    with engine.connect() as conn:
-        triples = conn.execute(_aggregate_query(start, end, n_top_songs, kind)).all()
-        song_ids = sorted({row[1] for row in triples})
-        meta = _song_metadata(conn, song_ids)
-    window = {"start": start, "end": end, "n_top_songs": n_top_songs, "kind": kind}
-    return _build(triples, meta, scaling, eps, window)
+    window = window or DataWindow()
+    return from_totals(chart_totals(engine, window), window)
 
 
-def _aggregate_query(
-    start: date | None, end: date | None, n_top_songs: int | None, kind: str | None
-) -> sa.Select:
-    rows = (
-        sa.select(charts.c.market, chart_entries.c.song_id, chart_entries.c.streams,
-                  charts.c.chart_date)
-        .select_from(chart_entries.join(charts, chart_entries.c.chart_id == charts.c.id))
-        .where(charts.c.market != GLOBAL)
-    )
-    if start is not None:
-        rows = rows.where(charts.c.chart_date >= start)
-    if end is not None:
-        rows = rows.where(charts.c.chart_date <= end)
-    if kind is not None:
-        rows = rows.where(charts.c.kind == kind)
-    if n_top_songs is not None:
-        rows = rows.order_by(charts.c.chart_date.desc(), charts.c.market,
-                             chart_entries.c.position).limit(n_top_songs)
-    window = rows.subquery("window")
-    return (
-        sa.select(window.c.market, window.c.song_id, sa.func.sum(window.c.streams),
-                  sa.func.min(window.c.chart_date), sa.func.max(window.c.chart_date))
-        .group_by(window.c.market, window.c.song_id)
-    )
-
-
-def _song_metadata(conn: sa.Connection, song_ids: list[int]) -> dict[int, tuple]:
-    meta: dict[int, tuple] = {}
-    table = songs_table
-    for i in range(0, len(song_ids), 500):  # keep IN lists short for every database
-        chunk = song_ids[i:i + 500]
-        query = sa.select(table.c.id, table.c.key, table.c.title, table.c.artists,
-                          table.c.spotify_id).where(table.c.id.in_(chunk))
-        meta.update({row[0]: tuple(row[1:]) for row in conn.execute(query)})
-    return meta
-
-
-def _build(triples: Sequence[Any], meta: dict[int, tuple], scaling: str, eps: float,
-           window: dict[str, Any]) -> Ratings:
-    markets = np.array(sorted({str(t[0]) for t in triples}), dtype=str)
-    ids = np.array(sorted({int(t[1]) for t in triples}, key=lambda i: meta[i][0]), dtype=np.int64)
-    keys = np.array([meta[i][0] for i in ids], dtype=str)
-    row_of = {m: k for k, m in enumerate(markets)}
-    col_of = {int(i): k for k, i in enumerate(ids)}
-    rows = np.fromiter((row_of[str(t[0])] for t in triples), np.int64, len(triples))
-    cols = np.fromiter((col_of[int(t[1])] for t in triples), np.int64, len(triples))
-    streams = np.fromiter((int(t[2]) for t in triples), np.int64, len(triples))
-    shape = (len(markets), len(ids))
+def from_totals(totals: Mapping[str, Any], window: DataWindow) -> Ratings:
+    """``Ratings`` from per (market, song) totals, the columns of
+    :data:`dotify.store.totals.COLUMNS` (sequences or arrays of one length): the one builder
+    of the local SQL read and the Spark engine. Streams are scaled by ``window``."""
+    markets, rows = np.unique(np.asarray(totals["market"], dtype=str), return_inverse=True)
+    keys, first, cols = np.unique(np.asarray(totals["key"], dtype=str), return_index=True,
+                                  return_inverse=True)
+    rows, cols = rows.ravel().astype(np.int64), cols.ravel().astype(np.int64)
+    streams = np.asarray(totals["streams"], dtype=np.int64)
+    shape = (len(markets), len(keys))
     raw = sp.csr_matrix((streams.astype(np.float64), (rows, cols)), shape=shape)
     raw.sort_indices()
+    spotify_ids = _column(totals, "spotify_id", first)
     songs = Songs(
         keys=keys,
-        titles=np.array([meta[i][1] for i in ids], dtype=str),
-        artists=np.array([meta[i][2] for i in ids], dtype=str),
-        urls=np.array([SPOTIFY_TRACK_URL.format(meta[i][3]) if meta[i][3] else "" for i in ids],
+        titles=_column(totals, "title", first).astype(str),
+        artists=_column(totals, "artists", first).astype(str),
+        urls=np.array([SPOTIFY_TRACK_URL.format(i) if i else "" for i in spotify_ids],
                       dtype=str),
         streams=np.asarray(raw.sum(axis=0)).ravel().astype(np.int64),
     )
     matrix = raw.copy().astype(np.float32)
-    matrix.data = scale(raw.data, scaling, eps)
+    matrix.data = scale(raw.data, window.scaling, window.eps)
     matrix.eliminate_zeros()
-    dates = [d for t in triples for d in (t[3], t[4]) if d is not None]
+    first_days, last_days = _days(totals["first_date"]), _days(totals["last_date"])
     info = {
-        "window": {k: (str(v) if isinstance(v, date) else v) for k, v in window.items()},
-        "first_date": str(min(dates)) if dates else None,
-        "last_date": str(max(dates)) if dates else None,
-        "scaling": scaling,
-        "eps": float(eps),
+        "window": window.info(),
+        "first_date": str(first_days.min()) if len(streams) else None,
+        "last_date": str(last_days.max()) if len(streams) else None,
+        "scaling": window.scaling,
+        "eps": window.eps,
         "fingerprint": fingerprint(markets[rows], keys[cols], streams),
     }
     log.info("ratings: %d countries x %d songs, %d non-zeros", *shape, matrix.nnz)
-    song_dates = _song_dates(triples, cols, len(ids))
+    song_dates = _song_dates(first_days, last_days, cols, len(keys))
     return Ratings(sp.csr_matrix(matrix), markets, songs, raw, info, song_dates)
 
 
-def _song_dates(triples: Sequence[Any], cols: np.ndarray, n_songs: int
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Per song, the earliest and latest chart day over its (market, song) pairs."""
-    def days(index: int) -> np.ndarray:  # SQLite returns text, other databases dates
-        text = np.array([str(t[index]) for t in triples], dtype="datetime64[D]")
-        return text.astype(np.int64)
+def _column(totals: Mapping[str, Any], name: str, index: np.ndarray) -> np.ndarray:
+    values = np.asarray(totals[name], dtype=object)
+    return values[index] if len(values) else np.array([], dtype=str)
 
+
+def _days(values: Any) -> np.ndarray:
+    """Chart days as datetime64[D] (SQLite returns text, other databases and Spark dates)."""
+    return np.array([str(v) for v in values], dtype="datetime64[D]")
+
+
+def _song_dates(first_days: np.ndarray, last_days: np.ndarray, cols: np.ndarray,
+                n_songs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per song, the earliest and latest chart day over its (market, song) pairs."""
     first = np.full(n_songs, np.iinfo(np.int64).max)
     last = np.full(n_songs, np.iinfo(np.int64).min)
-    np.minimum.at(first, cols, days(3))
-    np.maximum.at(last, cols, days(4))
+    np.minimum.at(first, cols, first_days.astype(np.int64))
+    np.maximum.at(last, cols, last_days.astype(np.int64))
     return first.astype("datetime64[D]"), last.astype("datetime64[D]")
 
 

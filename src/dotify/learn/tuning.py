@@ -13,20 +13,22 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from dotify.config import Settings
-from dotify.errors import ConfigError, ModelError
+from dotify.errors import ConfigError
 from dotify.learn import ratings as ratings_mod
-from dotify.learn import splits
+from dotify.learn.fitting import fit_and_evaluate
 from dotify.learn.ratings import Ratings
-from dotify.learn.training import fit_and_evaluate, load_ratings, shape_of
+from dotify.learn.splits import SplitSpec, load_split
+from dotify.learn.training import ratings_reader, shape_of
+from dotify.learn.window import DEFAULT_EPS, FIELDS, DataWindow
 from dotify.models import make_model
-from dotify.spark import engine as spark_engine
+from dotify.models.spark import dotify_params, model_for_spark
 
 log = logging.getLogger("dotify")
 
@@ -59,17 +61,17 @@ def rescaled(full: Ratings, eps: float) -> Ratings:
     return replace(full, matrix=matrix.tocsr(), info={**full.info, "eps": float(eps)})
 
 
-def run_trial(full: Ratings, params: dict[str, Any], split: dict[str, Any], kind: str = "imf"
-              ) -> Trial:
-    """Fit IMF (or ``spark-als``) with ``params`` (``eps`` included) on the seed split of
-    ``full``; its metrics. Recorded params are IMF's, so best_params.json suits both."""
-    model_params = {k: v for k, v in params.items() if k != "eps"}
-    data = rescaled(full, params.get("eps", full.info.get("eps", 1000.0)))
-    train, validation = splits.seed_split(data, **split)
-    model = make_model(kind, **model_params)
+def run_trial(full: Ratings, params: dict[str, Any], split: SplitSpec, kind: str = "imf",
+              eps: float | None = None) -> Trial:
+    """Fit IMF (or ``spark-als``) with the model ``params`` on ``split`` of ``full``
+    re-scaled with ``eps`` (default: as built); its metrics. Recorded params are IMF's plus
+    the trial's ``eps``, so best_params.json suits both engines."""
+    data = rescaled(full, full.info.get("eps", DEFAULT_EPS) if eps is None else eps)
+    _, train, validation = load_split(lambda _window: data, DataWindow(), split)
+    model = make_model(kind, **params)
     metrics = fit_and_evaluate(model, train, validation)
     metrics.pop("per_country")
-    recorded = model.params if kind == "imf" else spark_engine.dotify_params(model.params)
+    recorded = model.params if kind == "imf" else dotify_params(model.params)
     return {"params": {**recorded, "eps": float(data.info["eps"])}, **metrics}
 
 
@@ -82,10 +84,11 @@ def grid_trials(base: dict[str, Any], grid: dict[str, list[Any]] | None = None
             for values in itertools.product(*(grid[n] for n in names))]
 
 
-def bayes_search(full: Ratings, base: dict[str, Any], n_trials: int, split: dict[str, Any],
-                 seed: int = 0, on_trial: Callable[[Trial], None] | None = None,
-                 kind: str = "imf") -> list[Trial]:
-    """Optuna TPE (seeded) over factors, alpha, lambda, eps and iterations."""
+def bayes_search(full: Ratings, base: dict[str, Any], n_trials: int, split: SplitSpec,
+                 on_trial: Callable[[Trial], None] | None = None, kind: str = "imf"
+                 ) -> list[Trial]:
+    """Optuna TPE (seeded by ``split.seed``) over factors, alpha, lambda, eps and
+    iterations."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -95,17 +98,17 @@ def bayes_search(full: Ratings, base: dict[str, Any], n_trials: int, split: dict
         params = {**base,
                   "factors": trial.suggest_int("factors", 4, 64, log=True),
                   "alpha": trial.suggest_float("alpha", 1e-2, 1e2, log=True),
-                  "regularization": trial.suggest_float("regularization", 1e-2, 1e3, log=True),
-                  "eps": trial.suggest_float("eps", 1.0, 1e5, log=True),
-                  "iterations": trial.suggest_int("iterations", 5, 40)}
-        result = run_trial(full, params, split, kind)
+                  "regularization": trial.suggest_float("regularization", 1e-2, 1e3, log=True)}
+        eps = trial.suggest_float("eps", 1.0, 1e5, log=True)
+        params["iterations"] = trial.suggest_int("iterations", 5, 40)
+        result = run_trial(full, params, split, kind, eps)
         trials.append(result)
         if on_trial:
             on_trial(result)
         return float(result["val_epr"])
 
     study = optuna.create_study(direction="minimize",
-                                sampler=optuna.samplers.TPESampler(seed=seed))
+                                sampler=optuna.samplers.TPESampler(seed=split.seed))
     study.optimize(objective, n_trials=n_trials)
     return trials
 
@@ -116,30 +119,27 @@ def tune(
     trials: int = 30,
     base: dict[str, Any] | None = None,
     *,
-    start: date | None = None,
-    end: date | None = None,
-    n_top_songs: int | None = None,
-    fraction: float = 0.2,
-    min_songs: int = 50,
-    seed: int = 0,
+    window: DataWindow | None = None,
+    split: SplitSpec | None = None,
     on_trial: Callable[[Trial], None] | None = None,
     engine: str = "local",
 ) -> TuneResult:
-    """Search IMF parameters on the store's ratings; write the heatmap and best params.
-    ``engine`` "spark" builds the ratings in Spark and fits every trial with ``spark-als``."""
+    """Search IMF parameters (``base``: the model's fixed ones) on ``split`` of ``window``'s
+    ratings; write the heatmap and best params. ``engine`` "spark" builds the ratings in
+    Spark and fits every trial with ``spark-als``."""
     if search not in SEARCHES:
         raise ConfigError(f"unknown search {search!r}; choose one of {', '.join(SEARCHES)}")
     if trials < 1:
         raise ConfigError(f"trials must be >= 1, not {trials}")
+    window, split = window or DataWindow(), split or SplitSpec()
+    if split.protocol != "seed":
+        raise ConfigError(f"tuning runs on the seed split, not the {split.protocol} split")
     base = {"factors": 30, **(base or {})}
-    eps = float(base.get("eps", 1000.0))
     kind = "imf"
     if engine == "spark":
-        kind, base = spark_engine.model_for_spark(kind, base)
-    full = load_ratings(settings, start, end, n_top_songs, {"eps": eps}, engine)
-    if full.nnz == 0:
-        raise ModelError("no chart rows in the store for this window; run `dotify ingest` first")
-    split = {"fraction": fraction, "min_songs": min_songs, "random_state": seed}
+        kind, base = model_for_spark(kind, base)
+    with ratings_reader(settings, engine) as read:
+        full, _, _ = load_split(read, window, split)  # refuses an empty window up front
     if search == "grid":
         done = []
         for params in grid_trials(base):
@@ -147,7 +147,7 @@ def tune(
             if on_trial:
                 on_trial(done[-1])
     else:
-        done = bayes_search(full, base, trials, split, seed, on_trial, kind)
+        done = bayes_search(full, base, trials, split, on_trial, kind)
     best = min(done, key=lambda t: t["val_epr"])
     settings.ensure_dirs()
     heatmap = write_heatmap(done, settings.reports_dir / HEATMAP_FILE, binned=search == "bayes")
@@ -176,7 +176,8 @@ def save_best_params(settings: Settings, best: Trial, search: str, full: Ratings
 
 
 def load_best_params(settings: Settings) -> dict[str, Any]:
-    """The best parameters saved by the last ``dotify tune`` ({} when it never ran)."""
+    """The best trial's parameters saved by the last ``dotify tune``, as recorded: the
+    model's and the ratings' ``eps`` ({} when it never ran). :func:`load_tuned` splits them."""
     path = settings.home / BEST_PARAMS_FILE
     if not path.exists():
         return {}
@@ -188,6 +189,14 @@ def load_best_params(settings: Settings) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise ConfigError(f"{path}: 'params' must be an object")
     return params
+
+
+def load_tuned(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(model params, window fields) of the last ``dotify tune``: the window fields
+    (``eps``, ``scaling``) go to a :class:`DataWindow`, the rest to the model."""
+    params = dict(load_best_params(settings))
+    fields = {k: params.pop(k) for k in FIELDS if k in params}
+    return params, fields
 
 
 def write_heatmap(trials: list[Trial], path: Path, binned: bool = False) -> Path:

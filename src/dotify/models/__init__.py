@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 from dotify.models.base import Recommender
@@ -21,7 +22,7 @@ MODEL_KINDS: dict[str, str] = {
     "spark-als": "dotify.models.spark:SparkALS",
 }
 
-__all__ = ["MODEL_KINDS", "Recommender", "make_model", "model_class"]
+__all__ = ["MODEL_KINDS", "Recommender", "accepted_params", "make_model", "model_class"]
 
 
 def model_class(kind: str) -> type[Recommender]:
@@ -35,3 +36,16 @@ def model_class(kind: str) -> type[Recommender]:
 def make_model(kind: str, **params: Any) -> Recommender:
     """A new, unfitted model of ``kind`` with ``params``."""
     return model_class(kind)(**params)
+
+
+def accepted_params(kind: str) -> tuple[str, ...]:
+    """The parameter names a model of ``kind`` accepts (its ``defaults`` when it declares
+    them, else its constructor's named parameters), e.g. ``accepted_params("popularity")``
+    is ``()``."""
+    cls = model_class(kind)
+    declared = getattr(cls, "defaults", None)
+    if isinstance(declared, dict):
+        return tuple(declared)
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return tuple(name for name, p in inspect.signature(cls.__init__).parameters.items()
+                 if name != "self" and p.kind in named)

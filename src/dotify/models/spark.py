@@ -45,6 +45,25 @@ from dotify.models.base import Recommender
 log = logging.getLogger("dotify")
 
 REG_SCALINGS = ("geometric", "mean", "none")
+SPARK_KIND = "spark-als"
+_IMF_ONLY = ("solver", "track_loss", "num_threads")
+_SPARK_ONLY = ("reg_scaling", "blocks")
+
+
+def model_for_spark(kind: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """What ``--engine spark`` trains: ``imf`` becomes ``spark-als`` with the same parameters
+    (IMF-only ones dropped); any other kind is kept and trains locally on Spark's ratings."""
+    if kind != "imf":
+        return kind, dict(params)
+    dropped = [k for k in params if k in _IMF_ONLY]
+    if dropped:
+        log.info("spark-als ignores the IMF-only parameters %s", ", ".join(dropped))
+    return SPARK_KIND, {k: v for k, v in params.items() if k not in _IMF_ONLY}
+
+
+def dotify_params(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` without Spark-only keys: what ``imf`` (and best_params.json) accept."""
+    return {k: v for k, v in params.items() if k not in _SPARK_ONLY}
 
 
 class SparkALS(Recommender):
@@ -78,10 +97,10 @@ class SparkALS(Recommender):
         """Train on ``train`` with the active Spark session (or a new ``local[*]`` one)."""
         from pyspark.ml.recommendation import ALS
 
-        from dotify.spark import engine as spark_engine
+        from dotify.spark import session as spark_session
 
-        spark = spark_engine.active_session()
-        spark_engine.ensure_checkpoint_dir(spark)  # ALS lineage overflows the stack otherwise
+        spark = spark_session.active_session()
+        spark_session.ensure_checkpoint_dir(spark)  # ALS lineage overflows the stack otherwise
         p = self.params
         blocks = p["blocks"] or spark.sparkContext.defaultParallelism
         self.spark_params = {
@@ -95,12 +114,12 @@ class SparkALS(Recommender):
                  train.nnz)
         als = ALS(implicitPrefs=True, nonnegative=False, userCol="user", itemCol="item",
                   ratingCol="rating", **self.spark_params)
-        fitted = als.fit(spark_engine.triples_frame(spark, train.matrix))
+        fitted = als.fit(spark_session.triples_frame(spark, train.matrix))
         n_rows, n_cols = train.shape
-        self.country_factors = spark_engine.collect_factors(fitted.userFactors, n_rows,
-                                                            p["factors"])
-        self.song_factors = spark_engine.collect_factors(fitted.itemFactors, n_cols,
-                                                         p["factors"])
+        self.country_factors = spark_session.collect_factors(fitted.userFactors, n_rows,
+                                                             p["factors"])
+        self.song_factors = spark_session.collect_factors(fitted.itemFactors, n_cols,
+                                                          p["factors"])
         self.check_finite()
         self.history = [{"iteration": p["iterations"], "loss": self.dotify_loss(train)}]
         return self

@@ -420,8 +420,44 @@ def last_chart_dates(engine: Engine, kind: str = "daily") -> dict[str, date]:
         return {market: _as_date(day) for market, day in conn.execute(query)}
 
 
+def chart_days(engine: Engine, kind: str, first: date, last: date
+               ) -> tuple[list[tuple[str, date]], dict[str, date]]:
+    """The (market, day) pairs of ``kind`` charts stored from ``first`` to ``last``, and each
+    market's earliest stored day of that kind."""
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(charts.c.market, charts.c.chart_date).where(
+            charts.c.kind == kind, charts.c.chart_date >= first,
+            charts.c.chart_date <= last)).all()
+        earliest = conn.execute(sa.select(charts.c.market, sa.func.min(charts.c.chart_date))
+                                .where(charts.c.kind == kind).group_by(charts.c.market)).all()
+    return ([(m, _as_date(d)) for m, d in stored], {m: _as_date(d) for m, d in earliest})
+
+
 def _as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def chart_counts(engine: Engine, market: str, max_days: int) -> list[tuple[str, int, int]]:
+    """(ISO day, charts, entries) of ``market``, newest day first, at most ``max_days``."""
+    entries = (sa.select(chart_entries.c.chart_id, sa.func.count().label("n"))
+               .group_by(chart_entries.c.chart_id).subquery())
+    query = (
+        sa.select(charts.c.chart_date, sa.func.count(charts.c.id),
+                  sa.func.coalesce(sa.func.sum(entries.c.n), 0))
+        .select_from(charts.outerjoin(entries, entries.c.chart_id == charts.c.id))
+        .where(charts.c.market == market)
+        .group_by(charts.c.chart_date)
+        .order_by(charts.c.chart_date.desc())
+        .limit(max_days)
+    )
+    with engine.connect() as conn:
+        return [(str(day), int(n), int(e)) for day, n, e in conn.execute(query)]
+
+
+def count_charts(engine: Engine) -> int:
+    """How many charts the store holds."""
+    with engine.connect() as conn:
+        return _count(conn, charts)
 
 
 def _count(conn: Connection, table: sa.Table) -> int:

@@ -1,7 +1,13 @@
-"""Database engines: SQLite (WAL mode) by default, any SQLAlchemy URL otherwise."""
+"""Database engines: SQLite (WAL mode) by default, any SQLAlchemy URL otherwise.
+
+The one place engines are made (the schema is created once per engine, here); the rest of
+``store/`` is handed an engine. :func:`opened` disposes of the engine when done.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -40,3 +46,13 @@ def create_engine(url: str) -> Engine:
 def engine_for(settings: Settings) -> Engine:
     """The engine for the settings' database (``DOTIFY_DATABASE_URL`` or SQLite in home)."""
     return create_engine(settings.db_url)
+
+
+@contextmanager
+def opened(settings: Settings) -> Iterator[Engine]:
+    """The settings' engine for the duration of a ``with`` block, disposed of after it."""
+    engine = engine_for(settings)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

@@ -1,4 +1,5 @@
-"""How much chart data the store holds for a market: charts and entries per day."""
+"""The page data of how much chart data the store holds for a market (``History``), read
+through one engine opened on first use (the SQL is :func:`dotify.store.charts.chart_counts`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from sqlalchemy.engine import Engine
 
 from dotify.config import Settings
 from dotify.errors import StoreError
+from dotify.store.charts import chart_counts
 from dotify.store.engine import engine_for
-from dotify.store.schema import chart_entries, charts
 
 MAX_DAYS = 400
 
@@ -41,7 +42,7 @@ class ChartHistory:
             return History([], 0, 0, "There is no chart database yet: run `dotify ingest` "
                                       "(or `make demo`) to load charts.")
         try:
-            days = self._query(engine, code)
+            days = chart_counts(engine, code, MAX_DAYS)
         except (sa.exc.SQLAlchemyError, StoreError) as exc:
             return History([], 0, 0, f"The chart database cannot be read: {type(exc).__name__}.")
         note = None if days else "The database holds no charts for this market."
@@ -58,22 +59,6 @@ class ChartHistory:
                 except StoreError:
                     return None
             return self._engine
-
-    @staticmethod
-    def _query(engine: Engine, code: str) -> list[tuple[str, int, int]]:
-        entries = (sa.select(chart_entries.c.chart_id, sa.func.count().label("n"))
-                   .group_by(chart_entries.c.chart_id).subquery())
-        query = (
-            sa.select(charts.c.chart_date, sa.func.count(charts.c.id),
-                      sa.func.coalesce(sa.func.sum(entries.c.n), 0))
-            .select_from(charts.outerjoin(entries, entries.c.chart_id == charts.c.id))
-            .where(charts.c.market == code)
-            .group_by(charts.c.chart_date)
-            .order_by(charts.c.chart_date.desc())
-            .limit(MAX_DAYS)
-        )
-        with engine.connect() as conn:
-            return [(str(day), int(n), int(e)) for day, n, e in conn.execute(query)]
 
     def close(self) -> None:
         if self._engine is not None:

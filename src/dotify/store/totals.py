@@ -1,0 +1,63 @@
+"""The ratings read: streams summed per (market, song) over a data window, with song metadata.
+
+The one SQL statement behind :func:`dotify.learn.ratings.from_store`; the Spark engine runs the
+same selection on its own frames (``dotify.spark.ratings``), and both hand their columns to
+:func:`dotify.learn.ratings.from_totals`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from dotify.countries import GLOBAL
+from dotify.store.schema import chart_entries, charts, songs
+
+if TYPE_CHECKING:
+    from dotify.learn.window import DataWindow
+
+# the columns of a totals row, in order
+COLUMNS = ("market", "key", "title", "artists", "spotify_id", "streams", "first_date",
+           "last_date")
+
+
+def chart_totals(engine: Engine, window: DataWindow) -> dict[str, list[Any]]:
+    """Per (market, song) of ``window``'s chart rows (``global`` left out): the song's key,
+    title, artists and Spotify id, the summed streams and the first and last chart day.
+
+    Returns one list per name of :data:`COLUMNS` (dates as the driver gives them: text on
+    SQLite, dates elsewhere)."""
+    summed = _window_rows(window).subquery("window")
+    totals = (sa.select(summed.c.market, summed.c.song_id,
+                        sa.func.sum(summed.c.streams).label("streams"),
+                        sa.func.min(summed.c.chart_date).label("first_date"),
+                        sa.func.max(summed.c.chart_date).label("last_date"))
+              .group_by(summed.c.market, summed.c.song_id).subquery("totals"))
+    query = (sa.select(totals.c.market, songs.c.key, songs.c.title, songs.c.artists,
+                       songs.c.spotify_id, totals.c.streams, totals.c.first_date,
+                       totals.c.last_date)
+             .select_from(totals.join(songs, songs.c.id == totals.c.song_id)))
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return {name: [row[i] for row in rows] for i, name in enumerate(COLUMNS)}
+
+
+def _window_rows(window: DataWindow) -> sa.Select:
+    rows = (
+        sa.select(charts.c.market, chart_entries.c.song_id, chart_entries.c.streams,
+                  charts.c.chart_date)
+        .select_from(chart_entries.join(charts, chart_entries.c.chart_id == charts.c.id))
+        .where(charts.c.market != GLOBAL)
+    )
+    if window.start is not None:
+        rows = rows.where(charts.c.chart_date >= window.start)
+    if window.end is not None:
+        rows = rows.where(charts.c.chart_date <= window.end)
+    if window.kind is not None:
+        rows = rows.where(charts.c.kind == window.kind)
+    if window.n_top_songs is not None:
+        rows = rows.order_by(charts.c.chart_date.desc(), charts.c.market,
+                             chart_entries.c.position).limit(window.n_top_songs)
+    return rows
