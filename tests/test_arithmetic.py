@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,10 +17,13 @@ from dotify.query.arithmetic import (
     MAX_DEPTH,
     MAX_LENGTH,
     MAX_TERMS,
+    OPERATORS,
     BinOp,
     Country,
     Neg,
     Number,
+    Operator,
+    _check,
     countries_in,
     evaluate,
     guard_denominator,
@@ -104,6 +109,57 @@ def test_a_token_list_parses_like_the_string() -> None:
         parse(["Colombia", "+"])
 
 
+# ---------------------------------------------------------------- the operator table
+
+
+@pytest.mark.parametrize("op", OPERATORS, ids=lambda op: op.name)
+def test_every_spelling_of_every_operator_parses_to_it(op: Operator) -> None:
+    tree = BinOp(op.canonical, CO, TR)
+    for spelling in op.spellings:
+        assert parse(f"Colombia {spelling} Turkey") == tree, spelling
+        assert parse(["CO", spelling, "TR"]) == tree, spelling
+        if not spelling.isalpha():
+            assert parse(f"Colombia{spelling}Turkey") == tree, spelling
+    assert str(tree) == f"Colombia {op.canonical} Turkey"
+    assert {op.canonical, op.label} <= set(op.spellings)
+
+
+_PAIRS = [(a, b) for a in OPERATORS for b in OPERATORS]
+
+
+@pytest.mark.parametrize(("a", "b"), _PAIRS, ids=[f"{a.name}, {b.name}" for a, b in _PAIRS])
+def test_precedence_comes_from_the_table(a: Operator, b: Operator) -> None:
+    first = parse(f"CO {a.symbol} TR {b.symbol} DE")
+    if a.precedence >= b.precedence:  # left to right within a level
+        assert first == BinOp(b.canonical, BinOp(a.canonical, CO, TR), DE)
+    else:
+        assert first == BinOp(a.canonical, CO, BinOp(b.canonical, TR, DE))
+
+
+def test_evaluation_applies_the_tables_function() -> None:
+    for op in OPERATORS:
+        node = BinOp(op.canonical, CO, TR)
+        want = op.apply(evaluate(CO, _vectors), evaluate(TR, _vectors), node)
+        np.testing.assert_array_equal(evaluate(node, _vectors).vector, want.vector)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"aliases": ("+",)}, "'+' is used by both 'plus' and 'minus'"),
+        ({"aliases": ("--",)}, "'--' of 'minus' must be one character"),
+        ({"aliases": ("co",)}, "'co' of 'minus' names a country"),
+        ({"label": "~"}, "'~' of 'minus' must be one of its spellings"),
+        ({"canonical": "~"}, "'~' of 'minus' must be one of its spellings"),
+    ],
+)
+def test_a_table_the_parser_cannot_read_is_refused(change: dict[str, Any],
+                                                   message: str) -> None:
+    minus = dataclasses.replace(OPERATORS[1], **change)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _check([OPERATORS[0], minus, *OPERATORS[2:]])
+
+
 @pytest.mark.parametrize(
     ("text", "message", "position"),
     [
@@ -168,7 +224,7 @@ _leaves = st.one_of(
 
 def _extend(children: st.SearchStrategy) -> st.SearchStrategy:
     return st.one_of(
-        st.builds(BinOp, st.sampled_from("+-*/"), children, children),
+        st.builds(BinOp, st.sampled_from([op.canonical for op in OPERATORS]), children, children),
         st.builds(Neg, children.filter(lambda c: not isinstance(c, Neg))),
     )
 
@@ -185,7 +241,7 @@ def test_the_printed_form_parses_to_the_same_tree(tree) -> None:
     assert str(parse(text)) == text
 
 
-_spellings = {"*": ["*", "x", "×", " X "], "/": ["/", "÷"], "-": ["-", "−"], "+": ["+"]}
+_spellings = {op.canonical: op.spellings for op in OPERATORS}
 
 
 @settings(max_examples=150, deadline=None)
@@ -309,7 +365,8 @@ def test_parts_always_sum_to_the_vector(tree) -> None:
 
 _pieces = st.sampled_from(["Colombia", "co", "x", "X", "*", "×", "/", "÷", "+", "-", "−", "(",
                            ")", "=", "2", "0.5", "1e9", "United States", "Türkiye", " ", "Mexico",
-                           "e", ".", "..", "0", "Luxembourg", "ab", "#", "\t", "Ü"])
+                           "e", ".", "..", "0", "Luxembourg", "ab", "#", "\t", "Ü",
+                           *(s for op in OPERATORS for s in op.spellings)])
 
 
 @settings(max_examples=300, deadline=None)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from tests.web_support import XSS_TITLE, add_charts, build_artifact
 
 from dotify import artifact as artifacts
 from dotify.config import Settings
+from dotify.query.arithmetic import OPERATORS
 from dotify.query.recommend import DEFAULT_POPULARITY
 from dotify.web import create_app
 from dotify.web.model_holder import ModelHolder
+from tests.web_support import XSS_TITLE, add_charts, build_artifact
 
 
 @pytest.fixture
@@ -154,6 +157,38 @@ def test_countries_and_operators(client: TestClient) -> None:
     assert "UK" in countries["gb"]["aliases"]
     symbols = [op["symbol"] for op in client.get("/api/operators").json()]
     assert symbols == ["+", "-", "x", "÷"]
+
+
+def test_the_api_lists_exactly_the_operator_table(client: TestClient) -> None:
+    assert client.get("/api/operators").json() == [
+        {"symbol": op.symbol, "name": op.name, "aliases": list(op.aliases), "meaning": op.meaning,
+         "label": op.label, "canonical": op.canonical, "precedence": op.precedence}
+        for op in OPERATORS]
+
+
+class _Buttons(HTMLParser):
+    """``(data-op, title, text)`` of every button with a ``data-op``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "button" and "data-op" in found:
+            self.found.append((found["data-op"] or "", found.get("title") or "", ""))
+
+    def handle_data(self, data: str) -> None:
+        if self.found and not self.found[-1][2]:
+            self.found[-1] = (*self.found[-1][:2], data.strip())
+
+
+def test_the_pages_operator_buttons_are_the_table(client: TestClient) -> None:
+    buttons = _Buttons()
+    buttons.feed(client.get("/").text)
+    assert buttons.found == [(op.symbol, f"{op.name} — {op.meaning}", op.label)
+                             for op in OPERATORS] + [("=", "show the songs", "=")]
+    assert '"/api/operators"' in client.get("/static/ask.js").text  # its pickers and keys
 
 
 def test_map_is_clustered_and_cached(client: TestClient, published: artifacts.Artifact) -> None:

@@ -1,20 +1,24 @@
 """Country arithmetic: parse "Colombia x Turkey - Germany" into a tree, and evaluate it.
 
-Grammar (a recursive-descent parser; the usual precedence, left to right within a level)::
+The binary operators, their spellings, precedence, evaluation and the words users see are
+one table, :data:`OPERATORS`; the parser, the printed form, :func:`evaluate`, the web API
+and the web page's buttons all read it. Grammar (a recursive-descent parser, left to right
+within a level; ``OP(n)`` is any spelling of an operator of precedence ``n`` in the table)::
 
-    expression := sum ["="]
-    sum        := product (("+" | "-") product)*
-    product    := unary (("*" | "x" | "×" | "/" | "÷") unary | <implicit *>)*
+    expression := level(1) ["="]
+    level(n)   := next (OP(n) next | <implicit *>)*   next: level(n+1); unary after the top
     unary      := ("-" | "+") unary | atom
-    atom       := NUMBER | COUNTRY | "(" sum ")"
+    atom       := NUMBER | COUNTRY | "(" level(1) ")"
 
-* Products and quotients bind tighter than sums; ``A - B - C`` is ``(A - B) - C`` and
-  ``A / B * C`` is ``(A / B) * C``. Unary minus binds tightest: ``-A * B`` is ``(-A) * B``.
-* A number directly followed by a country or "(" multiplies it: ``Colombia + 2 Turkey``.
+* Products and quotients (precedence 2) bind tighter than sums (1); ``A - B - C`` is
+  ``(A - B) - C`` and ``A / B * C`` is ``(A / B) * C``. Unary minus binds tightest:
+  ``-A * B`` is ``(-A) * B``.
+* A number directly followed by a country or "(" multiplies it (:data:`IMPLICIT`, at the
+  level of "*"): ``Colombia + 2 Turkey``.
 * A country is an ISO code, a name or an alias, in any case and with or without accents
   ("CO", "colombia", "Türkiye", "UK"); names may have several words ("United States").
-  Words are read first and a standalone word "x" is then the multiplication sign, so
-  "Mexico" and "Luxembourg" keep their x.
+  Words are read first and a standalone word that spells an operator ("x") is then that
+  operator, so "Mexico" and "Luxembourg" keep their x.
 * Every term counts: the tree keeps all operands in order.
 * At most :data:`MAX_LENGTH` characters, :data:`MAX_TERMS` countries and :data:`MAX_DEPTH`
   nested parentheses or signs.
@@ -49,9 +53,7 @@ MAX_TERMS = 50
 MAX_DEPTH = 32
 DIVISION_EPS = 0.01
 
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
-_OPERATORS = {"+": "+", "-": "-", "−": "-", "–": "-", "*": "*", "×": "*", "·": "*", "⋅": "*",
-              "/": "/", "÷": "/", "∕": "/"}
+IMPLICIT = "*"  # the operator between a number and the country or "(" right after it
 
 
 # ---------------------------------------------------------------- the tree
@@ -93,18 +95,18 @@ class Neg:
 
 @dataclass(frozen=True)
 class BinOp:
-    op: str  # one of + - * /
+    op: str  # the canonical sign of one of OPERATORS
     left: Node
     right: Node
     pos: int = field(default=-1, compare=False, repr=False)
 
     def __str__(self) -> str:
-        level = _PRECEDENCE[self.op]
+        level = _BY_SIGN[self.op].precedence
         left, right = str(self.left), str(self.right)
-        if isinstance(self.left, BinOp) and _PRECEDENCE[self.left.op] < level:
+        if isinstance(self.left, BinOp) and _BY_SIGN[self.left.op].precedence < level:
             left = f"({left})"
         # the right operand needs brackets at the same level too: A - (B - C), A / (B * C)
-        if isinstance(self.right, BinOp) and _PRECEDENCE[self.right.op] <= level:
+        if isinstance(self.right, BinOp) and _BY_SIGN[self.right.op].precedence <= level:
             right = f"({right})"
         return f"{left} {self.op} {right}"
 
@@ -152,11 +154,11 @@ def _raw_tokens(text: str) -> list[_Token]:
             i = m.end()
         elif (m := _WORD.match(text, i)) is not None:
             word = m.group()
-            kind = "op" if word in ("x", "X") else "word"
-            tokens.append(_Token(kind, "*" if kind == "op" else word, i))
+            op = _BY_SPELLING.get(word)
+            tokens.append(_Token("word", word, i) if op is None else _Token("op", op.canonical, i))
             i = m.end()
-        elif ch in _OPERATORS:
-            tokens.append(_Token("op", _OPERATORS[ch], i))
+        elif ch in _BY_SPELLING:
+            tokens.append(_Token("op", _BY_SPELLING[ch].canonical, i))
             i += 1
         elif ch in "()=":
             tokens.append(_Token(ch, ch, i))
@@ -253,7 +255,7 @@ class _Parser:
     def parse(self) -> Node:
         if self.peek.kind in ("end", "="):
             raise ExpressionError("empty expression: name at least one country", self.peek.pos)
-        tree = self.sum()
+        tree = self.level()
         if self.peek.kind == "=":
             self.take()
             if self.peek.kind != "end":
@@ -262,24 +264,22 @@ class _Parser:
             raise ExpressionError(f"expected an operator before {self.peek.text!r}", self.peek.pos)
         return tree
 
-    def sum(self) -> Node:
-        tree = self.product()
-        while self.peek.kind == "op" and self.peek.text in "+-":
-            op = self.take()
-            tree = BinOp(op.text, tree, self.product(), op.pos)
-        return tree
-
-    def product(self) -> Node:
-        tree = factor = self.unary()
+    def level(self, index: int = 0) -> Node:
+        """Operands joined by the operators of precedence ``_LEVELS[index]``, left to right."""
+        if index == len(_LEVELS):
+            return self.unary()
+        precedence = _LEVELS[index]
+        implicit = precedence == _BY_SIGN[IMPLICIT].precedence
+        tree = factor = self.level(index + 1)
         while True:
             token = self.peek
-            if token.kind == "op" and token.text in "*/":
+            if token.kind == "op" and _BY_SIGN[token.text].precedence == precedence:
                 self.take()
-                factor = self.unary()
+                factor = self.level(index + 1)
                 tree = BinOp(token.text, tree, factor, token.pos)
-            elif _is_number(factor) and token.kind in ("country", "("):
-                factor = self.unary()
-                tree = BinOp("*", tree, factor, token.pos)  # "2 Turkey"
+            elif implicit and _is_number(factor) and token.kind in ("country", "("):
+                factor = self.level(index + 1)
+                tree = BinOp(IMPLICIT, tree, factor, token.pos)  # "2 Turkey"
             else:
                 return tree
 
@@ -301,7 +301,7 @@ class _Parser:
             return Country(str(token.value), token.pos)
         if token.kind == "(":
             self.enter(token)
-            tree = self.sum()
+            tree = self.level()
             if self.peek.kind != ")":
                 raise ExpressionError(f"missing ')' for the '(' at position {token.pos}",
                                       self.peek.pos)
@@ -382,7 +382,7 @@ def _evaluate(tree: Node, vector_of: Callable[[Country], np.ndarray]) -> Value:
         inner = _evaluate(tree.operand, vector_of)
         return Value(-inner.vector, {k: -v for k, v in inner.parts.items()})
     left, right = _evaluate(tree.left, vector_of), _evaluate(tree.right, vector_of)
-    return _APPLY[tree.op](left, right, tree)
+    return _BY_SIGN[tree.op].apply(left, right, tree)
 
 
 def _add(a: Value, b: Value, node: BinOp, sign: float = 1.0) -> Value:
@@ -462,6 +462,80 @@ def guard_denominator(b: np.ndarray, pos: int = -1) -> np.ndarray:
     return sign * np.maximum(np.abs(b), DIVISION_EPS * rms)
 
 
-_APPLY: dict[str, Callable[[Value, Value, BinOp], Value]] = {
-    "+": _add, "-": _sub, "*": _mul, "/": _div,
-}
+# ---------------------------------------------------------------- the operator table
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A binary operator: how it is written, how tightly it binds, what it does, what it means.
+
+    ``canonical`` is what a parsed tree holds (``BinOp.op``) and prints; ``symbol`` is what
+    the web form sends and the API names it by; ``aliases`` are its other spellings, each one
+    character or one standalone word such as "x" (a word inside a name stays a letter);
+    ``label`` is its face on the page's buttons; a higher ``precedence`` binds tighter.
+    """
+
+    symbol: str
+    canonical: str
+    label: str
+    aliases: tuple[str, ...]
+    precedence: int
+    apply: Callable[[Value, Value, BinOp], Value]
+    name: str
+    meaning: str
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        """Every way the parser reads it: ``symbol`` then ``aliases``."""
+        return (self.symbol, *self.aliases)
+
+
+OPERATORS: tuple[Operator, ...] = (
+    Operator(symbol="+", canonical="+", label="+", aliases=(), precedence=1, apply=_add,
+             name="plus", meaning="add the tastes"),
+    Operator(symbol="-", canonical="-", label="−", aliases=("−", "–"), precedence=1, apply=_sub,
+             name="minus", meaning="take a taste away"),
+    Operator(symbol="x", canonical="*", label="×", aliases=("*", "×", "X", "·", "⋅"),
+             precedence=2, apply=_mul, name="times",
+             meaning="element-wise product: what both share"),
+    Operator(symbol="÷", canonical="/", label="÷", aliases=("/", "∕"), precedence=2, apply=_div,
+             name="divided by", meaning="element-wise quotient (guarded against zero)"),
+)
+
+
+def _check(operators: Sequence[Operator]) -> dict[str, Operator]:
+    """Each operator by each of its spellings; a ``ValueError`` for a table the parser
+    cannot read (a spelling twice, a multi-character non-word, a printed form or label it
+    would not read back, a unary sign missing)."""
+    by_spelling: dict[str, Operator] = {}
+    for op in operators:
+        for spelling in op.spellings:
+            if spelling in by_spelling:
+                raise ValueError(f"operator spelling {spelling!r} is used by both "
+                                 f"{by_spelling[spelling].name!r} and {op.name!r}")
+            if not (_is_sign(spelling) or _WORD.fullmatch(spelling)):
+                raise ValueError(f"operator spelling {spelling!r} of {op.name!r} must be one "
+                                 "character that is no digit, space, bracket, '=' or '.', "
+                                 "or one word of letters")
+            if find(spelling) is not None:
+                raise ValueError(f"operator spelling {spelling!r} of {op.name!r} names a country")
+            by_spelling[spelling] = op
+        for form in (op.canonical, op.label):
+            if form not in op.spellings:
+                raise ValueError(f"{form!r} of {op.name!r} must be one of its spellings "
+                                 f"{list(op.spellings)}")
+    for sign in ("+", "-", IMPLICIT):
+        if sign not in {op.canonical for op in operators}:
+            raise ValueError(f"the grammar needs an operator printed as {sign!r}")
+    return by_spelling
+
+
+def _is_sign(spelling: str) -> bool:
+    """One character that no number, word, bracket or "=" starts: the tokenizer's to take."""
+    return len(spelling) == 1 and not (spelling.isalnum() or spelling.isspace()
+                                       or spelling in "()=._'’")
+
+
+_BY_SPELLING = _check(OPERATORS)
+_BY_SIGN = {op.canonical: op for op in OPERATORS}
+_LEVELS = sorted({op.precedence for op in OPERATORS})

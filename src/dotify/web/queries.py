@@ -13,24 +13,23 @@ from fastapi import HTTPException
 from dotify import countries as registry
 from dotify.artifact import Artifact
 from dotify.errors import DotifyError
-from dotify.query import maps
+from dotify.query import arithmetic, maps
 from dotify.web.model_holder import Live
 from dotify.web.schemas import (
     Country,
+    Operator,
     RecommendationRequest,
     RecommendationResponse,
     SimilarCountry,
     Song,
 )
 
-OPERATORS: list[dict[str, Any]] = [
-    {"symbol": "+", "name": "plus", "aliases": [], "meaning": "add the tastes"},
-    {"symbol": "-", "name": "minus", "aliases": ["−"], "meaning": "take a taste away"},
-    {"symbol": "x", "name": "times", "aliases": ["*", "×"],
-     "meaning": "element-wise product: what both share"},
-    {"symbol": "÷", "name": "divided by", "aliases": ["/"],
-     "meaning": "element-wise quotient (guarded against zero)"},
-]
+
+def operators() -> list[Operator]:
+    """The operator table of :mod:`dotify.query.arithmetic`, in its order."""
+    return [Operator(symbol=op.symbol, name=op.name, aliases=list(op.aliases), meaning=op.meaning,
+                     label=op.label, canonical=op.canonical, precedence=op.precedence)
+            for op in arithmetic.OPERATORS]
 
 
 def default_popularity() -> float:

@@ -63,7 +63,8 @@ async def list_countries(request: Request) -> list[Country]:
 
 @router.get("/api/operators", response_model=list[Operator], tags=["countries"])
 async def list_operators() -> list[Operator]:
-    return [Operator(**op) for op in queries.OPERATORS]
+    """The binary operators an expression may use, with their spellings and meaning."""
+    return queries.operators()
 
 
 @router.post("/api/recommendations", response_model=RecommendationResponse,

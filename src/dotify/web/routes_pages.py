@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dotify import countries as registry
 from dotify.errors import DotifyError
-from dotify.query.arithmetic import countries_in, parse
+from dotify.query.arithmetic import OPERATORS, countries_in, parse
 from dotify.web import queries
 from dotify.web.model_holder import Live
 
@@ -37,7 +37,7 @@ def _page(request: Request, template: str, live: Live | None, status: int = 200,
 def index(request: Request) -> HTMLResponse:
     live = request.app.state.holder.get()
     return _page(request, "index.html", live, popularity=queries.default_popularity(),
-                 examples=_examples(live))
+                 examples=_examples(live), operators=OPERATORS)
 
 
 def _examples(live: Live | None) -> list[str]:

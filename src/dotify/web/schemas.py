@@ -66,10 +66,13 @@ class Country(BaseModel):
 
 
 class Operator(BaseModel):
-    symbol: str
+    symbol: str = Field(description="what the form sends, e.g. 'x'")
     name: str
-    aliases: list[str]
+    aliases: list[str] = Field(description="every other spelling an expression may use")
     meaning: str
+    label: str = Field(description="the face of its button, e.g. '×'")
+    canonical: str = Field(description="how 'parsed' in a recommendation writes it, e.g. '*'")
+    precedence: int = Field(description="a higher one binds tighter")
 
 
 class SimilarCountry(BaseModel):

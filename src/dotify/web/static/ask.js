@@ -3,18 +3,34 @@
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
-  const OP_LABEL = { "+": "+", "-": "−", "x": "×", "÷": "÷" };
-  const OP_OF = { "+": "+", "-": "-", "−": "-", "x": "x", "X": "x", "*": "x", "×": "x", "/": "÷", "÷": "÷" };
-  const SPLIT = /\s+([+\-−xX*×\/÷])\s+/;
   const terms = $("terms"), ops = $("ops"), errorBox = $("error");
   const nBox = $("n"), pop = $("popularity"), popOut = $("popularity-value"), discover = $("discover");
   let countries = [];
+  // The operators, from /api/operators (the one table in dotify.query.arithmetic):
+  let operators = [];        // in the table's order, for the operator pickers
+  let opOf = new Map();      // any spelling -> the symbol the form sends ("×" -> "x")
+  let labelOf = new Map();   // symbol -> the face of its button ("x" -> "×")
+  let prettyOf = new Map();  // how "parsed" writes it -> its face ("*" -> "×")
+  let split = /$^/;          // a typed expression cut at its operators
   let popTouched = false;
   let last = null; // the last query asked, re-asked when a knob changes
 
   const norm = (s) => s.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
     .replace(/[._-]/g, " ").replace(/\s+/g, " ").trim();
   const keysOf = (c) => [c.name, c.code, ...c.aliases].map(norm);
+  const escape = (s) => s.replace(/[.*+?^${}()|[\]\\\/-]/g, "\\$&");
+  // a letter typed into a country box stays a letter: "Mexico" keeps its x
+  const isSign = (key) => opOf.has(key) && !/\p{L}/u.test(key);
+
+  function useOperators(list) {
+    operators = list;
+    opOf = new Map(list.flatMap((op) => [op.symbol, ...op.aliases].map((s) => [s, op.symbol])));
+    labelOf = new Map(list.map((op) => [op.symbol, op.label]));
+    prettyOf = new Map(list.map((op) => [op.canonical, op.label]));
+    const spellings = [...opOf.keys()].sort((a, b) => b.length - a.length).map(escape);
+    split = new RegExp(`\\s+(${spellings.join("|")})\\s+`);
+  }
+
   const resolve = (text) => countries.find((c) => keysOf(c).includes(norm(text))) || null;
 
   function matches(text) {
@@ -99,9 +115,9 @@
         const items = matches(input.value);
         if (!list.hidden && active >= 0 && items[active]) pick(items[active]);
         else { close(); askBuilder(true); }
-      } else if (["+", "-", "*", "/", "="].includes(e.key) && resolve(input.value) && box === lastTerm()) {
+      } else if ((e.key === "=" || isSign(e.key)) && resolve(input.value) && box === lastTerm()) {
         e.preventDefault();
-        choose(e.key === "=" ? "=" : OP_OF[e.key]);
+        choose(e.key === "=" ? "=" : opOf.get(e.key));
       }
     });
     return box;
@@ -111,7 +127,7 @@
     const select = document.createElement("select");
     select.className = "op-pick";
     select.setAttribute("aria-label", "Operator");
-    for (const [value, label] of Object.entries(OP_LABEL)) select.append(new Option(label, value));
+    for (const op of operators) select.append(new Option(op.label, op.symbol));
     select.append(new Option("remove", "remove"));
     select.value = op;
     select.addEventListener("change", () => {
@@ -147,8 +163,8 @@
 
   // Split "Colombia x Turkey - Germany" into builder parts when every term is a known country.
   function partsOf(q) {
-    const pieces = q.trim().replace(/\s*=\s*$/, "").split(SPLIT);
-    const parts = pieces.map((p, i) => i % 2 ? OP_OF[p] : (resolve(p) || {}).name);
+    const pieces = q.trim().replace(/\s*=\s*$/, "").split(split);
+    const parts = pieces.map((p, i) => i % 2 ? opOf.get(p) : (resolve(p) || {}).name);
     return parts.every(Boolean) ? parts : null;
   }
 
@@ -192,7 +208,7 @@
   function askBuilder(push) {
     const parts = tokens().filter((t, i, all) => t !== "" || i < all.length - 1);
     if (parts.length && parts[parts.length - 1] === "") parts.pop();
-    while (parts.length && OP_LABEL[parts[parts.length - 1]]) parts.pop();
+    while (parts.length && labelOf.has(parts[parts.length - 1])) parts.pop();
     if (!parts.length) { showError("Pick a country first."); return; }
     if (parts.some((p) => p === "")) { showError("A country is missing: fill it in, or remove the operator before it."); return; }
     terms.querySelectorAll(".term").forEach((t) => t.classList.toggle("unknown", !resolve(t.querySelector("input").value)));
@@ -203,7 +219,7 @@
 
   function render(data) {
     const title = $("results-title");
-    const pretty = data.parsed.replace(/ \* /g, " × ").replace(/ - /g, " − ").replace(/ \/ /g, " ÷ ");
+    const pretty = data.parsed.split(" ").map((word) => prettyOf.get(word) || word).join(" ");
     title.replaceChildren("Music like ", Object.assign(document.createElement("b"), { textContent: pretty }));
     const list = $("songs");
     list.replaceChildren();
@@ -292,8 +308,10 @@
   window.addEventListener("popstate", fromUrl);
 
   setBuilder([]);
-  fetch("/api/countries").then((r) => r.json()).then((list) => {
+  const load = (url) => fetch(url).then((r) => r.json());
+  Promise.all([load("/api/countries"), load("/api/operators")]).then(([list, table]) => {
     countries = list;
+    useOperators(table);
     fromUrl();
-  }).catch((err) => showError(`Cannot load the list of countries (${err.message}).`));
+  }).catch((err) => showError(`Cannot load the countries and operators (${err.message}).`));
 })();
