@@ -17,7 +17,9 @@ from dotify.errors import ConfigError
 from dotify.store.engine import engine_for
 from tests._planted import insert_planted
 
-FAST = ["--iterations", "3", "--param", "num_threads=1", "--factors", "8"]
+pytestmark = pytest.mark.slow
+
+FAST = ["--model", "imf", "--iterations", "3", "--param", "num_threads=1", "--factors", "8"]
 METRICS = {"train_epr", "val_epr", "val_epr_filtered", "params", "n_countries", "n_songs", "nnz",
            "precision@10", "recall@10", "ndcg@10", "map@10", "auc"}
 
@@ -71,8 +73,8 @@ def test_train_uses_tuned_params_and_flags_override(store: Settings) -> None:
     store.home.joinpath("best_params.json").write_text(json.dumps(
         {"kind": "imf", "params": {"alpha": 7.0, "regularization": 3.0, "eps": 50.0,
                                    "factors": 6, "random_state": 0}}))
-    payload = _json("train", "--iterations", "2", "--lambda", "4", "--no-publish", "--seed",
-                    "3", "--json")
+    payload = _json("train", "--model", "imf", "--iterations", "2", "--lambda", "4",
+                    "--no-publish", "--seed", "3", "--json")
     assert payload["params"]["alpha"] == 7.0 and payload["params"]["factors"] == 6
     assert payload["params"]["random_state"] == 3
     assert payload["params"]["regularization"] == 4.0 and payload["published"] is False
@@ -113,7 +115,8 @@ def test_human_output_goes_to_stderr(store: Settings) -> None:
      "model 'popularity' takes no parameter 'alpha'"),
     (["evaluate", "--param", "oops"], "--param 'oops': write it as key=value"),
     (["tune", "--search", "random"], "unknown search 'random'"),
-    (["evaluate", "--param", "solver=lu"], "solver must be one of cg, cholesky, not 'lu'"),
+    (["evaluate", "--model", "imf", "--param", "solver=lu"],
+     "solver must be one of cg, cholesky, not 'lu'"),
 ])
 def test_errors_exit_2_with_a_message(store: Settings, capsys: pytest.CaptureFixture[str],
                                       monkeypatch: pytest.MonkeyPatch, args: list[str],

@@ -28,7 +28,7 @@ from dotify.store import schema
 from dotify.store.engine import engine_for
 from tests._planted import insert_charts, insert_planted, planted_ratings
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 TEST_CONF = {"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false",
              "spark.driver.memory": "2g",
@@ -339,7 +339,7 @@ def test_cli_tune_engine_spark_saves_params_imf_accepts(spark, store: Settings) 
     saved = store.home / "best_params.json"
     best = json.loads(saved.read_text())["params"]
     assert "reg_scaling" not in best and "blocks" not in best and "factors" in best
-    trained = CliRunner().invoke(app, [*home, "train", "--no-publish", "--json"])
+    trained = CliRunner().invoke(app, [*home, "train", "--model", "imf", "--no-publish", "--json"])
     saved.unlink()  # the store is shared by the module's tests
     assert trained.exit_code == 0, trained.output  # the local IMF takes the tuned params
     assert json.loads(trained.stdout)["params"]["factors"] == best["factors"]

@@ -47,6 +47,9 @@ class Artifact:
     # datetime64[D] per song: its first and last chart day (for since/until queries), or None
     song_first_date: np.ndarray | None = None
     song_last_date: np.ndarray | None = None
+    # float64 countries x songs: streams summed over the training window, for answers that
+    # follow the charts (see dotify.query.tastes); None for models saved without them
+    streams: sp.csr_matrix | None = None
 
     @property
     def country_vectors(self) -> np.ndarray:
@@ -81,13 +84,16 @@ def save(
     version: str | None = None,
     charted: sp.spmatrix | None = None,
     song_dates: tuple[np.ndarray, np.ndarray] | None = None,
+    streams: sp.spmatrix | None = None,
 ) -> Artifact:
     """Write a new version folder (not yet published) and return its artifact.
 
     ``charted`` (countries x songs, any sparse matrix) records where each song charted, so
     recommendations can leave out what a country already plays ("discover").
     ``song_dates`` (first, last): each song's first and last chart day, one per song, so
-    recommendations can keep songs that charted within a date window.
+    recommendations can keep songs that charted within a date window. ``streams``
+    (countries x songs, summed streams) lets answers follow the charts; it implies
+    ``charted`` when that is not given.
     """
     model.check_finite()
     version = version or new_version()
@@ -107,6 +113,15 @@ def save(
         **{_SONG_PREFIX + k: v for k, v in songs.arrays().items()},
         **{_STATE_PREFIX + k: v for k, v in model.state().items()},
     }
+    if streams is not None:
+        streams = sp.csr_matrix(streams, dtype=np.float64)
+        streams.eliminate_zeros()
+        if streams.shape != (len(countries), len(songs)) or (streams.data < 0).any():
+            raise ValueError(f"streams must be a countries x songs matrix >= 0 of shape "
+                             f"{(len(countries), len(songs))}, not {streams.shape}")
+        arrays |= {"streams_data": streams.data, "streams_indices": streams.indices,
+                   "streams_indptr": streams.indptr}
+        charted = streams if charted is None else charted
     if charted is not None:
         charted = sp.csr_matrix(charted, dtype=bool)
         arrays |= {"charted_indptr": charted.indptr, "charted_indices": charted.indices,
@@ -127,7 +142,7 @@ def save(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return Artifact(model, np.asarray(countries), songs, meta, models_dir / version,
-                    charted, first, last)
+                    charted, first, last, streams)
 
 
 def load(path: Path) -> Artifact:
@@ -157,8 +172,13 @@ def load(path: Path) -> Artifact:
         indices = arrays["charted_indices"]
         charted = sp.csr_matrix((np.ones(len(indices), bool), indices, arrays["charted_indptr"]),
                                 shape=tuple(arrays["charted_shape"]))
+    streams = None
+    if "streams_indptr" in arrays:
+        streams = sp.csr_matrix((arrays["streams_data"], arrays["streams_indices"],
+                                 arrays["streams_indptr"]),
+                                shape=(len(arrays["countries"]), len(songs)))
     return Artifact(model, arrays["countries"], songs, meta, path.resolve(), charted,
-                    arrays.get("song_first_date"), arrays.get("song_last_date"))
+                    arrays.get("song_first_date"), arrays.get("song_last_date"), streams)
 
 
 def _song_dates(song_dates: tuple[np.ndarray, np.ndarray] | None, n_songs: int

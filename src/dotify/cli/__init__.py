@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from dotify.cli import data, model, nets, ops, query, sim, web  # noqa: F401  (registers commands)
+from dotify.cli import data, model, nets, ops, quality, query, sim, web  # noqa: F401
 from dotify.cli._app import app, console
 from dotify.errors import DotifyError
 

@@ -29,9 +29,11 @@ from dotify.config import Settings
 from dotify.errors import ConfigError
 from dotify.learn import training, tuning
 from dotify.learn.window import FIELDS as WINDOW_FIELDS
-from dotify.models import MODEL_KINDS, accepted_params
+from dotify.models import DEFAULT_KIND, MODEL_KINDS, accepted_params, default_kind
 
-_MODEL = Annotated[str, typer.Option("--model", "-m", help=f"One of {', '.join(MODEL_KINDS)}.")]
+_MODEL = Annotated[str | None, typer.Option(
+    "--model", "-m", help=f"One of {', '.join(MODEL_KINDS)} (default {DEFAULT_KIND}; imf with "
+    "--engine spark).")]
 _FACTORS = Annotated[int | None, typer.Option("--factors", "-f", min=1, help="Latent factors.")]
 _ALPHA = Annotated[float | None, typer.Option("--alpha", min=0.0, help="Confidence slope.")]
 _LAMBDA = Annotated[float | None, typer.Option("--lambda", min=0.0, help="Regularization.")]
@@ -109,7 +111,7 @@ def _progress(as_json: bool) -> Any:
 
 @app.command("train")
 def train_command(
-    ctx: typer.Context, model: _MODEL = "imf", factors: _FACTORS = None, alpha: _ALPHA = None,
+    ctx: typer.Context, model: _MODEL = None, factors: _FACTORS = None, alpha: _ALPHA = None,
     lam: _LAMBDA = None, eps: _EPS = None, iterations: _ITER = None, seed: SeedOpt = 0,
     param: _PARAM = None, start: StartOpt = None, end: EndOpt = None,
     n_top_songs: TopOpt = None, engine: EngineOpt = None, spark_master: SparkMasterOpt = None,
@@ -119,6 +121,7 @@ def train_command(
 ) -> None:
     """Train a model on the stored charts, evaluate it, save it and publish it."""
     cfg = with_spark(settings(ctx), spark_master, jdbc_url, engine)
+    model = model or default_kind(cfg.engine)
     params, fields = gather_params(cfg, model, _flags(factors, alpha, lam, eps, iterations),
                                    param, seed)
     data, split = options.window(start, end, n_top_songs, fields), options.split(seed)
@@ -139,7 +142,7 @@ def train_command(
 
 @app.command("evaluate")
 def evaluate_command(
-    ctx: typer.Context, model: _MODEL = "imf", factors: _FACTORS = None, alpha: _ALPHA = None,
+    ctx: typer.Context, model: _MODEL = None, factors: _FACTORS = None, alpha: _ALPHA = None,
     lam: _LAMBDA = None, eps: _EPS = None, iterations: _ITER = None, seed: SeedOpt = 0,
     param: _PARAM = None, start: StartOpt = None, end: EndOpt = None,
     n_top_songs: TopOpt = None,
@@ -151,6 +154,7 @@ def evaluate_command(
 ) -> None:
     """Fit on the seed split and print train/validation EPR and top-k metrics (saves nothing)."""
     cfg = settings(ctx)
+    model = model or default_kind(cfg.engine)
     params, fields = gather_params(cfg, model, _flags(factors, alpha, lam, eps, iterations),
                                    param, seed)
     data = options.window(start, end, n_top_songs, fields)

@@ -24,11 +24,12 @@ from dotify.cli.options import (
 
 _TODAY = Annotated[datetime | None, typer.Option(
     "--today", formats=DATE_FORMATS, help="Newest chart day to fetch (default: the source's).")]
-_MODEL = Annotated[str, typer.Option("--model", "-m", help="Model kind to retrain.")]
+_MODEL = Annotated[str | None, typer.Option(
+    "--model", "-m", help="Model kind to retrain (default bpr-net; imf with --engine spark).")]
 
 
 @app.command()
-def nightly(ctx: typer.Context, today: _TODAY = None, model: _MODEL = "imf",
+def nightly(ctx: typer.Context, today: _TODAY = None, model: _MODEL = None,
             engine: EngineOpt = None, spark_master: SparkMasterOpt = None,
             jdbc_url: JdbcUrlOpt = None, as_json: JsonOpt = False) -> None:
     """Pull new charts, ingest, retrain, gate and publish. Exit 0: published or nothing new;

@@ -125,17 +125,17 @@ def _print_songs(result: engine.Recommendation, fmt: Format) -> None:
 
 
 def _table(result: engine.Recommendation) -> Table:
-    table = Table("#", "title", "artists", "score", "from", title=result.parsed)
+    table = Table("#", "title", "artists", "match", "from", title=result.parsed)
     for s in result.songs:
         shares = ", ".join(f"{k} {v:+.2f}" for k, v in s.contributions.items())
-        table.add_row(str(s.rank), s.title, s.artists, f"{s.score:.3f}", shares)
+        table.add_row(str(s.rank), s.title, s.artists, f"{s.match:.0f}", shares)
     return table
 
 
 def _write_csv(result: engine.Recommendation) -> None:
     names = list(result.songs[0].contributions) if result.songs else []
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(["rank", "title", "artists", "url", "uri", "score", *names])
+    writer.writerow(["rank", "title", "artists", "url", "uri", "score", "match", *names])
     for s in result.songs:
         writer.writerow([s.rank, s.title, s.artists, s.url, s.uri, f"{s.score:.6f}",
-                         *(f"{s.contributions[k]:.6f}" for k in names)])
+                         f"{s.match:.1f}", *(f"{s.contributions[k]:.6f}" for k in names)])

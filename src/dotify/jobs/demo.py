@@ -98,9 +98,10 @@ def _train(settings: Settings) -> str:
     from dotify.learn.training import train
     from dotify.learn.tuning import load_tuned
     from dotify.learn.window import DataWindow
+    from dotify.models import DEFAULT_KIND
 
-    params, fields = load_tuned(settings)
-    trained = train(settings, "imf", params, window=DataWindow.with_fields(fields))
+    _, fields = load_tuned(settings)  # the tuned eps, when tune chose one
+    trained = train(settings, DEFAULT_KIND, {}, window=DataWindow.with_fields(fields))
     return (f"model {trained.artifact.version} published, validation EPR "
             f"{trained.metrics['val_epr']:.4f}")
 

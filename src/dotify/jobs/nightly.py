@@ -45,6 +45,7 @@ from dotify.config import Settings
 from dotify.countries import GLOBAL
 from dotify.errors import LockedError
 from dotify.learn.window import DataWindow
+from dotify.models import default_kind
 from dotify.store import runs as store_runs
 from dotify.store.charts import chart_days, last_chart_dates
 from dotify.store.engine import opened
@@ -121,11 +122,14 @@ def missing_dates(engine: Engine, markets: list[str], newest: date, backfill_day
 
 
 def run_nightly(settings: Settings, today: date | None = None, source: Source | None = None,
-                kind: str = "imf", params: dict[str, Any] | None = None) -> NightlyResult:
+                kind: str | None = None, params: dict[str, Any] | None = None
+                ) -> NightlyResult:
     """Run the nightly job once under the lock and record it; see the module docstring.
 
     ``today`` overrides the source's newest date; ``kind``/``params`` the model to train
-    (default: IMF with ``tuning.load_best_params``)."""
+    (default: :func:`dotify.models.default_kind` for the settings' engine; IMF takes the
+    tuned parameters)."""
+    kind = kind or default_kind(settings.engine)
     with nightly_lock(settings):
         settings.ensure_dirs()
         with opened(settings) as engine:

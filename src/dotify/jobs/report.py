@@ -25,7 +25,7 @@ from dotify import artifact as artifact_mod
 from dotify.artifact import Artifact
 from dotify.config import Settings
 from dotify.countries import MARKETS, REGIONS
-from dotify.query import maps
+from dotify.query import maps, recommend
 
 log = logging.getLogger("dotify")
 
@@ -48,7 +48,6 @@ def write_report(settings: Settings, out: Path | None = None,
     out = Path(out or settings.reports_dir)
     out.mkdir(parents=True, exist_ok=True)
     model = artifact_mod.load_current(settings.models_dir)
-    names = [_name(c) for c in model.countries]
     report = Report(out / "index.html")
     sections: list[dict[str, Any]] = []
 
@@ -65,10 +64,12 @@ def write_report(settings: Settings, out: Path | None = None,
     note = _copy_tuning(settings, out, report)
     sections.append({"title": "Grid search: validation EPR over alpha x lambda",
                      "image": None if note else "tuning_heatmap.png", "note": note})
+    codes, tastes = recommend.taste_vectors(model)  # the similarity `dotify similar` prints
+    names = [_name(c) for c in codes]
     figure("country_similarity", "Cosine similarity of countries (clustered order)",
-           similarity_heatmap(model.country_vectors, names))
+           similarity_heatmap(tastes, names))
     figure("country_map", "t-SNE map of countries, coloured by region",
-           tsne_map(model.country_vectors, [str(c) for c in model.countries]))
+           tsne_map(tastes, [str(c) for c in codes]))
     figure("preferences", "Predicted preference: observed vs unobserved pairs",
            preference_histogram(model))
     runs = _runs(settings)

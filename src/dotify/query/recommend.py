@@ -1,38 +1,26 @@
 """The recommendation engine: a country expression -> its best songs, ranked.
 
-The query vector ``q`` is the expression evaluated on country vectors (see
-:mod:`dotify.query.arithmetic`), each first scaled to length 1 and then less ``1 - popularity``
-times the world's taste ``w`` (the mean of all countries' unit vectors)::
+Songs are scored in song space (:mod:`dotify.query.tastes`): each country of the
+expression is its chart profile (what it streams, 0 to 1) less ``1 - popularity`` times the
+world's taste, the model filling in the songs it never charted; the expression is then
+evaluated song by song (``x`` is what both play, ``-`` takes away) and the best songs win.
 
-    country c -> x_c / |x_c| - (1 - popularity) * w
+``popularity = 1`` answers with what the countries play most; ``0`` with what sets them
+apart from the world (the songs most particular to them); :data:`DEFAULT_POPULARITY`,
+0.5, is between, chosen on the real 2019-2021 weekly charts with ``dotify fidelity``
+(``python bench/bench_fidelity.py``): its answers agree with the charts and with the local
+taste alike. In discover mode the songs the query's countries already chart are left out
+and the model's estimates alone rank the rest (measured by held-out EPR).
 
-Each song ``i`` with vector ``y_i`` then scores::
+Each song gets a ``match`` from 0 to 100: its score over the largest score the expression
+could reach (every country at its top song, every subtracted one silent), so matches compare
+across queries and knob settings. Equal scores (to :data:`TIE_DECIMALS` places) go to more
+streams, then to the lower column, so the top ``n`` is never an arbitrary pick among equals.
+Each country's contribution is its share of the score; a subtracted country's is negative.
 
-    score_i = (q . y_i) / (|q| * |y_i| ** (1 - popularity))
-
-``popularity = 0`` is the cosine with what sets the countries apart (the songs most
-particular to the query); ``popularity = 1`` is the original unit-vector arithmetic and the
-projection of ``y_i`` on it, so songs with long vectors, the global hits, rise. Taking the
-world's taste out matters because IMF with little regularization gives every country much
-the same leading direction (the global hits): without it, even the cosine would answer
-every query with the same hits. The world's taste cancels out of a difference such as
-``Colombia - Germany``.
-
-:data:`DEFAULT_POPULARITY` is 0.5, chosen on the sweep that ``python
-bench/bench_recommend.py`` prints (a week of simulated charts, default IMF; the figures move
-with the simulator and the IMF defaults). In its run of 2026-11-26 23:19 UTC a market's own
-top 10 at 0.5 was 90% of its planted cluster and 12% global hits, of songs that charted in
-about 13 markets; at 0, 100% and 0% of songs from one or two markets; at 1, 47% and 61%.
-
-Ranking is one matrix-vector product and a partial sort. Scores equal to
-:data:`TIE_DECIMALS` decimal places are ties, broken by total streams, then by vector
-length (both larger first), then by column order, so the top ``n`` is never an arbitrary
-pick among equals.
-
-Contributions: the evaluation splits ``q`` into one part per country (the parts sum to
-``q``; see :func:`dotify.query.arithmetic.evaluate`), and a country's contribution to a song is
-its part's share of the score, ``(part . y_i) / (|q| * |y_i| ** (1 - popularity))``; the
-contributions of a song sum to its score.
+Similarity of countries (:func:`similar`, :func:`taste_vectors`) is the cosine of their
+chart profiles less the world's taste (Colombia's nearest are Ecuador and Bolivia, Germany's
+Austria and Switzerland); the map, the report and the country page all use it.
 """
 
 from __future__ import annotations
@@ -52,6 +40,8 @@ from dotify.artifact import Artifact
 from dotify.countries import GLOBAL, MARKETS
 from dotify.errors import CountryNotInModelError, DotifyError, ExpressionError
 from dotify.query.arithmetic import Country, countries_in, evaluate, parse
+from dotify.query.tastes import Tastes, upper_bound
+from dotify.query.tastes import evaluate as evaluate_songs
 
 log = logging.getLogger("dotify")
 
@@ -72,8 +62,9 @@ class RecommendedSong:
     artists: str
     url: str
     uri: str  # spotify:track:<id>, or "" when the song's id is unknown
-    score: float
+    score: float  # the expression's value for the song, in chart-profile units
     contributions: dict[str, float] = field(default_factory=dict)  # country name -> share
+    match: float = 0.0  # 0-100: the score over the best score the expression could reach
 
 
 @dataclass
@@ -92,7 +83,7 @@ class SimilarCountry:
     rank: int
     code: str
     name: str
-    similarity: float  # cosine of the two country vectors
+    similarity: float  # cosine of the two countries' centred unit vectors
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,25 +94,14 @@ class SimilarCountry:
 
 @dataclass
 class _Prepared:
-    """What every query on one artifact reuses: contiguous vectors, norms, id maps."""
+    """What every query on one artifact reuses: unit country vectors, id maps, tastes."""
 
     source: np.ndarray  # the artifact's song_vectors array this was built from
-    songs: np.ndarray  # float32 (n_songs, f), C-contiguous
-    norms: np.ndarray  # float64 (n_songs,)
     countries: np.ndarray  # float64 (n_countries, f), unit rows (zero rows stay zero)
     world: np.ndarray  # float64 (f,): the mean unit vector of the countries, "the world's taste"
     rows: dict[str, int]  # ISO code -> row
-    powers: dict[float, np.ndarray] = field(default_factory=dict)  # popularity -> 1/|y|^(1-p)
-
-    def inverse_power(self, popularity: float) -> np.ndarray:
-        """float32 ``1 / |y_i| ** (1 - popularity)``, cached for the last few knob values."""
-        power = self.powers.get(popularity)
-        if power is None:  # safe under threads: at worst two threads compute the same array
-            power = (1.0 / np.maximum(self.norms, _TINY) ** (1.0 - popularity)).astype(np.float32)
-            if len(self.powers) >= 8:
-                self.powers.clear()
-            self.powers[popularity] = power
-        return power
+    tastes: Tastes
+    similarity: np.ndarray | None = None  # centred country vectors, built on first use
 
 
 _CACHE: dict[int, tuple[weakref.ref[Artifact], _Prepared]] = {}
@@ -131,64 +111,38 @@ def _prepare(artifact: Artifact) -> _Prepared:
     hit = _CACHE.get(id(artifact))
     if hit is not None and hit[0]() is artifact and hit[1].source is artifact.song_vectors:
         return hit[1]
-    songs = np.ascontiguousarray(artifact.song_vectors, dtype=np.float32)
     countries = np.asarray(artifact.country_vectors, dtype=np.float64)
     norms = np.linalg.norm(countries, axis=1, keepdims=True)
     unit = np.divide(countries, norms, out=np.zeros_like(countries), where=norms > 0)
     real = (norms[:, 0] > 0) & (np.asarray(artifact.countries, dtype=str) != GLOBAL)
+    model = artifact.model
     prepared = _Prepared(
         source=artifact.song_vectors,
-        songs=songs,
-        norms=_norms(songs),
         countries=unit,
         world=unit[real].mean(axis=0) if real.any() else np.zeros(unit.shape[1]),
         rows={str(code): i for i, code in enumerate(artifact.countries)},
+        tastes=Tastes.build(artifact.countries, model.score, len(artifact.songs),
+                            artifact.streams, norms[:, 0] > 0),
     )
     key = id(artifact)
     _CACHE[key] = (weakref.ref(artifact, lambda _: _CACHE.pop(key, None)), prepared)
     return prepared
 
 
-def _norms(vectors: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
-    """Row lengths in float64 (float32 sums drift by 1e-7), a block of rows at a time."""
-    out = np.empty(len(vectors))
-    for lo in range(0, len(vectors), chunk):
-        block = vectors[lo:lo + chunk].astype(np.float64)
-        out[lo:lo + chunk] = np.sqrt(np.einsum("ij,ij->i", block, block))
-    return out
-
-
 # ---------------------------------------------------------------- queries
 
 
-def _country_vector(prepared: _Prepared, country: Country, centring: float) -> np.ndarray:
-    """The country's unit vector less ``centring`` times the world's taste."""
+def _row(prepared: _Prepared, country: Country) -> int:
+    """The country's row, or a clear error when the model cannot answer for it."""
     row = prepared.rows.get(country.code)
     if row is None:
         region = MARKETS[country.code].region
         near = [m.name for code, m in MARKETS.items()
                 if m.region == region and code in prepared.rows]
         raise CountryNotInModelError(country.name, near[:3])
-    if not prepared.countries[row].any():
-        raise DotifyError(f"{country.name} has a zero vector in this model; it cannot be queried")
-    vector = prepared.countries[row] - centring * prepared.world
-    if np.linalg.norm(vector) < 1e-9:
-        raise DotifyError(f"{country.name}'s taste is the world's average in this model; "
-                          "raise popularity to 1 to query it")
-    return vector
-
-
-def _query(prepared: _Prepared, tree: Any,
-           centring: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    value = evaluate(tree, lambda c: _country_vector(prepared, c, centring))
-    if value.is_scalar:
-        raise ExpressionError("the expression has no country in it")
-    q = value.vector  # finite: evaluate refuses overflow
-    if not q.any():
-        raise ExpressionError("the expression cancels out to a zero vector")
-    # scores do not depend on q's length, so bring it near 1 before |q| can overflow
-    big = float(np.abs(q).max())
-    return q / big, {name: part / big for name, part in value.parts.items()}
+    if not prepared.tastes.real[row]:
+        raise DotifyError(f"{country.name} has no data in this model; it cannot be queried")
+    return row
 
 
 def recommend(
@@ -202,26 +156,28 @@ def recommend(
 ) -> Recommendation:
     """The ``n`` best songs for ``expression`` (a string or a token list), best first.
 
-    ``exclude_charting`` leaves out songs that charted in any country of the expression
-    (needs the artifact's ``charted`` pattern). ``since``/``until`` keep songs that charted
-    inside that window (needs per-song chart dates in the artifact).
+    ``exclude_charting`` (discover) leaves out songs that charted in any country of the
+    expression (needs the artifact's ``charted`` pattern) and ranks the rest by the model.
+    ``since``/``until`` keep songs that charted inside that window (needs per-song chart
+    dates in the artifact).
     """
     _check_options(n, popularity)
     started = time.perf_counter()
     tree = parse(expression)
     prepared = _prepare(artifact)
-    q, parts = _query(prepared, tree, 1.0 - popularity)
-    q_norm = float(np.linalg.norm(q))
-    scale = prepared.inverse_power(popularity)
-    scores = prepared.songs @ (q / q_norm).astype(np.float32)  # float32, one pass over songs
-    np.multiply(scores, scale, out=scores)
+    discover = bool(exclude_charting)
+    value = evaluate_songs(
+        tree, lambda c: prepared.tastes.leaf(_row(prepared, c), popularity, discover))
+    if value.is_scalar:
+        raise ExpressionError("the expression has no country in it")
+    scores = value.values
     allowed = _allowed(artifact, prepared, tree, exclude_charting, since, until)
     if allowed is not None:
-        scores[~allowed] = -np.inf
-    top, exact = _top(prepared, q / q_norm, popularity, scores, n, artifact.songs.streams,
-                      len(scores) if allowed is None else int(allowed.sum()))
-    songs = _songs(artifact, prepared, top, exact, parts,
-                   1.0 / (q_norm * np.maximum(prepared.norms[top], _TINY) ** (1.0 - popularity)))
+        scores = np.where(allowed, scores, -np.inf)
+    top = _top(scores, n, artifact.songs.streams,
+               len(scores) if allowed is None else int(allowed.sum()))
+    best = upper_bound(tree, -(1.0 - popularity), 1.0)
+    songs = _songs(artifact, top, scores, value.parts, best)
     log.debug("recommend %r: %d songs in %.2f ms", str(tree), len(songs),
               1e3 * (time.perf_counter() - started))
     text = expression if isinstance(expression, str) else " ".join(expression)
@@ -230,32 +186,64 @@ def recommend(
 
 def top(artifact: Artifact, country: str, n: int = 10,
         popularity: float = DEFAULT_POPULARITY) -> Recommendation:
-    """A country's best songs by its own vector."""
+    """A country's best songs."""
     return recommend(artifact, country, n=n, popularity=popularity)
 
 
-def similar(artifact: Artifact, country: str | Sequence[str], n: int = 10) -> list[SimilarCountry]:
-    """The ``n`` countries of nearest taste to ``country``: the cosine of their unit vectors
-    less the world's taste (so what all countries share does not make them all alike).
+def _centred(prepared: _Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """(centred country vectors, their lengths): from the chart profiles when the model kept
+    its streams, else the unit country vectors less the world's mean."""
+    if prepared.similarity is None:
+        vectors = prepared.tastes.similarity_vectors()
+        if vectors.shape[1] == 0:
+            vectors = prepared.countries - prepared.world
+        prepared.similarity = vectors
+    return prepared.similarity, np.linalg.norm(prepared.similarity, axis=1)
 
-    ``country`` may be any expression; the countries it names are left out of the answer,
-    and so is the ``global`` chart, which is no country.
+
+def taste_vectors(artifact: Artifact) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, vectors) of the countries :func:`similar` compares: the cosines of these
+    vectors (:func:`dotify.query.maps.cosine_matrix`) are the one similarity that the CLI,
+    the country page, the map and the report show."""
+    prepared = _prepare(artifact)
+    vectors, lengths = _centred(prepared)
+    keep = np.flatnonzero(prepared.tastes.real & (lengths > 1e-9))
+    return np.asarray(artifact.countries)[keep], vectors[keep]
+
+
+def similar(artifact: Artifact, country: str | Sequence[str], n: int = 10) -> list[SimilarCountry]:
+    """The ``n`` countries of nearest taste to ``country``: the cosine of their chart
+    profiles less the world's taste (so what all countries share does not make them all
+    alike); for a model saved without streams, of its unit country vectors less their mean.
+
+    ``country`` may be any expression of countries, numbers, ``+`` and ``-`` (evaluated on
+    those vectors); the countries it names are left out of the answer, and so is the
+    ``global`` chart, which is no country.
     """
     _check_options(n, 0.0)
     tree = parse(country)
     prepared = _prepare(artifact)
-    q, _ = _query(prepared, tree, 1.0)
-    tastes = prepared.countries - prepared.world
-    lengths = np.linalg.norm(tastes, axis=1)
-    sims = (tastes @ (q / np.linalg.norm(q))) / np.maximum(lengths, _TINY)
+    tastes, lengths = _centred(prepared)
+
+    def vector(c: Country) -> np.ndarray:
+        row = _row(prepared, c)
+        if lengths[row] <= 1e-9:
+            raise DotifyError(f"{c.name}'s taste is the world's average in this model")
+        return tastes[row] / lengths[row]
+
+    value = evaluate(tree, vector)
+    if value.is_scalar or not value.vector.any():
+        raise ExpressionError("the expression has no country in it, or cancels out")
+    q = value.vector / np.linalg.norm(value.vector)
+    sims = (tastes @ q) / np.maximum(lengths, _TINY)
     named = {c.code for c in countries_in(tree)}
-    keep = np.array([code not in named and code != GLOBAL and prepared.countries[row].any()
-                     and lengths[row] > 1e-9 for code, row in prepared.rows.items()])
+    keep = np.array([code not in named and prepared.tastes.real[row] and lengths[row] > 1e-9
+                     for code, row in prepared.rows.items()])
     rows = np.array(list(prepared.rows.values()))[keep]
     order = rows[np.lexsort((rows, -np.round(sims[rows], TIE_DECIMALS)))][:n]
     codes = [str(artifact.countries[r]) for r in order]
     return [SimilarCountry(rank, code, MARKETS[code].name if code in MARKETS else code,
-                           float(sims[r]))
+                           float(np.clip(sims[r], -1.0, 1.0)))
             for rank, (code, r) in enumerate(zip(codes, order, strict=True), start=1)]
 
 
@@ -296,39 +284,23 @@ def _date_window(artifact: Artifact, since: date | None, until: date | None) -> 
     return keep
 
 
-def _top(prepared: _Prepared, q_unit: np.ndarray, popularity: float, scores: np.ndarray,
-         n: int, streams: np.ndarray, allowed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(columns, float64 scores) of the best ``n`` of the ``allowed`` finite ``scores``.
-
-    The float32 ``scores`` pick the candidates: the k-th best and everything within
-    ``_SLACK`` of it. Their scores are then computed again in float64 and rounded to
-    TIE_DECIMALS places, so songs that truly tie (parallel vectors, duplicates) compare
-    equal; ties go to more streams, then the longer vector, then the lower column.
-    """
+def _top(scores: np.ndarray, n: int, streams: np.ndarray, allowed: int) -> np.ndarray:
+    """Columns of the best ``n`` of the ``allowed`` finite ``scores``: scores rounded to
+    TIE_DECIMALS places, ties to more streams, then the lower column."""
     k = min(n, allowed)
     if k == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0)
-    kth = float(np.partition(scores, len(scores) - k)[len(scores) - k])  # the k-th best
-    candidates = np.flatnonzero(scores >= kth - _SLACK * max(1.0, abs(kth)))
-    norms = prepared.norms[candidates]
-    if len(candidates) <= _EXACT_LIMIT:
-        exact = prepared.songs[candidates].astype(np.float64) @ q_unit
-        exact /= np.maximum(norms, _TINY) ** (1.0 - popularity)
-    else:  # a flood of equal scores (say, many zero vectors): float32 is as good
-        exact = scores[candidates].astype(np.float64)
-    rounded = np.round(exact, TIE_DECIMALS)
-    order = np.lexsort((candidates, -norms, -np.asarray(streams)[candidates].astype(np.float64),
-                        -rounded))[:k]
-    return candidates[order], exact[order]
+        return np.empty(0, dtype=np.int64)
+    rounded = np.round(scores, TIE_DECIMALS)
+    kth = float(np.partition(rounded, len(rounded) - k)[len(rounded) - k])  # the k-th best
+    candidates = np.flatnonzero(rounded >= kth)
+    order = np.lexsort((candidates, -np.asarray(streams)[candidates].astype(np.float64),
+                        -rounded[candidates]))[:k]
+    return candidates[order]
 
 
-def _songs(artifact: Artifact, prepared: _Prepared, index: np.ndarray, scores: np.ndarray,
-           parts: dict[str, np.ndarray], scale: np.ndarray) -> list[RecommendedSong]:
-    """The songs at ``index`` with their ``scores`` (one each); ``scale`` is
-    1/(|q| |y|^(1-p)) for each, turning a part's dot product into its contribution."""
-    names = list(parts)
-    shares = (np.stack([parts[k] for k in names]) @ prepared.songs[index].T.astype(np.float64)
-              * scale) if names else np.zeros((0, len(index)))
+def _songs(artifact: Artifact, index: np.ndarray, scores: np.ndarray,
+           parts: dict[str, np.ndarray], best: float) -> list[RecommendedSong]:
+    """The songs at ``index`` with their scores, contributions and 0-100 matches."""
     meta = artifact.songs
     return [
         RecommendedSong(
@@ -337,10 +309,12 @@ def _songs(artifact: Artifact, prepared: _Prepared, index: np.ndarray, scores: n
             artists=str(meta.artists[i]),
             url=str(meta.urls[i]),
             uri=track_uri(str(meta.urls[i]), str(meta.keys[i])),
-            score=float(scores[col]),
-            contributions={k: float(shares[j, col]) for j, k in enumerate(names)},
+            score=float(scores[i]),
+            contributions={k: float(part[i]) for k, part in parts.items()},
+            match=round(float(np.clip(100.0 * scores[i] / best, 0.0, 100.0)), 1)
+            if best > 0 else 0.0,
         )
-        for col, (rank, i) in enumerate(zip(range(1, len(index) + 1), index, strict=True))
+        for rank, i in enumerate(index, start=1)
     ]
 
 

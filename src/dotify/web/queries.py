@@ -89,7 +89,9 @@ def top(live: Live, code: str, n: int, popularity: float | None) -> list[Song]:
 
 def taste_map(live: Live) -> dict[str, Any]:
     art = live.artifact
-    body = live.cached("taste_map", lambda: maps.taste_map(art.countries, art.country_vectors))
+    from dotify.query import recommend as engine
+
+    body = live.cached("taste_map", lambda: maps.taste_map(*engine.taste_vectors(art)))
     return {"version": live.version, **body}
 
 
@@ -115,7 +117,8 @@ def _require_in_model(live: Live, code: str) -> None:
 def _song(song: Any) -> Song:
     """The API's song from the engine's ``RecommendedSong`` (attributes, no deep copy)."""
     return Song(rank=song.rank, title=song.title, artists=song.artists, url=song.url,
-                uri=song.uri or None, score=song.score, contributions=song.contributions)
+                uri=song.uri or None, score=song.score, match=song.match,
+                contributions=song.contributions)
 
 
 def _jsonable(value: Any) -> Any:

@@ -47,6 +47,8 @@ class Song(BaseModel):
     url: str
     uri: str | None = None
     score: float
+    match: float = Field(0.0, ge=0, le=100, description="0-100: the score over the best "
+                         "score the expression could reach")
     contributions: dict[str, float] = Field(default_factory=dict)
 
 
