@@ -1,12 +1,13 @@
 # make demo: set up and run the main job on the embedded default data.
 # make test: set up and run the tests.
+# make check: the fast tests only (not marked slow), in under 30 s.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DOTIFY_HOME ?= $(CURDIR)/.dotify
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test check bench lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +19,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+check: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -19,6 +19,8 @@ from dotify.models import make_model
 from dotify.store.engine import engine_for
 from tests._planted import insert_planted, planted_ratings
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def store(home: Path) -> Settings:

@@ -7,10 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from dotify import artifact
 from dotify.config import Settings
 from dotify.jobs.nightly import runs
 from dotify.store.engine import engine_for
+
+pytestmark = pytest.mark.slow
 
 MARKETS = '["co", "mx", "ar", "se", "no", "dk", "us", "gb"]'
 

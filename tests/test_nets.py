@@ -16,6 +16,8 @@ from dotify.models import make_model
 from dotify.models._torch_data import imf_loss, pair_batches
 from dotify.models.titles import artist_ids, build_vocab, encode_titles, words
 
+pytestmark = pytest.mark.slow
+
 NETS = ["net1", "net2", "net3", "net4", "net5"]
 ALL = [*NETS, "bpr-net"]
 FAST = {"epochs": 2, "batch_size": 64, "factors": 4}

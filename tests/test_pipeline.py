@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -21,6 +20,9 @@ from dotify.errors import ConfigError, LockedError, StoreError
 from dotify.jobs.nightly import gate, missing_dates, nightly_lock, run_nightly, runs
 from dotify.store.engine import engine_for
 from tests.chart_server import ChartServer
+from tests.waiting import wait_until
+
+pytestmark = pytest.mark.slow
 
 MARKETS = ["co", "mx", "ar", "cl", "se", "no", "dk", "fi", "us", "gb", "au", "ca"]  # 3 clusters
 SMALL = {"factors": 8, "iterations": 4, "alpha": 10.0, "regularization": 0.1}
@@ -183,9 +185,7 @@ def test_scheduler_runs_the_job_in_the_background(home: Path) -> None:
         assert (job.next_run_time.hour, job.next_run_time.minute) == (3, 0)
         assert job.max_instances == 1 and job.coalesce
         job.modify(next_run_time=job.next_run_time.now(job.next_run_time.tzinfo))  # run it now
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and not _finished(config):
-            time.sleep(0.2)
+        wait_until(lambda: _finished(config), timeout=90, every=0.2, what="the run to finish")
     finally:
         scheduler.shutdown(wait=True)
     assert _finished(config) and artifact.current_version(config.models_dir) is not None
@@ -230,13 +230,10 @@ def test_web_server_switches_to_the_nightly_model_without_a_failed_request(home:
         clients = [threading.Thread(target=client_loop, args=(base,)) for _ in range(2)]
         for thread in clients:
             thread.start()
-        while not seen and not failures:
-            time.sleep(0.01)
+        wait_until(lambda: seen or failures, what="a first answer")
         second = run_nightly(config, today=TODAY + timedelta(days=1), source=source,
                              params=SMALL)
-        deadline = time.monotonic() + 10
-        while second.version not in seen and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: second.version in seen, what="an answer of the new model")
         stop.set()
         for thread in clients:
             thread.join(timeout=20)

@@ -13,7 +13,7 @@ from dotify.store.charts import Store
 from dotify.store.engine import engine_for
 from tests.conftest import require_shared_data
 
-pytestmark = pytest.mark.realdata
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 
 def test_weekly_archive_ingests_with_only_the_html_pages_failing(settings: Settings) -> None:

@@ -19,6 +19,8 @@ from dotify.learn.tuning import (
 from dotify.store.engine import engine_for
 from tests._planted import insert_planted, planted_ratings
 
+pytestmark = pytest.mark.slow
+
 FAST = {"iterations": 3, "num_threads": 1, "factors": 8}
 
 

@@ -25,6 +25,8 @@ from dotify.config import Settings
 from dotify.web import create_app
 from tests.web_support import build_artifact
 
+pytestmark = pytest.mark.slow
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 OPERATIONS = [

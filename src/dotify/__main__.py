@@ -1,3 +1,5 @@
+"""``python -m dotify``: the command line."""
+
 from dotify.cli import main
 
 main()

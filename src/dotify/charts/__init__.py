@@ -1,0 +1,1 @@
+"""Charts: every chart file format, validation, the fetchers (HTTP, folder) and ingest."""

@@ -1,0 +1,2 @@
+"""Learning: the ratings value, DataWindow, splits and SplitSpec, evaluation, training,
+tuning and compare."""

@@ -1,0 +1,1 @@
+"""Answering queries: country arithmetic, recommendations, similarity and taste maps."""

@@ -1,0 +1,1 @@
+"""Spark as the distributed engine: the session, the export of the store, ratings built on Spark."""

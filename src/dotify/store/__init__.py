@@ -1,0 +1,1 @@
+"""The database: schema, engines, idempotent chart writes and every SQL read (handed an engine)."""
