@@ -53,7 +53,7 @@ def _stored_days(settings: Settings) -> dict[str, int]:
 def test_second_run_fetches_only_what_failed(home: Path, server: ChartServer) -> None:
     config = _settings(home, source="http", http_url_template=server.url_template)
     server.faults = {"se": "500", "no": "html", "co": "404"}
-    first = run_nightly(config, today=TODAY, params=SMALL)
+    first = run_nightly(config, today=TODAY, kind="imf", params=SMALL)
     assert first.status == "published" and first.exit_code == 1  # published, pulls failed
     assert artifact.current_version(config.models_dir) == first.version
     assert {p.market for p in first.failed_pulls} == {"se", "no", "co"}
@@ -61,12 +61,12 @@ def test_second_run_fetches_only_what_failed(home: Path, server: ChartServer) ->
     assert stored == {m: 0 if m in ("se", "no", "co") else 4 for m in MARKETS}
     assert (config.charts_dir / "us" / "regional-us-daily-2020-03-07.csv").exists()
     server.faults, server.requests = {}, []
-    second = run_nightly(config, today=TODAY, params=SMALL)
+    second = run_nightly(config, today=TODAY, kind="imf", params=SMALL)
     assert sorted(set(server.fetched())) == sorted(
         (m, TODAY - timedelta(days=k)) for m in ("se", "no", "co") for k in range(4))
     assert second.exit_code == 0 and second.status == "published" and second.rows > 0
     server.requests = []
-    third = run_nightly(config, today=TODAY, params=SMALL)
+    third = run_nightly(config, today=TODAY, kind="imf", params=SMALL)
     assert (third.status, third.exit_code, third.rows, server.fetched()) == \
         ("nothing", 0, 0, [])
     recorded = runs(engine_for(config))
@@ -81,7 +81,7 @@ def test_second_run_fetches_only_what_failed(home: Path, server: ChartServer) ->
 def test_gate_keeps_a_worse_model_out(home: Path) -> None:
     config = _settings(home, gate_tolerance=0.01)
     source = SimulatorSource(config)
-    good = run_nightly(config, today=TODAY, source=source, params=SMALL)
+    good = run_nightly(config, today=TODAY, source=source, kind="imf", params=SMALL)
     assert good.status == "published" and good.live_epr is None  # the first is always published
     worse = run_nightly(config, today=TODAY + timedelta(days=1), source=source, kind="random",
                         params={})
@@ -96,7 +96,7 @@ def test_gate_keeps_a_worse_model_out(home: Path) -> None:
 def test_training_error_fails_the_run_and_keeps_the_live_model(home: Path) -> None:
     config = _settings(home)
     source = SimulatorSource(config)
-    live = run_nightly(config, today=TODAY, source=source, params=SMALL)
+    live = run_nightly(config, today=TODAY, source=source, kind="imf", params=SMALL)
     broken = run_nightly(config, today=TODAY + timedelta(days=1), source=source,
                          params={"factors": 0})
     assert broken.status == "failed" and broken.exit_code == 2
@@ -108,13 +108,13 @@ def test_training_error_fails_the_run_and_keeps_the_live_model(home: Path) -> No
 def test_simulator_feed_advances_one_day_per_run(home: Path) -> None:
     config = _settings(home, backfill_days=3, keep_versions=2)
     source = SimulatorSource(config)
-    first = run_nightly(config, source=source, params=SMALL)
+    first = run_nightly(config, source=source, kind="imf", params=SMALL)
     start = source.simulator.start
     assert first.details["newest"] == (start + timedelta(days=2)).isoformat()
-    second = run_nightly(config, source=source, params=SMALL)
+    second = run_nightly(config, source=source, kind="imf", params=SMALL)
     assert second.details["newest"] == (start + timedelta(days=3)).isoformat()
     assert len(second.pulls) == len(MARKETS) and second.rows > 0
-    third = run_nightly(config, source=source, params=SMALL)
+    third = run_nightly(config, source=source, kind="imf", params=SMALL)
     assert third.details["pruned"] == [first.version]  # keep_versions=2
     assert artifact.versions(config.models_dir) == [second.version, third.version]
 
@@ -145,7 +145,7 @@ def test_killed_while_publishing_leaves_the_live_model_whole(home: Path) -> None
     assert runs(engine_for(config))[-1]["status"] == "running"
     with nightly_lock(config):  # the dead process's lock is gone with it
         pass
-    again = run_nightly(config, params=SMALL)
+    again = run_nightly(config, kind="imf", params=SMALL)
     assert [r["status"] for r in runs(engine_for(config))][1] == "failed"
     assert again.status in ("published", "kept", "nothing")
 
@@ -207,7 +207,7 @@ def test_web_server_switches_to_the_nightly_model_without_a_failed_request(home:
 
     config = _settings(home)
     source = SimulatorSource(config)
-    first = run_nightly(config, today=TODAY, source=source, params=SMALL)
+    first = run_nightly(config, today=TODAY, source=source, kind="imf", params=SMALL)
     failures: list[str] = []
     seen: list[str] = []
     stop = threading.Event()
@@ -232,7 +232,7 @@ def test_web_server_switches_to_the_nightly_model_without_a_failed_request(home:
             thread.start()
         wait_until(lambda: seen or failures, what="a first answer")
         second = run_nightly(config, today=TODAY + timedelta(days=1), source=source,
-                             params=SMALL)
+                             kind="imf", params=SMALL)
         wait_until(lambda: second.version in seen, what="an answer of the new model")
         stop.set()
         for thread in clients:
@@ -245,7 +245,7 @@ def test_web_server_switches_to_the_nightly_model_without_a_failed_request(home:
 def test_nightly_on_each_database(db_settings: Settings) -> None:
     config = Settings(**(db_settings.model_dump() | {"markets": MARKETS, "backfill_days": 3}))
     source = SimulatorSource(config)
-    result = run_nightly(config, today=TODAY, source=source, params=SMALL)
+    result = run_nightly(config, today=TODAY, source=source, kind="imf", params=SMALL)
     assert (result.status, result.exit_code) == ("published", 0)
     engine = engine_for(config)
     assert missing_dates(engine, MARKETS, TODAY + timedelta(days=1), 3) == \
@@ -260,9 +260,9 @@ def test_drop_folder_feeds_the_nightly_job(home: Path, tmp_path: Path) -> None:
     drop = tmp_path / "drop"
     Simulator(seed=5, markets=MARKETS).write(drop, TODAY - timedelta(days=2), TODAY)
     config = _settings(home, source="folder", drop_folder=drop)
-    first = run_nightly(config, params=SMALL)
+    first = run_nightly(config, kind="imf", params=SMALL)
     assert (first.status, first.exit_code) == ("published", 0)
     assert len(first.pulls) == 3 * len(MARKETS) and first.rows > 0
     assert (config.charts_dir / "se" / "regional-se-daily-2020-03-09.csv").exists()
-    again = run_nightly(config, params=SMALL)
+    again = run_nightly(config, kind="imf", params=SMALL)
     assert (again.status, again.exit_code, again.pulls) == ("nothing", 0, [])

@@ -223,7 +223,6 @@
     title.replaceChildren("Music like ", Object.assign(document.createElement("b"), { textContent: pretty }));
     const list = $("songs");
     list.replaceChildren();
-    const best = Math.max(1e-9, ...data.songs.map((s) => s.score));
     for (const s of data.songs) {
       const li = document.createElement("li");
       const rank = Object.assign(document.createElement("span"), { className: "rank", textContent: String(s.rank) });
@@ -237,9 +236,10 @@
       const score = Object.assign(document.createElement("span"), { className: "score" });
       const bar = Object.assign(document.createElement("span"), { className: "bar" });
       const fill = document.createElement("i");
-      fill.style.width = `${Math.max(0, Math.min(1, s.score / best)) * 100}%`;
+      fill.style.width = `${Math.max(0, Math.min(100, s.match))}%`;
       bar.append(fill);
-      score.append(bar, document.createTextNode(s.score.toFixed(3)));
+      score.title = "match: the score over the best the expression could reach";
+      score.append(bar, document.createTextNode(String(Math.round(s.match))));
       const parts = Object.entries(s.contributions || {}).map(([k, v]) => `${k} ${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(2)}`);
       if (parts.length > 1) {
         song.append(Object.assign(document.createElement("span"), { className: "why", textContent: parts.join(" · "),
