@@ -18,6 +18,7 @@ from dotify.cli import app, main
 from dotify.config import Settings
 from dotify.learn.ratings import Songs
 from dotify.models import make_model
+from dotify.query.tastes import WORLD
 
 COUNTRIES = np.array(["co", "mx", "de", "tr", "jp", "kr", "tw", "hk"])
 SONG_IDS = [f"{c}{i:021d}" for i, c in enumerate("ABCDE")]
@@ -61,12 +62,15 @@ def test_json_output(published: Settings) -> None:
     data = json.loads(out)
     assert data["expression"] == "Colombia x Mexico - Germany"
     assert data["parsed"] == "Colombia * Mexico - Germany"
-    assert [s["title"] for s in data["songs"]] == ["Uno", "Dos, otra"]
+    # no streams in this model: each country is the model's estimate (rank / 5) ** 4 less
+    # the mean estimate; Uno: Colombia and Mexico 1 - 0.5198 each, Germany 0.1296 - 0.5198
+    assert [s["title"] for s in data["songs"]] == ["Uno", "Dört"]
+    assert data["songs"][0]["score"] == pytest.approx((2401 / 5000) ** 2 + 1951 / 5000)
     first = data["songs"][0]
     assert first["rank"] == 1 and first["artists"] == "Ana"
     assert first["url"] == f"https://open.spotify.com/track/{SONG_IDS[0]}"
     assert first["uri"] == f"spotify:track:{SONG_IDS[0]}"
-    assert set(first["contributions"]) == {"Colombia", "Mexico", "Germany"}
+    assert set(first["contributions"]) == {"Colombia", "Mexico", "Germany", WORLD}
     assert sum(first["contributions"].values()) == pytest.approx(first["score"], abs=1e-5)
 
 
@@ -80,18 +84,20 @@ def test_uris_one_per_line(published: Settings) -> None:
     code, out, _ = _run("recommend", "Turkey", "--format", "uris", "-n", "5", "--popularity", "0")
     assert code == 0
     # song 4 has no URL and its key is no track id, so it has no URI
-    assert out.splitlines() == [f"spotify:track:{SONG_IDS[i]}" for i in (3, 1, 0, 2)]
+    assert out.splitlines() == [f"spotify:track:{SONG_IDS[i]}" for i in (3, 1, 2, 0)]
 
 
 def test_csv_output(published: Settings) -> None:
-    code, out, _ = _run("recommend", "Colombia + Turkey", "-f", "csv", "-n", "3")
+    code, out, _ = _run("recommend", "Colombia + Turkey", "-f", "csv", "-n", "5")
     assert code == 0
     rows = list(csv.reader(io.StringIO(out)))
-    assert rows[0] == ["rank", "title", "artists", "url", "uri", "score", "Colombia", "Turkey"]
-    assert [r[0] for r in rows[1:]] == ["1", "2", "3"]
+    assert rows[0] == ["rank", "title", "artists", "url", "uri", "score", "match", "Colombia",
+                       WORLD, "Turkey"]
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3", "4", "5"]
     assert "Dos, otra" in [r[1] for r in rows[1:]]  # commas survive quoting
     for row in rows[1:]:
-        assert float(row[6]) + float(row[7]) == pytest.approx(float(row[5]), abs=1e-5)
+        assert 0.0 <= float(row[6]) <= 100.0
+        assert sum(map(float, row[7:])) == pytest.approx(float(row[5]), abs=1e-5)
 
 
 def test_table_output_goes_to_stderr(published: Settings) -> None:

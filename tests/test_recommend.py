@@ -1,4 +1,7 @@
-"""The recommendation engine on hand-made vectors whose answers are known."""
+"""The recommendation engine on a hand-made chart whose answers are worked out by hand.
+
+Streams are ``1000 * (2 ** k - 1)``, so a chart profile ``log(1 + s / 1000) / max`` is
+``k / k_max``; every country's biggest song is the global hit (k = 4), so ``r = k / 4``."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import rankdata
 
 from dotify import artifact as store
 from dotify.artifact import Artifact
@@ -23,30 +27,39 @@ from dotify.errors import (
 from dotify.learn.ratings import Songs
 from dotify.models import make_model
 from dotify.query import recommend as engine
+from dotify.query import tastes
+from dotify.query.arithmetic import parse
 from dotify.query.recommend import recommend, similar, top
+from dotify.query.tastes import WORLD
 
-COUNTRIES = np.array(["co", "mx", "de", "at", "tr", "jp", "kr", "tw", "hk", "id"])
-# axis 0: Latin, 1: German-speaking, 2: Turkish, 3: a little of everything; the five Asian
-# markets mirror the first five, so the world's mean taste is zero and centring changes nothing
-_FIVE = np.array([
-    [1.0, 0.0, 0.0, 0.0],
-    [0.9, 0.0, 0.0, 0.3],
-    [0.0, 1.0, 0.0, 0.0],
-    [0.0, 0.9, 0.0, 0.3],
-    [0.0, 0.0, 1.0, 0.0],
+COUNTRIES = np.array(["co", "mx", "de", "at", "tr", "jp", "kr"])  # kr: no streams at all
+TITLES = ["Latin", "Latin mx", "German", "German at", "Turkish", "Latin Turkish", "Global hit",
+          "J-pop", "Silent"]
+# chart level k per country (rows) and song (columns); 0: never charted there
+K = np.array([
+    # Lat Lmx Ger Gat Tur LTu Glo Jpo Sil
+    [3,   1,  0,  0,  0,  2,  4,  0,  0],  # co
+    [3,   2,  0,  0,  0,  0,  4,  0,  0],  # mx
+    [0,   0,  3,  1,  0,  0,  4,  0,  0],  # de
+    [0,   0,  3,  2,  0,  0,  4,  0,  0],  # at
+    [0,   0,  0,  0,  3,  2,  4,  0,  0],  # tr
+    [0,   0,  0,  0,  0,  0,  4,  3,  0],  # jp
+    [0,   0,  0,  0,  0,  0,  0,  0,  0],  # kr
+])
+STREAMS = np.where(K > 0, 1000 * (2.0 ** K - 1), 0.0)
+R = K / 4  # the chart profiles
+W = R[:6].mean(axis=0)  # the world's taste: kr has no data and is left out
+LATIN, LATIN_MX, GERMAN, GERMAN_AT, TURKISH, LATIN_TURKISH, GLOBAL_HIT, JPOP, SILENT = range(9)
+# the model: axis 0 Latin, 1 German-speaking, 2 Turkish, 3 Japanese
+COUNTRY_VECTORS = np.array([
+    [1.0, 0.0, 0.0, 0.0], [0.9, 0.0, 0.0, 0.3], [0.0, 1.0, 0.0, 0.0], [0.0, 0.9, 0.0, 0.3],
+    [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0], [0.5, 0.5, 0.5, 0.5],
 ], dtype=np.float32)
-COUNTRY_VECTORS = np.vstack([_FIVE, -_FIVE])
-s3 = 1 / np.sqrt(3)
 SONG_VECTORS = np.array([
-    [1.0, 0.0, 0.0, 0.0],  # 0 latin
-    [0.5, 0.0, 0.0, 0.0],  # 1 latin, shorter: ties with 0 at popularity 0
-    [0.0, 1.0, 0.0, 0.0],  # 2 german
-    [0.0, 0.0, 1.0, 0.0],  # 3 turkish
-    [0.7, 0.0, 0.7, 0.0],  # 4 latin + turkish
-    [3 * s3, 3 * s3, 3 * s3, 0.0],  # 5 the global hit: long, between all three
-    [0.0, 0.0, 0.0, 0.0],  # 6 a song with no vector
+    [1.0, 0.0, 0.0, 0.0], [0.8, 0.0, 0.0, 0.2], [0.0, 1.0, 0.0, 0.0], [0.0, 0.8, 0.0, 0.2],
+    [0.0, 0.0, 1.0, 0.0], [0.7, 0.0, 0.7, 0.0], [0.6, 0.6, 0.6, 0.6], [0.0, 0.0, 0.0, 1.0],
+    [0.0, 0.0, 0.0, 0.0],
 ], dtype=np.float32)
-TITLES = ["Latin", "Latin short", "German", "Turkish", "Latin Turkish", "Global hit", "Silent"]
 
 
 def _songs(n: int, streams: np.ndarray | None = None) -> Songs:
@@ -56,19 +69,22 @@ def _songs(n: int, streams: np.ndarray | None = None) -> Songs:
         titles=np.array(TITLES if n == len(TITLES) else [f"Song {i}" for i in range(n)]),
         artists=np.array([f"Artist {i}" for i in range(n)]),
         urls=np.array([f"https://open.spotify.com/track/{i}" for i in ids]),
-        streams=np.arange(n, 0, -1, dtype=np.int64) * 10 if streams is None else streams,
+        streams=(STREAMS.sum(axis=0).astype(np.int64) if streams is None and n == len(TITLES)
+                 else np.arange(n, 0, -1, dtype=np.int64) * 10 if streams is None else streams),
     )
 
 
 def _artifact(kind: str = "imf", countries: np.ndarray = COUNTRIES,
               country_vectors: np.ndarray = COUNTRY_VECTORS,
               song_vectors: np.ndarray = SONG_VECTORS, songs: Songs | None = None,
-              charted: sp.csr_matrix | None = None) -> Artifact:
+              charted: sp.csr_matrix | None = None,
+              streams: np.ndarray | None = STREAMS) -> Artifact:
     model = make_model(kind)
     model.country_factors = np.asarray(country_vectors, dtype=np.float32)
     model.song_factors = np.asarray(song_vectors, dtype=np.float32)
     songs = songs or _songs(len(song_vectors))
-    return Artifact(model, countries, songs, {"version": "test"}, None, charted)
+    return Artifact(model, countries, songs, {"version": "test"}, None, charted,
+                    streams=None if streams is None else sp.csr_matrix(streams))
 
 
 @pytest.fixture
@@ -80,87 +96,180 @@ def _titles(result: engine.Recommendation) -> list[str]:
     return [s.title for s in result.songs]
 
 
+def _scores(result: engine.Recommendation) -> dict[str, float]:
+    return {s.title: s.score for s in result.songs}
+
+
+def _estimates(art: Artifact) -> np.ndarray:
+    """The model's estimates by the spec: (rank / n) ** 4, ties at their highest rank."""
+    scores = art.model.score().astype(np.float64)
+    return (rankdata(scores, method="max", axis=1) / scores.shape[1]) ** 4
+
+
+# ---------------------------------------------------------------- tastes, by hand
+
+
+def test_profiles_are_log_streams_over_their_maximum() -> None:
+    got = tastes.profiles(sp.csr_matrix(np.array([[1000.0, 3000.0, 0.0], [0.0, 0.0, 0.0],
+                                                  [7000.0, 0.0, 15000.0]])))
+    assert isinstance(got, sp.csr_matrix) and got.dtype == np.float64
+    np.testing.assert_allclose(got.toarray(), [[0.5, 1.0, 0.0], [0.0, 0.0, 0.0],
+                                               [0.75, 0.0, 1.0]])
+    np.testing.assert_allclose(tastes.profiles(sp.csr_matrix(STREAMS)).toarray(), R)
+
+
+def test_percentile_power_keeps_only_the_order() -> None:
+    got = tastes.percentile_power(np.array([[3.0, 1.0, 2.0, 2.0], [30.0, -5.0, 7.0, 7.0]]))
+    expected = [1.0, (1 / 4) ** 4, (3 / 4) ** 4, (3 / 4) ** 4]  # ties share the higher rank
+    assert got.dtype == np.float32 and got.shape == (2, 4)
+    np.testing.assert_allclose(got, [expected, expected], rtol=1e-6)
+    np.testing.assert_allclose(tastes.percentile_power(np.array([np.nan, 5.0])),
+                               [[(1 / 2) ** 4, 1.0]])  # NaN ranks last
+
+
+@pytest.mark.parametrize(("expression", "low", "bound"), [
+    ("Colombia", -0.5, 1.0),
+    ("2 Colombia", -0.5, 2.0),
+    ("-Colombia", -0.5, 0.5),
+    ("Colombia / 2", -0.5, 0.5),
+    ("Colombia - Germany", -0.5, 1.5),
+    ("Colombia - Germany", 0.0, 1.0),
+    ("Colombia x Turkey", -1.0, 1.0),
+    ("Colombia x Turkey - Germany", -0.5, 1.5),
+    ("Colombia + 2 Turkey - 0.5 Germany", 0.0, 3.0),
+    ("Colombia / Turkey", -0.5, 1.0 / tastes.DIVISION_FLOOR),
+])
+def test_upper_bound_is_interval_arithmetic(expression: str, low: float, bound: float) -> None:
+    assert tastes.upper_bound(parse(expression), low, 1.0) == pytest.approx(bound)
+
+
+# ---------------------------------------------------------------- recommendations
+
+
 def test_a_country_gets_its_own_songs_first(art: Artifact) -> None:
     result = recommend(art, "Colombia", n=3, popularity=0.0)
-    assert _titles(result)[:2] == ["Latin", "Latin short"]  # equal cosine: more streams first
-    assert result.songs[0].score == pytest.approx(1.0, abs=1e-6)
+    assert _titles(result) == ["Latin", "Latin Turkish", "Latin mx"]
+    assert [s.score for s in result.songs] == pytest.approx(
+        [0.75 - 0.25, 0.5 - 1 / 6, 0.25 - 0.125])
     assert [s.rank for s in result.songs] == [1, 2, 3]
+    assert result.songs[0].match == 50.0  # 0.5 of the bound 1
+    global_hit = _scores(recommend(art, "Colombia", n=9, popularity=0.0))["Global hit"]
+    assert global_hit == pytest.approx(0.0)  # everyone plays it: nothing particular
 
 
-def test_sum_of_two_countries_favours_the_songs_they_share(art: Artifact) -> None:
-    result = recommend(art, "Colombia + Turkey", n=3, popularity=0.0)
-    assert result.parsed == "Colombia + Turkey"
-    assert result.songs[0].title == "Latin Turkish"
-    assert result.songs[0].score == pytest.approx(1.0, abs=1e-6)
+def test_popularity_raises_the_global_hit(art: Artifact) -> None:
+    hits = recommend(art, "Colombia", n=4, popularity=1.0)
+    assert _titles(hits) == ["Global hit", "Latin", "Latin Turkish", "Latin mx"]
+    assert [s.score for s in hits.songs] == pytest.approx([1.0, 0.75, 0.5, 0.25])
+    assert hits.songs[0].match == 100.0  # r = 1 over the bound 1
+    assert hits.songs[0].contributions == pytest.approx({"Colombia": 1.0, WORLD: 0.0})
+    ranks = [_titles(recommend(art, "Colombia", n=9, popularity=p)).index("Global hit")
+             for p in np.linspace(0.0, 1.0, 11)]
+    assert ranks == sorted(ranks, reverse=True) and ranks[0] > 2 and ranks[-1] == 0
 
 
-def test_every_term_counts(art: Artifact) -> None:
-    two = recommend(art, "Colombia + Turkey", n=7, popularity=0.0)
-    three = recommend(art, "Colombia + Turkey + Germany", n=7, popularity=0.0)
-    assert three.songs[0].title == "Global hit"  # only all three together point at it
-    assert three.songs[0].contributions["Germany"] > 0
-    assert _titles(two).index("German") > _titles(three).index("German")
+def test_a_product_gives_what_both_play(art: Artifact) -> None:
+    local = recommend(art, "Colombia x Turkey", n=1, popularity=0.0)
+    assert local.parsed == "Colombia * Turkey"
+    song = local.songs[0]
+    assert song.title == "Latin Turkish"  # the one song both chart, less the world's
+    assert song.score == pytest.approx((0.5 - 1 / 6) ** 2)
+    # each side gets half; Colombia's side is its 1/2 less the world's 1/6
+    assert song.contributions == pytest.approx(
+        {"Colombia": 1 / 12, "Turkey": 1 / 12, WORLD: -1 / 18})
+    hits = recommend(art, "Colombia x Turkey", n=3, popularity=1.0)
+    assert _titles(hits)[:2] == ["Global hit", "Latin Turkish"]
+    assert [s.score for s in hits.songs[:2]] == pytest.approx([1.0, 0.25])
+    assert hits.songs[2].score <= 0.75 * tastes.FILL_IN  # a charted song times a fill-in
 
 
-def test_subtracting_a_country_lowers_its_songs(art: Artifact) -> None:
-    plain = {s.title: s.score for s in recommend(art, "Colombia + Germany", n=7).songs}
-    minus = {s.title: s.score for s in recommend(art, "Colombia - Germany", n=7).songs}
-    assert minus["German"] < 0 < plain["German"]
-    assert minus["Latin"] > minus["Global hit"]
-
-
-def test_popularity_moves_from_direction_to_length(art: Artifact) -> None:
-    local = recommend(art, "Colombia", n=7, popularity=0.0)
-    hits = recommend(art, "Colombia", n=7, popularity=1.0)
-    assert local.songs[0].title == "Latin"
-    assert hits.songs[0].title == "Global hit"
-    by_title = {s.title: s.score for s in hits.songs}
-    assert by_title["Global hit"] == pytest.approx(3 * s3, rel=1e-5)  # projection on the query
-
-
-def test_the_worlds_shared_taste_is_taken_out_at_low_popularity() -> None:
-    """Country vectors that all share one strong direction (what IMF with little
-    regularization learns): popularity 0 finds each country's own songs, 1 the shared hits."""
-    common = np.array([0.0, 0.0, 0.0, 3.0])
-    own = np.array([[1, 0, 0, 0], [1, 0.2, 0, 0], [0, 1, 0, 0], [0, 1, 0.2, 0], [0, 0, 1, 0]])
-    art = _artifact(countries=COUNTRIES[:5], country_vectors=common + own)
-    songs = [s.title for s in top(art, "Colombia", n=7, popularity=0.0).songs]
-    assert songs[0] == "Latin" and songs.index("Global hit") > 2
-    assert top(art, "Colombia", n=1, popularity=1.0).songs[0].title == "Global hit"
-    assert similar(art, "Colombia", n=1)[0].code == "mx"
-    assert similar(art, "Germany", n=1)[0].code == "at"
+def test_subtracting_a_country_takes_its_songs_away(art: Artifact) -> None:
+    for popularity in (0.0, 0.5, 1.0):
+        everything = recommend(art, "Colombia - Germany", n=9, popularity=popularity).songs
+        assert _titles(recommend(art, "Colombia - Germany", n=7, popularity=popularity)) == \
+            [s.title for s in everything[:7]]
+        assert {s.title for s in everything[7:]} == {"German", "German at"}
+        for song in everything:
+            assert song.contributions["Germany"] <= 0.0
+            assert song.contributions[WORLD] == pytest.approx(0.0)  # the world cancels
+        scores = {s.title: s.score for s in everything}
+        assert scores["Global hit"] == pytest.approx(0.0)
+        assert scores["Latin"] >= 0.75 - tastes.FILL_IN
+        assert scores["German"] <= tastes.FILL_IN - 0.75
+    plain = _scores(recommend(art, "Colombia + Germany", n=9))
+    assert plain["German"] > 0 > _scores(recommend(art, "Colombia - Germany", n=9))["German"]
 
 
 def test_contributions_sum_to_the_score(art: Artifact) -> None:
+    art.charted = sp.csr_matrix(STREAMS > 0)
     for expression in ("Colombia + 2 Turkey - 0.5 Germany", "Colombia x Mexico - Austria",
-                       "(Colombia + Turkey) / Germany", "Colombia + Colombia"):
-        for song in recommend(art, expression, n=7, popularity=0.3).songs:
-            assert sum(song.contributions.values()) == pytest.approx(song.score, abs=1e-5)
-    song = recommend(art, "Colombia + Turkey", n=1, popularity=0.0).songs[0]
-    assert song.contributions == pytest.approx({"Colombia": 0.5, "Turkey": 0.5}, abs=1e-5)
+                       "(Colombia + Turkey) / Germany", "Colombia / Turkey",
+                       "Colombia + Colombia", "-Colombia x Turkey", "Japan / 2"):
+        for popularity in (0.0, 0.3, 1.0):
+            for discover in (False, True):
+                result = recommend(art, expression, n=9, popularity=popularity,
+                                   exclude_charting=discover)
+                for song in result.songs:
+                    total = sum(song.contributions.values())
+                    assert total == pytest.approx(song.score, abs=1e-9), (expression, song)
+    song = recommend(art, "Colombia + Turkey", n=1, popularity=1.0).songs[0]
+    assert song.title == "Global hit"
+    assert song.contributions == pytest.approx({"Colombia": 1.0, "Turkey": 1.0, WORLD: 0.0})
 
 
-def test_division_by_zero_components_gives_finite_scores(art: Artifact) -> None:
-    result = recommend(art, "Colombia / Turkey", n=7)  # Turkey is zero on three axes
-    assert len(result.songs) == 7
-    assert all(np.isfinite(s.score) for s in result.songs)
+def test_match_is_between_0_and_100(art: Artifact) -> None:
+    for expression in ("Colombia", "Colombia x Turkey - Germany", "Colombia / Turkey",
+                       "2 Colombia - 3 Japan", "-Germany"):
+        for popularity in (0.0, 0.5, 1.0):
+            result = recommend(art, expression, n=9, popularity=popularity)
+            assert all(0.0 <= s.match <= 100.0 for s in result.songs)
+            best = tastes.upper_bound(parse(expression), popularity - 1.0, 1.0)
+            for song in result.songs:
+                expected = np.clip(100 * song.score / best, 0, 100) if best > 0 else 0.0
+                assert song.match == pytest.approx(expected, abs=0.0501)  # one decimal
+
+
+def test_division_is_finite_and_favours_what_the_denominator_lacks(art: Artifact) -> None:
+    result = recommend(art, "Colombia / Turkey", n=9, popularity=1.0)
+    assert len(result.songs) == 9
+    assert all(np.isfinite(s.score) and 0.0 <= s.match <= 100.0 for s in result.songs)
     assert all(np.isfinite(v) for s in result.songs for v in s.contributions.values())
-    assert result.songs[0].title in {"Latin", "Latin short"}
+    # Latin: 3/4 over Turkey's fill-in (at most 0.1, floored at 0.05)
+    assert _titles(result)[:2] == ["Latin", "Latin mx"]
+    assert 7.5 <= result.songs[0].score <= 15.0
+    assert _scores(result)["Latin Turkish"] == pytest.approx(1.0)  # 1/2 over 1/2
+    assert _scores(result)["Global hit"] == pytest.approx(1.0)
+    assert _scores(recommend(art, "Colombia / Colombia", n=9, popularity=0.0))["Latin"] == \
+        pytest.approx(1.0)
 
 
-def test_ties_are_broken_by_streams_then_vector_length() -> None:
+def test_ties_are_broken_by_streams_then_column() -> None:
     n = 200
     rng = np.random.default_rng(7)
     streams = rng.permutation(n).astype(np.int64) // 2  # every stream count twice
-    lengths = rng.uniform(0.5, 2.0, n)
-    vectors = np.zeros((n, 4), np.float32)
-    vectors[:, 0] = lengths  # all parallel: equal cosine for every song
-    art = _artifact(song_vectors=vectors, songs=_songs(n, streams))
-    result = recommend(art, "Colombia", n=10, popularity=0.0)
-    order = np.lexsort((-lengths, -streams))[:10]
+    chart = np.zeros((2, n))
+    chart[0] = 5000.0  # Colombia plays every song alike: all score 1
+    chart[1, 0] = 5000.0
+    art = _artifact(countries=COUNTRIES[:2], country_vectors=COUNTRY_VECTORS[:2],
+                    song_vectors=rng.normal(size=(n, 4)), songs=_songs(n, streams),
+                    streams=chart)
+    result = recommend(art, "Colombia", n=10, popularity=1.0)
+    order = np.lexsort((np.arange(n), -streams))[:10]
     assert [s.title for s in result.songs] == [f"Song {i}" for i in order]
-    again = recommend(art, "Colombia", n=1, popularity=0.0)
-    assert again.songs[0].title == f"Song {order[0]}"
+    assert [s.score for s in result.songs] == pytest.approx([1.0] * 10)
+    assert recommend(art, "Colombia", n=1, popularity=1.0).songs[0].title == f"Song {order[0]}"
+
+
+def _oracle(art: Artifact, streams: np.ndarray, popularity: float) -> np.ndarray:
+    """``Colombia + 2 Mexico - Germany`` by the spec, in plain numpy."""
+    logs = np.log1p(streams / 1000.0)
+    peak = logs.max(axis=1, keepdims=True)
+    r = np.divide(logs, peak, out=np.zeros_like(logs), where=peak > 0)
+    real = r.any(axis=1)
+    world = r[real].mean(axis=0)
+    estimate = _estimates(art).astype(np.float32).astype(np.float64)
+    leaf = np.where(r > 0, r, tastes.FILL_IN * estimate) - (1 - popularity) * world
+    return leaf[0] + 2 * leaf[1] - leaf[2]
 
 
 @settings(max_examples=100, deadline=None)
@@ -168,39 +277,33 @@ def test_ties_are_broken_by_streams_then_vector_length() -> None:
 def test_the_ranking_matches_a_brute_force_oracle(seed: int, popularity: float, n: int) -> None:
     """Scores and order agree with float64 arithmetic and a full sort, ties included."""
     rng = np.random.default_rng(seed)
-    countries = rng.normal(size=(len(COUNTRIES), 3))
+    streams = rng.choice([0.0, 0.0, 1000.0, 3000.0, 50_000.0], size=(len(COUNTRIES), 40))
+    streams[:3, 0] = 1000.0  # the queried countries have data
     songs = rng.normal(size=(40, 3))
-    songs[20:30] = songs[:10] * rng.choice([0.5, 2.0, 4.0], (10, 1))  # exactly parallel:
-    songs[30:35] = songs[:5]  # tied at popularity 0; duplicates tie at any popularity
-    streams = rng.integers(0, 5, 40)
-    art = _artifact(country_vectors=countries, song_vectors=songs, songs=_songs(40, streams))
+    songs[30:35] = songs[:5]  # duplicates tie in the model too
+    song_streams = rng.integers(0, 5, 40)
+    art = _artifact(country_vectors=rng.normal(size=(len(COUNTRIES), 3)), song_vectors=songs,
+                    songs=_songs(40, song_streams), streams=streams)
     result = recommend(art, "Colombia + 2 Mexico - Germany", n=n, popularity=popularity)
 
-    countries = countries.astype(np.float32).astype(np.float64)  # as the model stores them
-    unit = countries / np.linalg.norm(countries, axis=1, keepdims=True)
-    taste = unit - (1 - popularity) * unit.mean(axis=0)  # less the world's mean taste
-    q = taste[0] + 2 * taste[1] - taste[2]
-    y = songs.astype(np.float32).astype(np.float64)
-    norms = np.linalg.norm(y, axis=1)
-    expected = (y @ q) / (np.linalg.norm(q) * norms ** (1 - popularity))
+    expected = _oracle(art, streams, popularity)
     got = np.array([s.score for s in result.songs])
     index = np.array([int(s.title.split()[1]) for s in result.songs])
     np.testing.assert_allclose(got, expected[index], atol=1e-9)
-    # the best n up to the 6-decimal ties, whose order streams and lengths decide
     np.testing.assert_allclose(got, np.sort(expected)[::-1][:n], atol=1.01e-6)
     rounded = np.round(got, engine.TIE_DECIMALS)
-    for j in range(len(index) - 1):  # equal to 6 places: more streams, then longer, first
+    for j in range(len(index) - 1):  # equal to 6 places: more streams, then lower column
         a, b = index[j], index[j + 1]
         assert rounded[j] >= rounded[j + 1]
         if rounded[j] == rounded[j + 1]:
-            assert (streams[a], norms[a], -a) > (streams[b], norms[b], -b)
+            assert (song_streams[a], -a) > (song_streams[b], -b)
     ties = np.round(expected, engine.TIE_DECIMALS)
     cutoff = ties[index[-1]]
     if len(index) < 40:  # nothing left out beats or ties-and-wins against the last one
         out = np.setdiff1d(np.arange(40), index)
         assert (ties[out] <= cutoff).all()
-        last = (streams[index[-1]], norms[index[-1]], -index[-1])
-        assert all((streams[o], norms[o], -o) < last for o in out if ties[o] == cutoff)
+        last = (song_streams[index[-1]], -index[-1])
+        assert all((song_streams[o], -o) < last for o in out if ties[o] == cutoff)
 
 
 _words = st.sampled_from(["Colombia", "mx", "Germany", "AT", "Türkiye", "Chile", "x", "*", "/",
@@ -208,10 +311,12 @@ _words = st.sampled_from(["Colombia", "mx", "Germany", "AT", "Türkiye", "Chile"
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(_words, min_size=1, max_size=12), st.sampled_from([0.0, 0.5, 1.0]))
+@given(st.lists(_words, min_size=1, max_size=12), st.sampled_from([0.0, 0.5, 1.0]),
+       st.booleans())
 def test_any_expression_gives_finite_songs_or_a_dotify_error(words: list[str],
-                                                              popularity: float) -> None:
-    art = _artifact()
+                                                              popularity: float,
+                                                              with_streams: bool) -> None:
+    art = _artifact(streams=STREAMS if with_streams else None)
     try:
         result = recommend(art, words, n=7, popularity=popularity)
     except DotifyError as error:
@@ -220,6 +325,9 @@ def test_any_expression_gives_finite_songs_or_a_dotify_error(words: list[str],
     assert result.songs and all(np.isfinite(s.score) for s in result.songs)
     for song in result.songs:
         assert all(np.isfinite(v) for v in song.contributions.values())
+        assert 0.0 <= song.match <= 100.0
+        assert sum(song.contributions.values()) == pytest.approx(song.score, rel=1e-9,
+                                                                 abs=1e-9)
 
 
 def test_token_lists_and_strings_agree(art: Artifact) -> None:
@@ -234,10 +342,15 @@ def test_the_result_is_plain_json(art: Artifact) -> None:
     data = json.loads(json.dumps(result.to_dict()))
     assert data["expression"] == "Colombia + Turkey"
     assert data["parsed"] == "Colombia + Turkey"
+    assert data["popularity"] == 0.0
     song = data["songs"][0]
-    assert set(song) == {"rank", "title", "artists", "url", "uri", "score", "contributions"}
-    assert song["uri"] == f"spotify:track:{4:022d}"
-    assert song["url"] == f"https://open.spotify.com/track/{4:022d}"
+    assert set(song) == {"rank", "title", "artists", "url", "uri", "score", "contributions",
+                         "match"}
+    assert set(song["contributions"]) == {"Colombia", "Turkey", WORLD}
+    # Latin Turkish: (1/2 - 1/6) twice, over the bound 2
+    assert song["title"] == "Latin Turkish" and song["match"] == pytest.approx(33.3)
+    assert song["uri"] == f"spotify:track:{LATIN_TURKISH:022d}"
+    assert song["url"] == f"https://open.spotify.com/track/{LATIN_TURKISH:022d}"
 
 
 def test_track_uris_come_from_urls_or_keys() -> None:
@@ -249,19 +362,19 @@ def test_track_uris_come_from_urls_or_keys() -> None:
 
 
 def test_discover_leaves_out_what_already_charts_there(art: Artifact) -> None:
-    charted = sp.csr_matrix(np.array([
-        [1, 1, 0, 0, 1, 0, 0],  # co
-        [0, 0, 0, 0, 0, 0, 0],
-        [0, 0, 1, 0, 0, 0, 0],  # de
-        [0, 0, 0, 0, 0, 0, 0],
-        [0, 0, 0, 1, 0, 0, 0],  # tr
-        *[[0] * 7] * 5,
-    ], dtype=bool))
-    art.charted = charted
-    found = _titles(recommend(art, "Colombia + Turkey", n=7, exclude_charting=True))
-    assert found == [t for t in _titles(recommend(art, "Colombia + Turkey", n=7))
-                     if t not in {"Latin", "Latin short", "Latin Turkish", "Turkish"}]
-    assert "German" in found
+    art.charted = sp.csr_matrix(STREAMS > 0)
+    for popularity in (0.0, 1.0):
+        found = recommend(art, "Colombia + Turkey", n=9, exclude_charting=True,
+                          popularity=popularity)
+        assert {s.title for s in found.songs} == {"German", "German at", "J-pop", "Silent"}
+        # the model's estimates alone, less (1 - popularity) times their mean over countries
+        estimate = _estimates(art)
+        leaf = estimate - (1 - popularity) * estimate[:6].mean(axis=0)
+        expected = leaf[0] + leaf[4]
+        for song in found.songs:
+            assert song.score == pytest.approx(expected[TITLES.index(song.title)], abs=1e-6)
+        assert [s.score for s in found.songs] == sorted((s.score for s in found.songs),
+                                                        reverse=True)
 
 
 def test_discover_without_a_charted_record_says_so(art: Artifact) -> None:
@@ -276,26 +389,28 @@ def test_date_window_without_dates_says_so(art: Artifact) -> None:
 
 def test_date_window_keeps_songs_charting_inside_it(tmp_path: Path) -> None:
     first = np.array(["2020-01-01", "2020-03-01", "2020-01-15", "2020-06-01", "2019-12-01",
-                      "2020-02-01", "NaT"], dtype="datetime64[D]")
+                      "2020-02-01", "2020-01-01", "2020-07-01", "NaT"], dtype="datetime64[D]")
     last = np.array(["2020-01-31", "2020-03-31", "2020-05-01", "2020-06-30", "2019-12-31",
-                     "2020-12-31", "NaT"], dtype="datetime64[D]")
+                     "2020-02-28", "2020-12-31", "2020-07-31", "NaT"], dtype="datetime64[D]")
     model = make_model("imf")
     model.country_factors, model.song_factors = COUNTRY_VECTORS, SONG_VECTORS
-    art = store.load(store.save(model, COUNTRIES, _songs(7), tmp_path,
+    art = store.load(store.save(model, COUNTRIES, _songs(9), tmp_path, streams=STREAMS,
                                 song_dates=(first, last)).path)
     np.testing.assert_array_equal(art.song_first_date, first)
 
     def window(since: date | None, until: date | None) -> set[str]:
-        return set(_titles(recommend(art, "Colombia", n=7, since=since, until=until)))
+        return set(_titles(recommend(art, "Colombia", n=9, since=since, until=until)))
 
-    assert window(date(2020, 3, 10), date(2020, 3, 20)) == {"Latin short", "German",
+    assert window(date(2020, 3, 10), date(2020, 3, 20)) == {"Latin mx", "German",
                                                            "Global hit"}
-    assert window(date(2020, 6, 1), None) == {"Turkish", "Global hit"}
-    assert window(None, date(2019, 12, 31)) == {"Latin Turkish"}
+    assert window(date(2020, 6, 1), None) == {"German at", "Global hit", "J-pop"}
+    assert window(None, date(2019, 12, 31)) == {"Turkish"}
     assert "Silent" in window(None, None)  # no window: no filter
     assert "Silent" not in window(date(2000, 1, 1), None)  # unknown dates are outside any
+    assert _titles(recommend(art, "Colombia", n=2, popularity=0.0,
+                             since=date(2020, 2, 1))) == ["Latin Turkish", "Latin mx"]
     with pytest.raises(ValueError, match="one first and one last date per song"):
-        store.save(model, COUNTRIES, _songs(7), tmp_path, song_dates=(first[:3], last))
+        store.save(model, COUNTRIES, _songs(9), tmp_path, song_dates=(first[:3], last))
 
 
 def test_a_known_market_missing_from_the_model(art: Artifact) -> None:
@@ -306,62 +421,128 @@ def test_a_known_market_missing_from_the_model(art: Artifact) -> None:
     assert caught.value.suggestions == ["Colombia", "Mexico"]  # same region, in the model
 
 
+def test_a_country_without_streams_cannot_be_queried(art: Artifact) -> None:
+    for expression in ("South Korea", "Colombia x South Korea", "Colombia - KR"):
+        with pytest.raises(DotifyError, match="South Korea has no data in this model"):
+            recommend(art, expression)
+    with pytest.raises(DotifyError, match="South Korea has no data"):
+        similar(art, "KR")
+    assert "kr" not in {c.code for c in similar(art, "Colombia", n=10)}
+
+
 def test_bad_expressions_and_options(art: Artifact) -> None:
     with pytest.raises(UnknownCountryError, match="Did you mean Colombia"):
         recommend(art, "Colombai")
-    with pytest.raises(ExpressionError, match="cancels out"):
-        recommend(art, "Colombia - Colombia")
     with pytest.raises(ExpressionError, match="no country"):
         recommend(art, "2 * 3")
+    with pytest.raises(ExpressionError, match="division by zero"):
+        recommend(art, "Colombia / 0")
+    with pytest.raises(ExpressionError, match="cannot divide a number by a country"):
+        recommend(art, "2 / Colombia")
+    with pytest.raises(ExpressionError, match="cannot add a number and a country"):
+        recommend(art, "2 + Colombia")
     with pytest.raises(ValueError, match="n must be between 1 and 1000, not 0"):
         recommend(art, "Colombia", n=0)
     with pytest.raises(ValueError, match="popularity must be between 0 and 1, not 1.5"):
         recommend(art, "Colombia", popularity=1.5)
 
 
-def test_huge_weights_do_not_overflow_the_ranking(art: Artifact) -> None:
-    huge = recommend(art, "1e300 Colombia + 1e300 Turkey", n=7)
-    plain = recommend(art, "Colombia + Turkey", n=7)
+def test_huge_weights_scale_the_scores_not_the_ranking(art: Artifact) -> None:
+    huge = recommend(art, "1e300 Colombia + 1e300 Turkey", n=9)
+    plain = recommend(art, "Colombia + Turkey", n=9)
     assert _titles(huge) == _titles(plain)
-    assert [s.score for s in huge.songs] == pytest.approx([s.score for s in plain.songs])
+    assert [s.score for s in huge.songs] == pytest.approx([1e300 * s.score for s in plain.songs])
+    assert [s.match for s in huge.songs] == [s.match for s in plain.songs]
+    with pytest.raises(ExpressionError, match="overflows"):
+        recommend(art, "1e300 Colombia x 1e300 Turkey")
 
 
 def test_n_larger_than_the_catalogue(art: Artifact) -> None:
-    assert len(recommend(art, "Colombia", n=100).songs) == len(SONG_VECTORS)
+    assert len(recommend(art, "Colombia", n=100).songs) == len(TITLES)
 
 
-def test_similar_countries_by_cosine(art: Artifact) -> None:
-    found = similar(art, "Colombia", n=4)
-    assert [c.code for c in found] == ["mx", "de", "at", "tr"]  # equal cosines: model order
+def test_similar_countries_by_centred_chart_profiles(art: Artifact) -> None:
+    found = similar(art, "Colombia", n=5)
+    assert [c.code for c in found][:1] == ["mx"]
     assert found[0].name == "Mexico"
-    assert found[0].similarity == pytest.approx(0.9 / np.hypot(0.9, 0.3), abs=1e-6)
-    assert "co" not in {c.code for c in found}
-    assert [c.rank for c in found] == [1, 2, 3, 4]
+    assert {c.code for c in found} == {"mx", "de", "at", "tr", "jp"}
+    assert [c.rank for c in found] == [1, 2, 3, 4, 5]
+    centred = R[:6] - W
+    unit = centred / np.linalg.norm(centred, axis=1, keepdims=True)
+    expected = {code: float(unit[0] @ unit[i]) for i, code in enumerate(COUNTRIES[:6])}
+    for country in found:
+        assert country.similarity == pytest.approx(expected[country.code], abs=1e-9)
+    assert [c.similarity for c in found] == sorted((c.similarity for c in found), reverse=True)
     assert similar(art, "Germany", n=1)[0].code == "at"
+    assert similar(art, "Turkey", n=1)[0].code == "co"  # the one who shares a song with it
+
+
+def test_taste_vectors_give_the_same_cosines(art: Artifact) -> None:
+    codes, vectors = engine.taste_vectors(art)
+    assert list(codes) == list(COUNTRIES[:6])  # kr has no data
+    centred = R[:6] - W
+    np.testing.assert_allclose(vectors @ vectors.T, centred @ centred.T, atol=1e-9)
 
 
 def test_similar_leaves_out_the_global_chart() -> None:
     art = _artifact(countries=np.array(["co", "mx", "de", "at", "global"]),
-                    country_vectors=_FIVE)
+                    country_vectors=COUNTRY_VECTORS[:5], streams=STREAMS[:5])
     assert "global" not in {c.code for c in similar(art, "Germany", n=10)}
-    assert similar(art, "World", n=1)[0].code in {"co", "mx", "de", "at"}
+    with pytest.raises(DotifyError, match="Global"):  # no country: not in the world's taste
+        similar(art, "World", n=1)
 
 
 def test_top_is_the_country_on_its_own(art: Artifact) -> None:
     assert top(art, "Turkey", n=3, popularity=0.0).songs == \
         recommend(art, "Turkey", n=3, popularity=0.0).songs
-    assert top(art, "TR", n=1, popularity=0.0).songs[0].title == "Turkish"
+    assert _titles(top(art, "TR", n=2, popularity=0.0)) == ["Turkish", "Latin Turkish"]
 
 
-def test_prepared_vectors_are_cached_per_artifact(art: Artifact) -> None:
+def test_prepared_tastes_are_cached_per_artifact(art: Artifact) -> None:
     first = engine._prepare(art)
     assert engine._prepare(art) is first
     other = _artifact()
     assert engine._prepare(other) is not first
     art.model.song_factors = SONG_VECTORS[::-1].copy()  # a new model in the same object
     assert engine._prepare(art) is not first
-    # rows 5 and 6 now hold the two Latin vectors; row 5 has more streams
-    assert recommend(art, "Colombia", n=1, popularity=0.0).songs[0].title == "Global hit"
+
+
+def test_without_streams_the_model_answers_alone() -> None:
+    """An older artifact, saved without streams: every leaf is the model's estimate."""
+    art = _artifact(streams=None)
+    # Colombia's model scores: Latin 1, Latin mx 0.8, Latin Turkish 0.7, Global hit 0.6,
+    # five songs at 0 (sharing rank 5 of 9)
+    hits = recommend(art, "Colombia", n=5, popularity=1.0)
+    assert _titles(hits)[:4] == ["Latin", "Latin mx", "Latin Turkish", "Global hit"]
+    assert [s.score for s in hits.songs] == pytest.approx(
+        [1.0, (8 / 9) ** 4, (7 / 9) ** 4, (6 / 9) ** 4, (5 / 9) ** 4], rel=1e-6)
+    assert hits.songs[0].match == 100.0
+    assert "South Korea" in recommend(art, "South Korea x Colombia", n=1).songs[0].contributions
+    local = recommend(art, "Colombia", n=9, popularity=0.0)
+    world = _estimates(art)[:7].mean(axis=0)
+    for song in local.songs:
+        assert song.contributions[WORLD] == pytest.approx(-world[TITLES.index(song.title)],
+                                                          rel=1e-6)
+    assert similar(art, "Germany", n=1)[0].code == "at"  # by the model's vectors
+
+
+def test_streams_survive_save_and_load(tmp_path: Path) -> None:
+    model = make_model("imf")
+    model.country_factors, model.song_factors = COUNTRY_VECTORS, SONG_VECTORS
+    saved = store.save(model, COUNTRIES, _songs(9), tmp_path, streams=STREAMS)
+    loaded = store.load(saved.path)
+    assert loaded.streams is not None
+    np.testing.assert_array_equal(loaded.streams.toarray(), STREAMS)
+    np.testing.assert_array_equal(loaded.charted.toarray(), STREAMS > 0)  # implied
+    for expression in ("Colombia", "Colombia x Turkey - Germany", "Colombia / Turkey"):
+        for popularity in (0.0, 0.5, 1.0):
+            for discover in (False, True):
+                a, b = (recommend(x, expression, n=9, popularity=popularity,
+                                  exclude_charting=discover) for x in (saved, loaded))
+                assert a.songs == b.songs
+    assert similar(saved, "Colombia") == similar(loaded, "Colombia")
+    with pytest.raises(ValueError, match="streams must be a countries x songs matrix"):
+        store.save(model, COUNTRIES, _songs(9), tmp_path, streams=STREAMS[:, :3])
 
 
 @pytest.mark.parametrize("kind", ["imf", "net1", "spark-als", "random", "popularity"])
@@ -372,15 +553,17 @@ def test_every_model_kind_answers_after_save_and_load(kind: str, tmp_path: Path)
     model.country_factors = rng.normal(size=(len(COUNTRIES), f)).astype(np.float32)
     model.song_factors = rng.normal(size=(50, f)).astype(np.float32)
     model.load_state({})  # a network builds its layers around the factors set here
-    saved = store.save(model, COUNTRIES, _songs(50), tmp_path)
-    loaded = store.load(saved.path)
-    expression = "Colombia x Turkey - Germany" if f > 1 else "Colombia + 2 Turkey"
-    a = recommend(saved, expression, n=10)
-    b = recommend(loaded, expression, n=10)
-    assert a.songs == b.songs and len(a.songs) == 10
-    scores = [s.score for s in a.songs]
-    assert scores == sorted(scores, reverse=True)
-    assert all(np.isfinite(scores))
+    streams = rng.choice([0.0, 2000.0, 9000.0], size=(len(COUNTRIES), 50))
+    for chart in (None, streams):
+        saved = store.save(model, COUNTRIES, _songs(50), tmp_path, streams=chart)
+        loaded = store.load(saved.path)
+        expression = "Colombia x Turkey - Germany" if f > 1 else "Colombia + 2 Turkey"
+        a = recommend(saved, expression, n=10)
+        b = recommend(loaded, expression, n=10)
+        assert a.songs == b.songs and len(a.songs) == 10
+        scores = [s.score for s in a.songs]
+        assert scores == sorted(scores, reverse=True)
+        assert all(np.isfinite(scores))
 
 
 # ---------------------------------------------------------------- on simulated charts

@@ -12,6 +12,7 @@ from dotify import artifact as artifacts
 from dotify.config import Settings
 from dotify.query.arithmetic import OPERATORS
 from dotify.query.recommend import DEFAULT_POPULARITY
+from dotify.query.tastes import WORLD
 from dotify.web import create_app
 from dotify.web.model_holder import ModelHolder
 from tests.web_support import XSS_TITLE, add_charts, build_artifact
@@ -66,7 +67,9 @@ def test_expression_and_tokens_give_the_same_ten_songs(client: TestClient) -> No
     first = a["songs"][0]
     assert set(first) >= {"rank", "title", "artists", "url", "uri", "score", "contributions"}
     assert first["url"].startswith("https://open.spotify.com/track/")
-    assert set(first["contributions"]) == {"Colombia", "Turkey", "Germany"}
+    assert set(first["contributions"]) == {"Colombia", "Turkey", "Germany", WORLD}
+    assert sum(first["contributions"].values()) == pytest.approx(first["score"], abs=1e-9)
+    assert all(0.0 <= s["match"] <= 100.0 for s in a["songs"])
     scores = [s["score"] for s in a["songs"]]
     assert scores == sorted(scores, reverse=True)
     assert [s["rank"] for s in a["songs"]] == list(range(1, 11))

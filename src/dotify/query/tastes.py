@@ -193,7 +193,8 @@ def evaluate(tree: Node, leaf: Callable[[Country], np.ndarray | tuple[np.ndarray
 
     Parts: sums add them, a number scales them; a product or quotient gives each side half
     of the result, shared among that side's countries in proportion to their parts
-    (``part / side``) where the side is positive. Non-finite results are an
+    (``part / side``) where the side is positive (all of it where only that side is: a
+    quotient over a floored denominator). Non-finite results are an
     :class:`ExpressionError`.
     """
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -258,11 +259,14 @@ def _scaled(a: SongValue, b: SongValue, node: BinOp) -> SongValue:
 
 def _shared(values: np.ndarray, a: SongValue, b: SongValue) -> dict[str, np.ndarray]:
     parts: dict[str, np.ndarray] = {}
-    for side in (a, b):
+    for side, other in ((a, b), (b, a)):
         positive = side.values > 0
+        # half where both sides are positive; all of it where only this one is (a quotient
+        # over a floored denominator), so the parts always sum to the value
+        weight = np.where(other.values > 0, 0.5, 1.0)
         denominator = np.where(positive, side.values, 1.0)
         for name, part in side.parts.items():
-            share = np.where(positive, 0.5 * values * part / denominator, 0.0)
+            share = np.where(positive, weight * values * part / denominator, 0.0)
             parts[name] = parts.get(name, 0.0) + share
     return parts
 
