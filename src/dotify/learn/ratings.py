@@ -27,6 +27,7 @@ log = logging.getLogger("dotify")
 
 Scaling = Literal["log", "written", "raw"]
 SPOTIFY_TRACK_URL = "https://open.spotify.com/track/{}"
+IDS_SEPARATOR = "\n"  # between the store keys of one song in Songs.ids (keys hold no newline)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class Songs:
     artists: np.ndarray  # str: display form, joined with ", "
     urls: np.ndarray  # str: https://open.spotify.com/track/<id>, or "" when unknown
     streams: np.ndarray  # int64: total streams in the window (a tie-break for rankings)
+    # str: all store keys of a song merged from several track ids (learn.recordings), joined
+    # by IDS_SEPARATOR, the key first; None when no song was merged (and in older models)
+    ids: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -52,12 +56,22 @@ class Songs:
             "artists": self.artists,
             "urls": self.urls,
             "streams": self.streams,
+            **({"ids": self.ids} if self.ids is not None else {}),
         }
+
+    def id_lists(self) -> list[list[str]]:
+        """Per song, all its store keys (its own key first)."""
+        if self.ids is None:
+            return [[str(k)] for k in self.keys]
+        return [str(i).split(IDS_SEPARATOR) for i in self.ids]
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Songs:
+        """Songs from :meth:`arrays`' output; ``ids`` may be missing (older saved models)."""
+        ids = arrays.get("ids")
         return cls(**{name: np.asarray(arrays[name]) for name in
-                      ("keys", "titles", "artists", "urls", "streams")})
+                      ("keys", "titles", "artists", "urls", "streams")},
+                   ids=None if ids is None else np.asarray(ids))
 
 
 @dataclass(frozen=True)
@@ -197,7 +211,10 @@ def from_totals(totals: Mapping[str, Any], window: DataWindow) -> Ratings:
     }
     log.info("ratings: %d countries x %d songs, %d non-zeros", *shape, matrix.nnz)
     song_dates = _song_dates(first_days, last_days, cols, len(keys))
-    return Ratings(sp.csr_matrix(matrix), markets, songs, raw, info, song_dates)
+    from dotify.learn.recordings import merge_recordings  # it builds on this module
+
+    return merge_recordings(Ratings(sp.csr_matrix(matrix), markets, songs, raw, info,
+                                    song_dates))
 
 
 def _column(totals: Mapping[str, Any], name: str, index: np.ndarray) -> np.ndarray:
