@@ -189,9 +189,11 @@ def _align(source: Ratings, target: Ratings) -> sp.csr_matrix:
     """``source``'s matrix re-indexed onto ``target``'s rows and columns (others dropped)."""
     coo = source.matrix.tocoo()
     row_of = {c: i for i, c in enumerate(target.countries)}
-    col_of = {k: j for j, k in enumerate(target.songs.keys)}
+    # a merged song may be linked to another of its ids in each window: match on any of them
+    col_of = {k: j for j, ids in enumerate(target.songs.id_lists()) for k in ids}
     rows = np.array([row_of.get(c, -1) for c in source.countries], dtype=np.int64)[coo.row]
-    cols = np.array([col_of.get(k, -1) for k in source.songs.keys], dtype=np.int64)[coo.col]
+    cols = np.array([next((col_of[k] for k in ids if k in col_of), -1)
+                     for ids in source.songs.id_lists()], dtype=np.int64)[coo.col]
     keep = (rows >= 0) & (cols >= 0)
     return sp.csr_matrix((coo.data[keep], (rows[keep], cols[keep])), shape=target.shape,
                          dtype=np.float32)
