@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from dotify.countries import MARKETS
 from dotify.errors import ExpressionError, UnknownCountryError
 from dotify.query.arithmetic import (
+    DIVISION_FLOOR,
     MAX_DEPTH,
     MAX_LENGTH,
     MAX_TERMS,
@@ -26,8 +27,8 @@ from dotify.query.arithmetic import (
     _check,
     countries_in,
     evaluate,
-    guard_denominator,
     parse,
+    upper_bound,
 )
 
 CO, TR, DE, MX, LU = (Country(c) for c in ("co", "tr", "de", "mx", "lu"))
@@ -281,43 +282,50 @@ def test_linear_combination_with_weights() -> None:
     np.testing.assert_allclose(sum(value.parts.values()), expected)
 
 
-def test_product_is_element_wise_and_its_parts_split_the_cross_terms() -> None:
+def test_product_keeps_what_both_play_and_splits_it_between_them() -> None:
     value = evaluate(parse("Germany x Mexico"), _vectors)
-    # [0, 0, 0.64] element-wise, then scaled to the geometric mean of the lengths (1)
-    np.testing.assert_allclose(value.vector, [0.0, 0.0, 1.0])
-    np.testing.assert_allclose(value.parts["Germany"], [0.0, 0.0, 0.5])
-    np.testing.assert_allclose(value.parts["Mexico"], [0.0, 0.0, 0.5])
+    # positive parts multiplied song by song: only the third is played by both
+    np.testing.assert_allclose(value.vector, [0.0, 0.0, 0.64])
+    np.testing.assert_allclose(value.parts["Germany"], [0.0, 0.0, 0.32])
+    np.testing.assert_allclose(value.parts["Mexico"], [0.0, 0.0, 0.32])
 
 
-def test_a_product_weighs_like_any_other_term_in_a_sum() -> None:
-    # unit vectors: the raw product would be 0.64 long and lose to Colombia's 1
-    value = evaluate(parse("Germany x Mexico - Colombia"), _vectors)
-    np.testing.assert_allclose(value.vector, [-1.0, 0.0, 1.0])
-    weighted = evaluate(parse("2 (Germany x Mexico)"), _vectors)
-    np.testing.assert_allclose(weighted.vector, [0.0, 0.0, 2.0])
+def test_a_negative_side_counts_as_nothing_in_a_product() -> None:
+    value = evaluate(parse("(Colombia - Turkey) x Germany"), _vectors)  # (1, -1, 0) x (.6, 0, .8)
+    np.testing.assert_allclose(value.vector, [0.6, 0.0, 0.0])
+    np.testing.assert_allclose(value.parts["Colombia"] + value.parts["Turkey"], [0.3, 0, 0])
+    np.testing.assert_allclose(value.parts["Germany"], [0.3, 0.0, 0.0])
 
 
-def test_division_by_a_zero_component_stays_finite() -> None:
-    value = evaluate(parse("Colombia / Turkey"), _vectors)  # Turkey is 0 on two axes
-    # [1 / eps, 0, 0] element-wise, then scaled to the lengths' geometric mean (1)
-    np.testing.assert_allclose(value.vector, [1.0, 0.0, 0.0])
-    assert np.isfinite(value.vector).all()
-    np.testing.assert_allclose(sum(value.parts.values()), value.vector)
-    guarded = guard_denominator(np.array([0.0, -1e-9, 2.0]))
-    assert np.isfinite(1.0 / guarded).all()
-    assert guarded[0] > 0 and guarded[1] < 0 and guarded[2] == 2.0
+def test_division_is_floored_and_stays_finite() -> None:
+    value = evaluate(parse("Colombia / Turkey"), _vectors)  # Turkey is 0 on two songs
+    np.testing.assert_allclose(value.vector, [1.0 / DIVISION_FLOOR, 0.0, 0.0])
+    # where only the numerator is positive it takes the whole quotient
+    np.testing.assert_allclose(value.parts["Colombia"], value.vector)
+    np.testing.assert_allclose(value.parts["Turkey"], 0.0)
+    huge = evaluate(parse("Colombia / (1e300 Colombia)"), _vectors)
+    np.testing.assert_allclose(huge.vector, [1e-300, 0.0, 0.0])
 
 
-def test_division_by_a_huge_vector_stays_finite() -> None:
-    value = evaluate(parse("Colombia / (1e300 Colombia)"), _vectors)
-    np.testing.assert_allclose(value.vector, [1e150, 0.0, 0.0])  # sqrt(1 * 1e300) long
-
-
-def test_division_by_zero_is_an_error() -> None:
-    with pytest.raises(ExpressionError, match="division by a zero vector"):
-        evaluate(parse("Colombia / (Turkey - Turkey)"), _vectors)
+def test_division_by_zero_or_of_a_number_is_an_error() -> None:
     with pytest.raises(ExpressionError, match="division by zero"):
         evaluate(parse("Colombia / 0"), _vectors)
+    with pytest.raises(ExpressionError, match="cannot divide a number by a country"):
+        evaluate(parse("1 / Germany"), _vectors)
+
+
+@pytest.mark.parametrize(("expression", "low", "bound"), [
+    ("Colombia", 0.0, 1.0),
+    ("(1 + 1) * Colombia", 0.0, 2.0),
+    ("-2 * 3 Colombia", -0.5, 3.0),
+    ("Colombia / 4", 0.0, 0.25),
+    ("Colombia - Germany", -0.5, 1.5),
+    ("Colombia x Turkey", -1.0, 1.0),
+    ("Colombia / Turkey", 0.0, 1.0 / DIVISION_FLOOR),
+])
+def test_upper_bound_follows_each_operators_span(expression: str, low: float,
+                                                 bound: float) -> None:
+    assert upper_bound(parse(expression), low, 1.0) == pytest.approx(bound)
 
 
 def test_a_number_and_a_vector_cannot_be_added() -> None:
@@ -333,12 +341,9 @@ def test_overflow_is_an_error_not_inf() -> None:
         evaluate(parse("1e300 Colombia * 1e300 Turkey * 1e300 Germany"), _vectors)
 
 
-def test_numbers_fold_and_scalar_over_vector_is_guarded() -> None:
+def test_numbers_fold() -> None:
     value = evaluate(parse("(1 + 1) * 3 Colombia / 2"), _vectors)
     np.testing.assert_allclose(value.vector, [3.0, 0.0, 0.0])
-    value = evaluate(parse("1 / Germany"), _vectors)
-    assert np.isfinite(value.vector).all()
-    np.testing.assert_allclose(value.parts["Germany"], value.vector)
 
 
 @settings(max_examples=200, deadline=None)

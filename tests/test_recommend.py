@@ -28,7 +28,7 @@ from dotify.learn.ratings import Songs
 from dotify.models import make_model
 from dotify.query import recommend as engine
 from dotify.query import tastes
-from dotify.query.arithmetic import parse
+from dotify.query.arithmetic import DIVISION_FLOOR, parse, upper_bound
 from dotify.query.recommend import recommend, similar, top
 from dotify.query.tastes import WORLD
 
@@ -137,10 +137,10 @@ def test_percentile_power_keeps_only_the_order() -> None:
     ("Colombia x Turkey", -1.0, 1.0),
     ("Colombia x Turkey - Germany", -0.5, 1.5),
     ("Colombia + 2 Turkey - 0.5 Germany", 0.0, 3.0),
-    ("Colombia / Turkey", -0.5, 1.0 / tastes.DIVISION_FLOOR),
+    ("Colombia / Turkey", -0.5, 1.0 / DIVISION_FLOOR),
 ])
 def test_upper_bound_is_interval_arithmetic(expression: str, low: float, bound: float) -> None:
-    assert tastes.upper_bound(parse(expression), low, 1.0) == pytest.approx(bound)
+    assert upper_bound(parse(expression), low, 1.0) == pytest.approx(bound)
 
 
 # ---------------------------------------------------------------- recommendations
@@ -223,7 +223,7 @@ def test_match_is_between_0_and_100(art: Artifact) -> None:
         for popularity in (0.0, 0.5, 1.0):
             result = recommend(art, expression, n=9, popularity=popularity)
             assert all(0.0 <= s.match <= 100.0 for s in result.songs)
-            best = tastes.upper_bound(parse(expression), popularity - 1.0, 1.0)
+            best = upper_bound(parse(expression), popularity - 1.0, 1.0)
             for song in result.songs:
                 expected = np.clip(100 * song.score / best, 0, 100) if best > 0 else 0.0
                 assert song.match == pytest.approx(expected, abs=0.0501)  # one decimal

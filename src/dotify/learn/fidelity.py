@@ -26,8 +26,8 @@ import numpy as np
 from dotify.artifact import Artifact
 from dotify.learn.ratings import Ratings
 from dotify.query import recommend as engine
-from dotify.query.arithmetic import Node, parse
-from dotify.query.tastes import evaluate, profiles
+from dotify.query.arithmetic import Node, evaluate, parse
+from dotify.query.tastes import profiles
 
 TRUTH_TOP = 50
 POPULARITIES = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -62,8 +62,8 @@ class Truth:
 
     def tops(self, tree: Node, k: int = TRUTH_TOP) -> tuple[set[int], set[int]]:
         """The columns of the chart truth's and the local truth's top ``k`` (positive)."""
-        return (_top(evaluate(tree, lambda c: self.chart[self.row[c.code]]).values, k),
-                _top(evaluate(tree, lambda c: self.local[self.row[c.code]]).values, k))
+        return (_top(evaluate(tree, lambda c: self.chart[self.row[c.code]]).vector, k),
+                _top(evaluate(tree, lambda c: self.local[self.row[c.code]]).vector, k))
 
 
 def _top(values: np.ndarray, k: int) -> set[int]:

@@ -26,13 +26,13 @@ within a level; ``OP(n)`` is any spelling of an operator of precedence ``n`` in 
 ``str(tree)`` is the canonical form ("Colombia * Turkey - Germany"), which parses back to
 the same tree. Errors carry the 0-based character position of the problem.
 
-Evaluation (:func:`evaluate`) works on the country vectors it is given (the engine passes
-unit vectors less part of the world's mean taste, see :mod:`dotify.query.recommend`): ``+`` and
-``-`` add and subtract, a number scales, ``*`` between two vectors is the element-wise
-product and ``/`` the element-wise quotient. Division is guarded: each denominator
-component ``b`` is replaced by ``sign(b) * max(|b|, eps)`` with
-``eps = DIVISION_EPS * rms(b)`` (``sign(0) = +1``), so no inf or NaN ever reaches a score;
-a denominator that is exactly zero everywhere is an error.
+Evaluation (:func:`evaluate`) works element by element on the values it is given for each
+country (the engine passes each country's taste song by song, see
+:mod:`dotify.query.tastes`): ``+`` and ``-`` add and subtract, a number scales, ``*`` keeps
+what both play (the product of the positive parts) and ``/`` divides the first's positive
+part by the second's, floored at :data:`DIVISION_FLOOR` on the tastes' 0-1 scale, so no inf
+or NaN ever reaches a score. :func:`upper_bound` gives the largest value an expression can
+reach (each operator's ``span``), the scale of a 0-100 match.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from dotify.errors import ExpressionError, UnknownCountryError
 MAX_LENGTH = 500
 MAX_TERMS = 50
 MAX_DEPTH = 32
-DIVISION_EPS = 0.01
+DIVISION_FLOOR = 0.05  # smallest denominator of a quotient, on the tastes' 0-1 scale
 
 IMPLICIT = "*"  # the operator between a number and the country or "(" right after it
 
@@ -339,10 +339,9 @@ def parse(expression: str | Sequence[str]) -> Node:
 
 @dataclass
 class Value:
-    """A scalar (``parts`` empty, ``vector`` 0-d) or a vector split into per-country parts.
-
-    ``parts`` maps a country's name to its share of ``vector``; the parts sum to ``vector``.
-    """
+    """A scalar (``parts`` empty, ``vector`` 0-d) or values (one per song, or per coordinate)
+    split into named parts: ``parts`` maps a country's name (or any other named share, such
+    as the world's taste) to its share of ``vector``; the parts sum to ``vector``."""
 
     vector: np.ndarray
     parts: dict[str, np.ndarray]
@@ -352,19 +351,17 @@ class Value:
         return self.vector.ndim == 0
 
 
-def evaluate(tree: Node, vector_of: Callable[[Country], np.ndarray]) -> Value:
-    """Evaluate ``tree`` given the vector (float64, shape (f,)) of each country leaf.
+def evaluate(tree: Node, vector_of: Callable[[Country], np.ndarray | Value]) -> Value:
+    """Evaluate ``tree`` element by element, given each country's values (float64, one per
+    song) or its :class:`Value` (values already split into parts).
 
-    Contributions: sums add the parts, a number scales them; an element-wise product
-    ``a * b`` gives each leaf of ``a`` half of ``part * b`` and each leaf of ``b`` half of
-    ``a * part`` (the cross terms split equally, so the parts still sum exactly); a
-    quotient gives the numerator's leaves half of the result (all of it when the numerator
-    is a number) and the rest to the denominator's leaves in proportion to
-    ``part . b / |b|^2``. A product or quotient of two vectors is then scaled to the
-    geometric mean of their lengths (see :func:`_rescale`), so that in a sum every term
-    weighs alike. A result too large for floats is an :class:`ExpressionError`.
+    Each operator's ``apply`` in :data:`OPERATORS` says what it does. Parts: sums add them,
+    a number scales them; a product or quotient gives each side half of the result where
+    both sides are positive (all of it where only one is), shared among that side's parts in
+    proportion to ``part / side``. A result too large for floats is an
+    :class:`ExpressionError`.
     """
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         value = _evaluate(tree, vector_of)
     finite = [value.vector, *value.parts.values()]
     if not all(np.isfinite(v).all() for v in finite):
@@ -372,9 +369,12 @@ def evaluate(tree: Node, vector_of: Callable[[Country], np.ndarray]) -> Value:
     return value
 
 
-def _evaluate(tree: Node, vector_of: Callable[[Country], np.ndarray]) -> Value:
+def _evaluate(tree: Node, vector_of: Callable[[Country], np.ndarray | Value]) -> Value:
     if isinstance(tree, Country):
-        vector = np.asarray(vector_of(tree), dtype=np.float64)
+        given = vector_of(tree)
+        if isinstance(given, Value):
+            return given
+        vector = np.asarray(given, dtype=np.float64)
         return Value(vector, {tree.name: vector})
     if isinstance(tree, Number):
         return Value(np.asarray(tree.value, dtype=np.float64), {})
@@ -390,7 +390,7 @@ def _add(a: Value, b: Value, node: BinOp, sign: float = 1.0) -> Value:
         return Value(a.vector + sign * b.vector, {})
     if a.is_scalar or b.is_scalar:
         word = "add" if sign > 0 else "subtract"
-        raise ExpressionError(f"cannot {word} a number and a country vector; "
+        raise ExpressionError(f"cannot {word} a number and a country; "
                               f"use a weight such as '0.5 * Colombia'", node.pos)
     parts = dict(a.parts)
     for name, part in b.parts.items():
@@ -403,63 +403,83 @@ def _sub(a: Value, b: Value, node: BinOp) -> Value:
 
 
 def _mul(a: Value, b: Value, node: BinOp) -> Value:
-    vector = a.vector * b.vector
+    """A number times a value, or what two values share: the product of their positive
+    parts (a song counts only where both play it)."""
     if a.is_scalar or b.is_scalar:
         scale, other = (a, b) if a.is_scalar else (b, a)
-        return Value(vector, {k: v * scale.vector for k, v in other.parts.items()})
-    parts: dict[str, np.ndarray] = {}
-    for name, part in a.parts.items():
-        parts[name] = parts.get(name, 0.0) + 0.5 * part * b.vector
-    for name, part in b.parts.items():
-        parts[name] = parts.get(name, 0.0) + 0.5 * a.vector * part
-    return _rescale(Value(vector, parts), a, b)
+        return Value(a.vector * b.vector, {k: v * scale.vector for k, v in other.parts.items()})
+    vector = np.maximum(a.vector, 0.0) * np.maximum(b.vector, 0.0)
+    return Value(vector, _shared(vector, a, b))
 
 
 def _div(a: Value, b: Value, node: BinOp) -> Value:
+    """A value over a number, or the first value's positive part over the second's, floored
+    at :data:`DIVISION_FLOOR` (what the first plays much more than the second; never inf)."""
     if b.is_scalar:
         if b.vector == 0:
             raise ExpressionError("division by zero", node.pos)
         return Value(a.vector / b.vector, {k: v / b.vector for k, v in a.parts.items()})
-    inverse = 1.0 / guard_denominator(b.vector, node.pos)
-    vector = a.vector * inverse
-    share = 0.5 if a.parts else 0.0
-    parts = {k: share * v * inverse for k, v in a.parts.items()}
-    peak = float(np.abs(b.vector).max())  # scale first: dot products of huge vectors overflow
-    unit = b.vector / peak
-    norm2 = float(unit @ unit)
-    for name, part in b.parts.items():
-        weight = (1.0 - share) * float((part / peak) @ unit) / norm2
-        parts[name] = parts.get(name, 0.0) + weight * vector
-    return _rescale(Value(vector, parts), a, b)
+    if a.is_scalar:
+        raise ExpressionError("cannot divide a number by a country; divide a country by a "
+                              "number or by another country", node.pos)
+    vector = np.maximum(a.vector, 0.0) / np.maximum(b.vector, DIVISION_FLOOR)
+    return Value(vector, _shared(vector, a, b))
 
 
-def _rescale(value: Value, a: Value, b: Value) -> Value:
-    """Give an element-wise product or quotient of two vectors the geometric mean of their
-    lengths. The product of two unit vectors is about 1/sqrt(f) long and a quotient can be
-    very long, so without this one side of ``Colombia x Turkey - Germany`` would drown the
-    other; directions, and so rankings of a lone product, are unchanged."""
-    length = _norm(value.vector)
-    if a.is_scalar or length == 0.0:
-        return value
-    target = float(np.sqrt(_norm(a.vector)) * np.sqrt(_norm(b.vector)))
-    return Value(value.vector / length * target,
-                 {k: v / length * target for k, v in value.parts.items()})
+def _shared(vector: np.ndarray, a: Value, b: Value) -> dict[str, np.ndarray]:
+    """The parts of a product or quotient: half to each side where both are positive, all
+    to the positive one where only one is, so the parts always sum to ``vector``."""
+    parts: dict[str, np.ndarray] = {}
+    for side, other in ((a, b), (b, a)):
+        positive = side.vector > 0
+        weight = np.where(other.vector > 0, 0.5, 1.0)
+        denominator = np.where(positive, side.vector, 1.0)
+        for name, part in side.parts.items():
+            share = np.where(positive, weight * vector * part / denominator, 0.0)
+            parts[name] = parts.get(name, 0.0) + share
+    return parts
 
 
-def _norm(vector: np.ndarray) -> float:
-    """Euclidean length without underflow or overflow for tiny or huge vectors."""
-    peak = float(np.abs(vector).max())
-    return peak * float(np.linalg.norm(vector / peak)) if peak > 0.0 else 0.0
+Span = tuple[float, float]
 
 
-def guard_denominator(b: np.ndarray, pos: int = -1) -> np.ndarray:
-    """``sign(b) * max(|b|, eps)`` with ``eps = DIVISION_EPS * rms(b)`` and sign(0) = +1."""
-    peak = float(np.abs(b).max())
-    if peak == 0.0:
-        raise ExpressionError("division by a zero vector", pos)
-    rms = peak * float(np.sqrt(np.mean((b / peak) ** 2)))  # no overflow for huge b
-    sign = np.where(b < 0, -1.0, 1.0)
-    return sign * np.maximum(np.abs(b), DIVISION_EPS * rms)
+def _span_add(a: Span, b: Span) -> Span:
+    return a[0] + b[0], a[1] + b[1]
+
+
+def _span_sub(a: Span, b: Span) -> Span:
+    return a[0] - b[1], a[1] - b[0]
+
+
+def _span_mul(a: Span, b: Span) -> Span:
+    return max(a[0], 0.0) * max(b[0], 0.0), max(a[1], 0.0) * max(b[1], 0.0)
+
+
+def _span_div(a: Span, b: Span) -> Span:
+    return 0.0, max(a[1], 0.0) / max(b[0], DIVISION_FLOOR)
+
+
+def upper_bound(tree: Node, low: float, high: float) -> float:
+    """The largest value ``tree`` can take when every country's value lies in
+    [``low``, ``high``] (interval arithmetic): the score of a perfect match."""
+    return _span(tree, (low, high))[1]
+
+
+def _span(tree: Node, leaf: Span) -> Span:
+    if isinstance(tree, Country):
+        return leaf
+    if isinstance(tree, Number):
+        return tree.value, tree.value
+    if isinstance(tree, Neg):
+        lo, hi = _span(tree.operand, leaf)
+        return -hi, -lo
+    a, b = _span(tree.left, leaf), _span(tree.right, leaf)
+    if tree.op in "*/" and not (countries_in(tree.left) and countries_in(tree.right)):
+        if tree.op == "/":  # over a number (evaluate refuses a number over a country)
+            b = (1.0 / b[0], 1.0 / b[0]) if b[0] else (0.0, 0.0)
+        corners = [x * y for x in a for y in b]  # a number weighs the other side
+        return min(corners), max(corners)
+    return _BY_SIGN[tree.op].span(a, b)
 
 
 # ---------------------------------------------------------------- the operator table
@@ -481,6 +501,7 @@ class Operator:
     aliases: tuple[str, ...]
     precedence: int
     apply: Callable[[Value, Value, BinOp], Value]
+    span: Callable[[Span, Span], Span]  # the range of the result of two country values
     name: str
     meaning: str
 
@@ -492,14 +513,16 @@ class Operator:
 
 OPERATORS: tuple[Operator, ...] = (
     Operator(symbol="+", canonical="+", label="+", aliases=(), precedence=1, apply=_add,
-             name="plus", meaning="add the tastes"),
+             span=_span_add, name="plus", meaning="add the tastes"),
     Operator(symbol="-", canonical="-", label="−", aliases=("−", "–"), precedence=1, apply=_sub,
-             name="minus", meaning="take a taste away"),
+             span=_span_sub, name="minus", meaning="take a taste away"),
     Operator(symbol="x", canonical="*", label="×", aliases=("*", "×", "X", "·", "⋅"),
-             precedence=2, apply=_mul, name="times",
-             meaning="element-wise product: what both share"),
+             precedence=2, apply=_mul, span=_span_mul, name="times",
+             meaning="what both play: the product, song by song, of what each plays"),
     Operator(symbol="÷", canonical="/", label="÷", aliases=("/", "∕"), precedence=2, apply=_div,
-             name="divided by", meaning="element-wise quotient (guarded against zero)"),
+             span=_span_div, name="divided by",
+             meaning="what the first plays much more than the second: their quotient, song by "
+                     "song"),
 )
 
 

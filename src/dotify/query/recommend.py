@@ -37,11 +37,10 @@ from typing import Any
 import numpy as np
 
 from dotify.artifact import Artifact
-from dotify.countries import GLOBAL, MARKETS
+from dotify.countries import MARKETS
 from dotify.errors import CountryNotInModelError, DotifyError, ExpressionError
-from dotify.query.arithmetic import Country, countries_in, evaluate, parse
-from dotify.query.tastes import Tastes, upper_bound
-from dotify.query.tastes import evaluate as evaluate_songs
+from dotify.query.arithmetic import Country, countries_in, evaluate, parse, upper_bound
+from dotify.query.tastes import Tastes
 
 log = logging.getLogger("dotify")
 
@@ -49,8 +48,6 @@ DEFAULT_POPULARITY = 0.5
 TIE_DECIMALS = 6
 MAX_N = 1000
 _TINY = 1e-12
-_SLACK = 1e-5  # float32 scores are this close (relative) to the exact ones, with room to spare
-_EXACT_LIMIT = 100_000  # candidates rescored in float64 at most
 _TRACK_ID = re.compile(r"(?:open\.spotify\.com/track/|spotify:track:)([A-Za-z0-9]{22})")
 _BARE_ID = re.compile(r"[A-Za-z0-9]{22}")
 
@@ -92,16 +89,14 @@ class SimilarCountry:
 # ---------------------------------------------------------------- per-artifact cache
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Prepared:
-    """What every query on one artifact reuses: unit country vectors, id maps, tastes."""
+    """What every query on one artifact reuses: its tastes and the similarity vectors."""
 
     source: np.ndarray  # the artifact's song_vectors array this was built from
-    countries: np.ndarray  # float64 (n_countries, f), unit rows (zero rows stay zero)
-    world: np.ndarray  # float64 (f,): the mean unit vector of the countries, "the world's taste"
-    rows: dict[str, int]  # ISO code -> row
     tastes: Tastes
-    similarity: np.ndarray | None = None  # centred country vectors, built on first use
+    similarity: np.ndarray  # centred country vectors: cosines are the countries' similarity
+    lengths: np.ndarray  # their lengths
 
 
 _CACHE: dict[int, tuple[weakref.ref[Artifact], _Prepared]] = {}
@@ -112,18 +107,15 @@ def _prepare(artifact: Artifact) -> _Prepared:
     if hit is not None and hit[0]() is artifact and hit[1].source is artifact.song_vectors:
         return hit[1]
     countries = np.asarray(artifact.country_vectors, dtype=np.float64)
-    norms = np.linalg.norm(countries, axis=1, keepdims=True)
-    unit = np.divide(countries, norms, out=np.zeros_like(countries), where=norms > 0)
-    real = (norms[:, 0] > 0) & (np.asarray(artifact.countries, dtype=str) != GLOBAL)
-    model = artifact.model
-    prepared = _Prepared(
-        source=artifact.song_vectors,
-        countries=unit,
-        world=unit[real].mean(axis=0) if real.any() else np.zeros(unit.shape[1]),
-        rows={str(code): i for i, code in enumerate(artifact.countries)},
-        tastes=Tastes.build(artifact.countries, model.score, len(artifact.songs),
-                            artifact.streams, norms[:, 0] > 0),
-    )
+    has_vector = np.linalg.norm(countries, axis=1) > 0
+    tastes = Tastes.build(artifact.countries, artifact.model.score(), artifact.streams,
+                          has_vector)
+    similarity = tastes.similarity_vectors()
+    if similarity.shape[1] == 0:  # a model saved without streams: its own vectors
+        unit = countries / np.where(has_vector, np.linalg.norm(countries, axis=1), 1.0)[:, None]
+        similarity = unit - (unit[tastes.real].mean(axis=0) if tastes.real.any() else 0.0)
+    prepared = _Prepared(artifact.song_vectors, tastes, similarity,
+                         np.linalg.norm(similarity, axis=1))
     key = id(artifact)
     _CACHE[key] = (weakref.ref(artifact, lambda _: _CACHE.pop(key, None)), prepared)
     return prepared
@@ -134,11 +126,11 @@ def _prepare(artifact: Artifact) -> _Prepared:
 
 def _row(prepared: _Prepared, country: Country) -> int:
     """The country's row, or a clear error when the model cannot answer for it."""
-    row = prepared.rows.get(country.code)
+    row = prepared.tastes.rows.get(country.code)
     if row is None:
         region = MARKETS[country.code].region
         near = [m.name for code, m in MARKETS.items()
-                if m.region == region and code in prepared.rows]
+                if m.region == region and code in prepared.tastes.rows]
         raise CountryNotInModelError(country.name, near[:3])
     if not prepared.tastes.real[row]:
         raise DotifyError(f"{country.name} has no data in this model; it cannot be queried")
@@ -166,11 +158,11 @@ def recommend(
     tree = parse(expression)
     prepared = _prepare(artifact)
     discover = bool(exclude_charting)
-    value = evaluate_songs(
-        tree, lambda c: prepared.tastes.leaf(_row(prepared, c), popularity, discover))
+    value = evaluate(
+        tree, lambda c: prepared.tastes.leaf(_row(prepared, c), c.name, popularity, discover))
     if value.is_scalar:
         raise ExpressionError("the expression has no country in it")
-    scores = value.values
+    scores = value.vector
     allowed = _allowed(artifact, prepared, tree, exclude_charting, since, until)
     if allowed is not None:
         scores = np.where(allowed, scores, -np.inf)
@@ -190,25 +182,13 @@ def top(artifact: Artifact, country: str, n: int = 10,
     return recommend(artifact, country, n=n, popularity=popularity)
 
 
-def _centred(prepared: _Prepared) -> tuple[np.ndarray, np.ndarray]:
-    """(centred country vectors, their lengths): from the chart profiles when the model kept
-    its streams, else the unit country vectors less the world's mean."""
-    if prepared.similarity is None:
-        vectors = prepared.tastes.similarity_vectors()
-        if vectors.shape[1] == 0:
-            vectors = prepared.countries - prepared.world
-        prepared.similarity = vectors
-    return prepared.similarity, np.linalg.norm(prepared.similarity, axis=1)
-
-
 def taste_vectors(artifact: Artifact) -> tuple[np.ndarray, np.ndarray]:
     """(codes, vectors) of the countries :func:`similar` compares: the cosines of these
     vectors (:func:`dotify.query.maps.cosine_matrix`) are the one similarity that the CLI,
     the country page, the map and the report show."""
     prepared = _prepare(artifact)
-    vectors, lengths = _centred(prepared)
-    keep = np.flatnonzero(prepared.tastes.real & (lengths > 1e-9))
-    return np.asarray(artifact.countries)[keep], vectors[keep]
+    keep = np.flatnonzero(prepared.tastes.real & (prepared.lengths > 1e-9))
+    return np.asarray(artifact.countries)[keep], prepared.similarity[keep]
 
 
 def similar(artifact: Artifact, country: str | Sequence[str], n: int = 10) -> list[SimilarCountry]:
@@ -223,7 +203,7 @@ def similar(artifact: Artifact, country: str | Sequence[str], n: int = 10) -> li
     _check_options(n, 0.0)
     tree = parse(country)
     prepared = _prepare(artifact)
-    tastes, lengths = _centred(prepared)
+    tastes, lengths = prepared.similarity, prepared.lengths
 
     def vector(c: Country) -> np.ndarray:
         row = _row(prepared, c)
@@ -238,8 +218,8 @@ def similar(artifact: Artifact, country: str | Sequence[str], n: int = 10) -> li
     sims = (tastes @ q) / np.maximum(lengths, _TINY)
     named = {c.code for c in countries_in(tree)}
     keep = np.array([code not in named and prepared.tastes.real[row] and lengths[row] > 1e-9
-                     for code, row in prepared.rows.items()])
-    rows = np.array(list(prepared.rows.values()))[keep]
+                     for code, row in prepared.tastes.rows.items()])
+    rows = np.array(list(prepared.tastes.rows.values()))[keep]
     order = rows[np.lexsort((rows, -np.round(sims[rows], TIE_DECIMALS)))][:n]
     codes = [str(artifact.countries[r]) for r in order]
     return [SimilarCountry(rank, code, MARKETS[code].name if code in MARKETS else code,
@@ -262,7 +242,7 @@ def _allowed(artifact: Artifact, prepared: _Prepared, tree: Any, exclude_chartin
         if artifact.charted is None:
             raise DotifyError("this model has no record of where songs charted, so discover "
                               "(exclude charting songs) is not available; retrain to get it")
-        rows = sorted({prepared.rows[c.code] for c in countries_in(tree)})
+        rows = sorted({prepared.tastes.rows[c.code] for c in countries_in(tree)})
         mask = np.asarray(artifact.charted[rows].sum(axis=0)).ravel() == 0
     if since is not None or until is not None:
         window = _date_window(artifact, since, until)
