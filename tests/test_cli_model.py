@@ -58,6 +58,21 @@ def test_train_json_saves_and_publishes(store: Settings) -> None:
     assert live.meta["fingerprint"] and live.meta["window"]["start"] is None
 
 
+def test_fidelity_of_the_live_model_against_the_stored_charts(store: Settings,
+                                                             tmp_path: Path) -> None:
+    _json("train", *FAST, "--json")
+    payload = _json("fidelity", "--popularity", "0", "--popularity", "1", "--json")
+    rows = {(r["group"], r["popularity"]): r for r in payload["rows"]}
+    assert set(rows) == {(g, p) for g in ("single", "combination") for p in (0.0, 1.0)}
+    assert rows["single", 0.0]["expressions"] == 24
+    assert rows["single", 1.0]["charts"] >= 0.9 and rows["single", 0.0]["local"] >= 0.8
+    assert all(r["repeated"] == 0 for r in payload["rows"])
+    listed = tmp_path / "expressions.txt"
+    listed.write_text("# two of them\nco + mx\n\nde - co  # a difference\n")
+    mine = _json("fidelity", "--expressions", str(listed), "--popularity", "1", "--json")
+    assert [(r["group"], r["expressions"]) for r in mine["rows"]] == [("file", 2)]
+
+
 def test_trained_artifact_keeps_song_dates_for_windowed_queries(store: Settings) -> None:
     from dotify.query.recommend import recommend
 

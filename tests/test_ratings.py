@@ -139,3 +139,14 @@ def test_song_dates_span_every_country_the_song_charted_in(store) -> None:  # ty
     assert spans["track00006"] == (str(D3), str(D3))
     windowed = from_store(store, DataWindow(start=D2))
     assert str(windowed.song_dates[0][list(windowed.songs.keys).index("track00001")]) == str(D2)
+
+
+@pytest.mark.parametrize("window", [
+    DataWindow(),
+    DataWindow(date(2020, 1, 2), date(2020, 3, 4), n_top_songs=5, kind="daily"),
+    DataWindow(end=date(2021, 1, 1)),
+])
+def test_a_window_reads_back_from_its_info(window: DataWindow) -> None:
+    # eps and scaling are not in the chart selection info writes; they keep their defaults
+    assert DataWindow.from_info(window.info()) == window
+    assert DataWindow.from_info(None) == DataWindow()

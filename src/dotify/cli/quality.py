@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -43,7 +42,7 @@ def fidelity_command(
     cfg = settings(ctx)
     model = artifact.load_current(cfg.models_dir)
     with opened(cfg) as engine:
-        truth = from_store(engine, _window(model.meta))
+        truth = from_store(engine, DataWindow.from_info(model.meta.get("window")))
     groups = None if expressions is None else {"file": _read(expressions)}
     with bad_values():
         rows = measure.fidelity(model, truth, groups, popularity or measure.POPULARITIES, n,
@@ -58,13 +57,6 @@ def fidelity_command(
         table.add_row(r.group, f"{r.popularity:g}", str(r.expressions), f"{r.charts:.2f}",
                       f"{r.local:.2f}", f"{r.either:.2f}", str(r.repeated))
     console.print(table)
-
-
-def _window(meta: dict[str, Any]) -> DataWindow:
-    """The chart selection the model was trained on, from its meta.json."""
-    saved = meta.get("window") or {}
-    start, end = (date.fromisoformat(saved[k]) if saved.get(k) else None for k in ("start", "end"))
-    return DataWindow(start, end, n_top_songs=saved.get("n_top_songs"), kind=saved.get("kind"))
 
 
 def _read(path: Path) -> list[str]:

@@ -23,7 +23,7 @@ from dotify.learn.fitting import fit_and_evaluate
 from dotify.learn.ratings import Ratings
 from dotify.learn.splits import RatingsReader, SplitSpec, load_split
 from dotify.learn.window import DataWindow
-from dotify.models import MODEL_KINDS, make_model
+from dotify.models import MODEL_KINDS, Recommender, default_kind, make_model
 from dotify.store.engine import opened
 
 log = logging.getLogger("dotify")
@@ -62,7 +62,7 @@ def ratings_reader(settings: Settings, engine: str = "local") -> Iterator[Rating
 
 def train(
     settings: Settings,
-    kind: str = "imf",
+    kind: str | None = None,
     params: dict[str, Any] | None = None,
     *,
     window: DataWindow | None = None,
@@ -75,32 +75,28 @@ def train(
     """Read ``window``'s ratings, split them by ``split``, fit ``kind`` with ``params`` (the
     model's own), evaluate, save an artifact and publish it.
 
-    With ``refit`` the saved model is fitted again on all ratings (the metrics stay those of
-    the split). ``engine`` "spark" builds the ratings in Spark (``settings.spark_master``) and
-    trains ``imf`` as ``spark-als`` (see ``dotify.models.spark``).
+    ``kind`` defaults to :func:`dotify.models.default_kind` for ``engine``. With ``refit``
+    the saved model is fitted again on all ratings (the metrics stay those of the split).
+    ``engine`` "spark" builds the ratings in Spark (``settings.spark_master``) and trains
+    ``imf`` as ``spark-als`` (see ``dotify.models.spark``).
     """
-    window, split = window or DataWindow(), split or SplitSpec()
     say = progress or (lambda message: log.info(message))
-    check_kind(kind)
-    model_params = dict(params or {})
+    kind, model_params = kind or default_kind(engine), dict(params or {})
     if engine == "spark":
         from dotify.models.spark import model_for_spark
 
+        check_kind(kind)
         kind, model_params = model_for_spark(kind, model_params)
-    say("reading charts" + (" with Spark" if engine == "spark" else ""))
-    with ratings_reader(settings, engine) as read:
-        full, train_part, validation = load_split(read, window, split)
-    say(f"fitting {kind} on {full.shape[0]} countries x {full.shape[1]} songs")
-    model = make_model(kind, **model_params)
-    metrics = fit_and_evaluate(model, train_part, validation)
+    split = split or SplitSpec()
+    fitted = _fit_on_split(settings, kind, model_params, window, split, engine, say)
+    full, model, metrics = fitted.full, fitted.model, fitted.metrics
     if refit:  # without it, the model just scored is the one saved
         model = make_model(kind, **model_params).fit(full)
     say("saving the model")
     settings.ensure_dirs()
     meta = {**_meta(full, metrics, split, refit), "engine": engine}
     saved = artifact_mod.save(model, full.countries, full.songs, settings.models_dir,
-                              meta=meta, charted=full.matrix, song_dates=full.song_dates,
-                              streams=full.raw)
+                              meta=meta, song_dates=full.song_dates, streams=full.raw)
     if publish:
         artifact_mod.publish(settings.models_dir, saved.version)
     say(f"saved model {saved.version}" + (" and published it" if publish else ""))
@@ -109,7 +105,7 @@ def train(
 
 def evaluate_model(
     settings: Settings,
-    kind: str = "imf",
+    kind: str | None = None,
     params: dict[str, Any] | None = None,
     *,
     window: DataWindow | None = None,
@@ -119,23 +115,42 @@ def evaluate_model(
 ) -> dict[str, Any]:
     """Fit ``kind`` on ``split`` of ``window``'s ratings and return its metrics (nothing is
     saved), with the data's shape, the params, and the popularity and random baselines'
-    validation EPR."""
-    window, split = window or DataWindow(), split or SplitSpec()
+    validation EPR. ``kind`` defaults to :func:`dotify.models.default_kind`."""
     say = progress or (lambda message: log.info(message))
-    check_kind(kind)
-    say("reading charts")
-    with ratings_reader(settings) as read:
-        full, train_part, validation = load_split(read, window, split)
-    say(f"fitting {kind} on {full.shape[0]} countries x {full.shape[1]} songs")
-    model = make_model(kind, **(params or {}))
-    result = {"kind": kind, **fit_and_evaluate(model, train_part, validation)}
+    kind, split = kind or default_kind(), split or SplitSpec()
+    fitted = _fit_on_split(settings, kind, dict(params or {}), window, split, "local", say)
+    result = {"kind": kind, **fitted.metrics}
     if baselines:
         for name in ("popularity", "random"):
-            baseline = make_model(name).fit(train_part)  # only its EPR is reported
-            result[f"{name}_val_epr"] = evaluation.epr(baseline, validation)
-    result |= {"params": {**model.params, **window_fields(full)}, **shape_of(full),
-               "split": split.info(), "history": model.history}
+            baseline = make_model(name).fit(fitted.train)  # only its EPR is reported
+            result[f"{name}_val_epr"] = evaluation.epr(baseline, fitted.validation)
+    result |= {"params": {**fitted.model.params, **window_fields(fitted.full)},
+               **shape_of(fitted.full), "split": split.info(), "history": fitted.model.history}
     return result
+
+
+@dataclass
+class _Fitted:
+    full: Ratings
+    train: Ratings
+    validation: Ratings
+    model: Recommender
+    metrics: dict[str, Any]
+
+
+def _fit_on_split(settings: Settings, kind: str, params: dict[str, Any],
+                  window: DataWindow | None, split: SplitSpec, engine: str, say: Progress
+                  ) -> _Fitted:
+    """Read ``window``'s ratings (by ``engine``), split them, fit ``kind`` on the training
+    part and measure it on the validation part."""
+    check_kind(kind)
+    say("reading charts" + (" with Spark" if engine == "spark" else ""))
+    with ratings_reader(settings, engine) as read:
+        full, train_part, validation = load_split(read, window or DataWindow(), split)
+    say(f"fitting {kind} on {full.shape[0]} countries x {full.shape[1]} songs")
+    model = make_model(kind, **params)
+    metrics = fit_and_evaluate(model, train_part, validation)
+    return _Fitted(full, train_part, validation, model, metrics)
 
 
 def window_fields(full: Ratings) -> dict[str, Any]:

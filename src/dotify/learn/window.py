@@ -67,6 +67,14 @@ class DataWindow:
                 for k in ("start", "end", "n_top_songs", "kind")}
 
     @classmethod
+    def from_info(cls, info: dict[str, Any] | None) -> DataWindow:
+        """The chart selection that :meth:`info` wrote (as a saved model's meta holds it)."""
+        info = info or {}
+        start, end = (date.fromisoformat(info[k]) if info.get(k) else None
+                      for k in ("start", "end"))
+        return cls(start, end, n_top_songs=info.get("n_top_songs"), kind=info.get("kind"))
+
+    @classmethod
     def with_fields(cls, fields: dict[str, Any], **chart_selection: Any) -> DataWindow:
         """A window of ``chart_selection`` taking ``eps``/``scaling`` from ``fields`` (a
         record such as a tune result); other keys of ``fields`` are ignored."""
