@@ -377,9 +377,15 @@ def test_discover_leaves_out_what_already_charts_there(art: Artifact) -> None:
                                                         reverse=True)
 
 
-def test_discover_without_a_charted_record_says_so(art: Artifact) -> None:
+def test_discover_without_a_charted_record_says_so() -> None:
+    old = _artifact(streams=None)  # a model saved with neither streams nor a charted record
     with pytest.raises(DotifyError, match="no record of where songs charted"):
-        recommend(art, "Colombia", exclude_charting=True)
+        recommend(old, "Colombia", exclude_charting=True)
+
+
+def test_streams_are_a_record_of_where_songs_charted(art: Artifact) -> None:
+    assert art.charted is not None
+    np.testing.assert_array_equal(art.charted.toarray(), STREAMS > 0)
 
 
 def test_date_window_without_dates_says_so(art: Artifact) -> None:

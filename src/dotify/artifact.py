@@ -51,6 +51,10 @@ class Artifact:
     # follow the charts (see dotify.query.tastes); None for models saved without them
     streams: sp.csr_matrix | None = None
 
+    def __post_init__(self) -> None:
+        if self.charted is None and self.streams is not None:  # where it charted: its streams
+            self.charted = sp.csr_matrix(self.streams, dtype=bool)
+
     @property
     def country_vectors(self) -> np.ndarray:
         return self.model.country_factors

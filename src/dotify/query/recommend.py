@@ -39,7 +39,7 @@ import numpy as np
 from dotify.artifact import Artifact
 from dotify.countries import MARKETS
 from dotify.errors import CountryNotInModelError, DotifyError, ExpressionError
-from dotify.query.arithmetic import Country, countries_in, evaluate, parse, upper_bound
+from dotify.query.arithmetic import Country, Value, countries_in, evaluate, parse, upper_bound
 from dotify.query.tastes import Tastes
 
 log = logging.getLogger("dotify")
@@ -108,8 +108,8 @@ def _prepare(artifact: Artifact) -> _Prepared:
         return hit[1]
     countries = np.asarray(artifact.country_vectors, dtype=np.float64)
     has_vector = np.linalg.norm(countries, axis=1) > 0
-    tastes = Tastes.build(artifact.countries, artifact.model.score(), artifact.streams,
-                          has_vector)
+    tastes = Tastes.build(artifact.countries, artifact.model.score, len(artifact.songs),
+                          artifact.streams, has_vector)
     similarity = tastes.similarity_vectors()
     if similarity.shape[1] == 0:  # a model saved without streams: its own vectors
         unit = countries / np.where(has_vector, np.linalg.norm(countries, axis=1), 1.0)[:, None]
@@ -157,9 +157,11 @@ def recommend(
     started = time.perf_counter()
     tree = parse(expression)
     prepared = _prepare(artifact)
-    discover = bool(exclude_charting)
-    value = evaluate(
-        tree, lambda c: prepared.tastes.leaf(_row(prepared, c), c.name, popularity, discover))
+    leaves = {c.code: prepared.tastes.leaf(_row(prepared, c), c.name, popularity,
+                                           bool(exclude_charting))
+              for c in countries_in(tree)}
+    # every song's score first, without parts; then the parts of the chosen songs alone
+    value = evaluate(tree, lambda c: Value(leaves[c.code].vector, {}))
     if value.is_scalar:
         raise ExpressionError("the expression has no country in it")
     scores = value.vector
@@ -168,8 +170,9 @@ def recommend(
         scores = np.where(allowed, scores, -np.inf)
     top = _top(scores, n, artifact.songs.streams,
                len(scores) if allowed is None else int(allowed.sum()))
+    chosen = evaluate(tree, lambda c: _columns(leaves[c.code], top))
     best = upper_bound(tree, -(1.0 - popularity), 1.0)
-    songs = _songs(artifact, top, scores, value.parts, best)
+    songs = _songs(artifact, top, chosen, best)
     log.debug("recommend %r: %d songs in %.2f ms", str(tree), len(songs),
               1e3 * (time.perf_counter() - started))
     text = expression if isinstance(expression, str) else " ".join(expression)
@@ -270,18 +273,25 @@ def _top(scores: np.ndarray, n: int, streams: np.ndarray, allowed: int) -> np.nd
     k = min(n, allowed)
     if k == 0:
         return np.empty(0, dtype=np.int64)
-    rounded = np.round(scores, TIE_DECIMALS)
-    kth = float(np.partition(rounded, len(rounded) - k)[len(rounded) - k])  # the k-th best
-    candidates = np.flatnonzero(rounded >= kth)
+    kth = float(np.partition(scores, len(scores) - k)[len(scores) - k])  # the k-th best
+    # rounding moves a score by at most half a unit of the last place: round only these
+    candidates = np.flatnonzero(scores >= kth - 10.0 ** -TIE_DECIMALS)
+    rounded = np.round(scores[candidates], TIE_DECIMALS)
     order = np.lexsort((candidates, -np.asarray(streams)[candidates].astype(np.float64),
-                        -rounded[candidates]))[:k]
+                        -rounded))[:k]
     return candidates[order]
 
 
-def _songs(artifact: Artifact, index: np.ndarray, scores: np.ndarray,
-           parts: dict[str, np.ndarray], best: float) -> list[RecommendedSong]:
-    """The songs at ``index`` with their scores, contributions and 0-100 matches."""
-    meta = artifact.songs
+def _columns(value: Value, index: np.ndarray) -> Value:
+    """``value`` and its parts at the songs ``index`` only."""
+    return Value(value.vector[index], {k: v[index] for k, v in value.parts.items()})
+
+
+def _songs(artifact: Artifact, index: np.ndarray, chosen: Value, best: float
+           ) -> list[RecommendedSong]:
+    """The songs at ``index`` with their scores and contributions (``chosen``, one per
+    song of ``index``) and 0-100 matches."""
+    meta, scores = artifact.songs, chosen.vector
     return [
         RecommendedSong(
             rank=rank,
@@ -289,12 +299,12 @@ def _songs(artifact: Artifact, index: np.ndarray, scores: np.ndarray,
             artists=str(meta.artists[i]),
             url=str(meta.urls[i]),
             uri=track_uri(str(meta.urls[i]), str(meta.keys[i])),
-            score=float(scores[i]),
-            contributions={k: float(part[i]) for k, part in parts.items()},
-            match=round(float(np.clip(100.0 * scores[i] / best, 0.0, 100.0)), 1)
+            score=float(scores[j]),
+            contributions={k: float(part[j]) for k, part in chosen.parts.items()},
+            match=round(float(np.clip(100.0 * scores[j] / best, 0.0, 100.0)), 1)
             if best > 0 else 0.0,
         )
-        for rank, i in enumerate(index, start=1)
+        for j, (rank, i) in enumerate(zip(range(1, len(index) + 1), index, strict=True))
     ]
 
 

@@ -28,7 +28,9 @@ same algebra on the chart profiles themselves (:mod:`dotify.learn.fidelity`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -67,34 +69,53 @@ def percentile_power(scores: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Tastes:
-    """Song-space tastes of one model, built once: chart profiles (when the model kept its
-    streams), the world's taste, and the model's estimates for every country."""
+    """Song-space tastes of one model: chart profiles (when the model kept its streams) and
+    the world's taste, built once; the model's estimates of a country, computed on its first
+    query and kept (all countries' only when discover mode or an old model needs their
+    mean: at a million songs that costs about 0.2 s a country)."""
 
     rows: dict[str, int]  # ISO code -> row
     chart: sp.csr_matrix | None  # chart profiles, or None for a model saved without streams
     real: np.ndarray  # bool per row: a country with data (not global, not all zero)
     world: np.ndarray  # float64 (n_songs,): the mean chart profile of the real countries
-    estimates: np.ndarray  # float32 (n_countries, n_songs): percentile_power of the scores
-    model_world: np.ndarray  # float64 (n_songs,): the mean estimate of the real countries
+    score: Callable[[np.ndarray], np.ndarray]  # the model's scores of some rows
+    n_songs: int
+    _estimates: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def build(cls, countries: np.ndarray, scores: np.ndarray, streams: sp.spmatrix | None,
-              has_vector: np.ndarray) -> Tastes:
-        """From the model's ``scores`` of every country (n_countries, n_songs), its summed
+    def build(cls, countries: np.ndarray, score: Callable[[np.ndarray], np.ndarray],
+              n_songs: int, streams: sp.spmatrix | None, has_vector: np.ndarray) -> Tastes:
+        """From the model's ``score`` (rows -> (len(rows), n_songs) scores), its summed
         ``streams`` (or None) and which rows have a vector."""
         codes = [str(c) for c in countries]
         chart = profiles(streams) if streams is not None else None
         real = np.array([c != GLOBAL for c in codes], dtype=bool) & np.asarray(has_vector, bool)
         if chart is not None:
             real &= np.diff(chart.indptr) > 0
-        estimates = percentile_power(scores)
-        return cls({c: i for i, c in enumerate(codes)}, chart, real,
-                   _mean(chart, real, scores.shape[1]), estimates,
-                   _mean(estimates, real, scores.shape[1]))
+        world = np.zeros(n_songs)
+        if chart is not None and real.any():
+            world = np.asarray(chart[np.flatnonzero(real)].mean(axis=0)).ravel()
+        return cls({c: i for i, c in enumerate(codes)}, chart, real, world, score, n_songs)
+
+    def estimate(self, row: int) -> np.ndarray:
+        """The model's estimates for one country (:func:`percentile_power`), float64."""
+        found = self._estimates.get(row)
+        if found is None:  # at worst two threads compute the same row
+            found = percentile_power(self.score(np.array([row])))[0].astype(np.float64)
+            self._estimates[row] = found
+        return found
+
+    @cached_property
+    def model_world(self) -> np.ndarray:
+        """The mean estimate of the real countries, float64 (n_songs,)."""
+        rows = np.flatnonzero(self.real)
+        if not len(rows):
+            return np.zeros(self.n_songs)
+        return np.mean([self.estimate(int(r)) for r in rows], axis=0)
 
     def observed(self, row: int) -> np.ndarray:
         """The chart profile of one row, dense float64 (zeros without streams)."""
-        out = np.zeros(self.estimates.shape[1])
+        out = np.zeros(self.n_songs)
         if self.chart is not None:
             lo, hi = self.chart.indptr[row], self.chart.indptr[row + 1]
             out[self.chart.indices[lo:hi]] = self.chart.data[lo:hi]
@@ -104,12 +125,12 @@ class Tastes:
         """Country ``name``'s taste at knob ``popularity`` (see the module docstring), split
         into its own part and the world's (:data:`WORLD`), so that a subtracted country's
         part is only ever what it takes away."""
-        estimate = self.estimates[row].astype(np.float64)
         if discover or self.chart is None:
-            own, world = estimate, -(1.0 - popularity) * self.model_world
+            own, world = self.estimate(row), -(1.0 - popularity) * self.model_world
         else:
             r = self.observed(row)
-            own, world = np.where(r > 0, r, FILL_IN * estimate), -(1.0 - popularity) * self.world
+            own = np.where(r > 0, r, FILL_IN * self.estimate(row))
+            world = -(1.0 - popularity) * self.world
         return Value(own + world, {name: own, WORLD: world})
 
     def similarity_vectors(self) -> np.ndarray:
@@ -129,11 +150,3 @@ class Tastes:
         out = np.zeros((n, int(keep.sum())))
         out[real] = vectors[:, keep] * np.sqrt(values[keep])
         return out
-
-
-def _mean(matrix: sp.csr_matrix | np.ndarray | None, real: np.ndarray, n_songs: int
-          ) -> np.ndarray:
-    """The mean of the ``real`` rows, float64 (n_songs,); zeros without any."""
-    if matrix is None or not real.any():
-        return np.zeros(n_songs)
-    return np.asarray(matrix[np.flatnonzero(real)].mean(axis=0), dtype=np.float64).ravel()
