@@ -297,14 +297,17 @@ def test_a_negative_side_counts_as_nothing_in_a_product() -> None:
     np.testing.assert_allclose(value.parts["Germany"], [0.3, 0.0, 0.0])
 
 
-def test_division_is_floored_and_stays_finite() -> None:
-    value = evaluate(parse("Colombia / Turkey"), _vectors)  # Turkey is 0 on two songs
-    np.testing.assert_allclose(value.vector, [1.0 / DIVISION_FLOOR, 0.0, 0.0])
-    # where only the numerator is positive it takes the whole quotient
-    np.testing.assert_allclose(value.parts["Colombia"], value.vector)
-    np.testing.assert_allclose(value.parts["Turkey"], 0.0)
+def test_division_is_what_the_first_plays_much_more_and_stays_finite() -> None:
+    value = evaluate(parse("Germany / Mexico"), _vectors)  # (.6, 0, .8) over (0, .6, .8)
+    f = DIVISION_FLOOR
+    np.testing.assert_allclose(value.vector, [0.6 / (0.6 + f), 0.0, 0.8 / (1.6 + f)])
+    # Germany gets what it would score over a silent Mexico; Mexico what it takes away
+    np.testing.assert_allclose(value.parts["Germany"], [0.6 / (0.6 + f), 0.0, 0.8 / (0.8 + f)])
+    np.testing.assert_allclose(value.parts["Mexico"], [0.0, 0.0, 0.8 / (1.6 + f) - 0.8 / (0.8 + f)])
+    same = evaluate(parse("Colombia / Colombia"), _vectors)  # one country on both sides
+    np.testing.assert_allclose(same.parts["Colombia"], same.vector)
     huge = evaluate(parse("Colombia / (1e300 Colombia)"), _vectors)
-    np.testing.assert_allclose(huge.vector, [1e-300, 0.0, 0.0])
+    assert np.isfinite(huge.vector).all() and huge.vector[0] == pytest.approx(1e-300)
 
 
 def test_division_by_zero_or_of_a_number_is_an_error() -> None:
@@ -321,7 +324,7 @@ def test_division_by_zero_or_of_a_number_is_an_error() -> None:
     ("Colombia / 4", 0.0, 0.25),
     ("Colombia - Germany", -0.5, 1.5),
     ("Colombia x Turkey", -1.0, 1.0),
-    ("Colombia / Turkey", 0.0, 1.0 / DIVISION_FLOOR),
+    ("Colombia / Turkey", 0.0, 1.0 / (1.0 + DIVISION_FLOOR)),
 ])
 def test_upper_bound_follows_each_operators_span(expression: str, low: float,
                                                  bound: float) -> None:

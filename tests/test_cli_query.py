@@ -18,7 +18,7 @@ from dotify.cli import app, main
 from dotify.config import Settings
 from dotify.learn.ratings import Songs
 from dotify.models import make_model
-from dotify.query.tastes import WORLD
+from dotify.query.recommend import WORLD
 
 COUNTRIES = np.array(["co", "mx", "de", "tr", "jp", "kr", "tw", "hk"])
 SONG_IDS = [f"{c}{i:021d}" for i, c in enumerate("ABCDE")]
@@ -62,10 +62,11 @@ def test_json_output(published: Settings) -> None:
     data = json.loads(out)
     assert data["expression"] == "Colombia x Mexico - Germany"
     assert data["parsed"] == "Colombia * Mexico - Germany"
-    # no streams in this model: each country is the model's estimate (rank / 5) ** 4 less
-    # the mean estimate; Uno: Colombia and Mexico 1 - 0.5198 each, Germany 0.1296 - 0.5198
-    assert [s["title"] for s in data["songs"]] == ["Uno", "Dört"]
-    assert data["songs"][0]["score"] == pytest.approx((2401 / 5000) ** 2 + 1951 / 5000)
+    # no streams in this model: each country is the model's estimate (rank / 5) ** 4 and the
+    # world's taste is their mean, taken away once; Uno: Colombia 1 x Mexico 1, less Germany's
+    # 0.1296, less the world's 0.5198 (the best score of the expression is 1)
+    assert [s["title"] for s in data["songs"]] == ["Uno", "Dos, otra"]
+    assert data["songs"][0]["score"] == pytest.approx(1 - 0.1296 - 0.5198)
     first = data["songs"][0]
     assert first["rank"] == 1 and first["artists"] == "Ana"
     assert first["url"] == f"https://open.spotify.com/track/{SONG_IDS[0]}"
@@ -92,7 +93,7 @@ def test_csv_output(published: Settings) -> None:
     assert code == 0
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == ["rank", "title", "artists", "url", "uri", "score", "match", "Colombia",
-                       WORLD, "Turkey"]
+                       "Turkey", WORLD]
     assert [r[0] for r in rows[1:]] == ["1", "2", "3", "4", "5"]
     assert "Dos, otra" in [r[1] for r in rows[1:]]  # commas survive quoting
     for row in rows[1:]:

@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 from dotify import artifact as artifacts
 from dotify.config import Settings
 from dotify.query.arithmetic import OPERATORS
-from dotify.query.recommend import DEFAULT_POPULARITY
-from dotify.query.tastes import WORLD
+from dotify.query.recommend import DEFAULT_POPULARITY, WORLD
 from dotify.web import create_app
 from dotify.web.model_holder import ModelHolder
 from tests.web_support import XSS_TITLE, add_charts, build_artifact

@@ -155,7 +155,8 @@ def tsne_map(vectors: np.ndarray, codes: list[str]) -> Figure | None:
     for (x, y), code in zip(xy, codes, strict=True):
         ax.annotate(code.upper(), (x, y), fontsize=7, xytext=(3, 2), textcoords="offset points")
     ax.legend(fontsize=7, loc="best")
-    ax.set(title="Countries by t-SNE of their vectors", xticks=[], yticks=[])
+    ax.set(title="Countries by t-SNE of their tastes (centred chart profiles)",
+           xticks=[], yticks=[])
     return fig
 
 

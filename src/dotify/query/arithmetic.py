@@ -29,9 +29,9 @@ the same tree. Errors carry the 0-based character position of the problem.
 Evaluation (:func:`evaluate`) works element by element on the values it is given for each
 country (the engine passes each country's taste song by song, see
 :mod:`dotify.query.tastes`): ``+`` and ``-`` add and subtract, a number scales, ``*`` keeps
-what both play (the product of the positive parts) and ``/`` divides the first's positive
-part by the second's, floored at :data:`DIVISION_FLOOR` on the tastes' 0-1 scale, so no inf
-or NaN ever reaches a score. :func:`upper_bound` gives the largest value an expression can
+what both play (the product of the positive parts) and ``/`` what the first plays much more
+than the second (``a / (a + b + DIVISION_FLOOR)`` on the positive parts, in [0, 1]), so no
+inf or NaN ever reaches a score. :func:`upper_bound` gives the largest value an expression can
 reach (each operator's ``span``), the scale of a 0-100 match.
 """
 
@@ -51,7 +51,7 @@ from dotify.errors import ExpressionError, UnknownCountryError
 MAX_LENGTH = 500
 MAX_TERMS = 50
 MAX_DEPTH = 32
-DIVISION_FLOOR = 0.05  # smallest denominator of a quotient, on the tastes' 0-1 scale
+DIVISION_FLOOR = 0.05  # added to a quotient's denominator, on the tastes' 0-1 scale
 
 IMPLICIT = "*"  # the operator between a number and the country or "(" right after it
 
@@ -356,10 +356,10 @@ def evaluate(tree: Node, vector_of: Callable[[Country], np.ndarray | Value]) -> 
     song) or its :class:`Value` (values already split into parts).
 
     Each operator's ``apply`` in :data:`OPERATORS` says what it does. Parts: sums add them,
-    a number scales them; a product or quotient gives each side half of the result where
-    both sides are positive (all of it where only one is), shared among that side's parts in
-    proportion to ``part / side``. A result too large for floats is an
-    :class:`ExpressionError`.
+    a number scales them; a product gives each side half where both are positive; a
+    quotient gives the numerator's side what it would score alone and the denominator's
+    side what it takes away; a side's share goes to its parts in proportion to
+    ``part / side``. A result too large for floats is an :class:`ExpressionError`.
     """
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         value = _evaluate(tree, vector_of)
@@ -413,8 +413,11 @@ def _mul(a: Value, b: Value, node: BinOp) -> Value:
 
 
 def _div(a: Value, b: Value, node: BinOp) -> Value:
-    """A value over a number, or the first value's positive part over the second's, floored
-    at :data:`DIVISION_FLOOR` (what the first plays much more than the second; never inf)."""
+    """A value over a number, or what the first plays much more than the second: ``a / (a +
+    b + DIVISION_FLOOR)`` on their positive parts, between 0 and 1 (never inf), rising with
+    ``a`` and falling with ``b``. Parts: the first's side gets what it would score over a
+    silent second, ``a / (a + DIVISION_FLOOR)``; the second's side what it takes away from
+    that (never positive)."""
     if b.is_scalar:
         if b.vector == 0:
             raise ExpressionError("division by zero", node.pos)
@@ -422,21 +425,33 @@ def _div(a: Value, b: Value, node: BinOp) -> Value:
     if a.is_scalar:
         raise ExpressionError("cannot divide a number by a country; divide a country by a "
                               "number or by another country", node.pos)
-    vector = np.maximum(a.vector, 0.0) / np.maximum(b.vector, DIVISION_FLOOR)
-    return Value(vector, _shared(vector, a, b))
+    top, bottom = np.maximum(a.vector, 0.0), np.maximum(b.vector, 0.0)
+    vector = top / (top + bottom + DIVISION_FLOOR)
+    alone = top / (top + DIVISION_FLOOR)
+    return Value(vector, _summed(_spread(alone, a), _spread(vector - alone, b)))
+
+
+def _spread(share: np.ndarray, side: Value) -> dict[str, np.ndarray]:
+    """``share`` among ``side``'s parts in proportion to ``part / side`` where the side is
+    positive (zero elsewhere)."""
+    positive = side.vector > 0
+    denominator = np.where(positive, side.vector, 1.0)
+    return {name: np.where(positive, share * part / denominator, 0.0)
+            for name, part in side.parts.items()}
 
 
 def _shared(vector: np.ndarray, a: Value, b: Value) -> dict[str, np.ndarray]:
-    """The parts of a product or quotient: half to each side where both are positive, all
-    to the positive one where only one is, so the parts always sum to ``vector``."""
+    """The parts of a product: half to each side where both are positive, so the parts
+    always sum to ``vector`` (which is zero elsewhere)."""
+    return _summed(_spread(0.5 * vector, a), _spread(0.5 * vector, b))
+
+
+def _summed(*shares: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The parts of several shares added by name (a country may stand on both sides)."""
     parts: dict[str, np.ndarray] = {}
-    for side, other in ((a, b), (b, a)):
-        positive = side.vector > 0
-        weight = np.where(other.vector > 0, 0.5, 1.0)
-        denominator = np.where(positive, side.vector, 1.0)
-        for name, part in side.parts.items():
-            share = np.where(positive, weight * vector * part / denominator, 0.0)
-            parts[name] = parts.get(name, 0.0) + share
+    for share in shares:
+        for name, part in share.items():
+            parts[name] = parts.get(name, 0.0) + part
     return parts
 
 
@@ -456,7 +471,8 @@ def _span_mul(a: Span, b: Span) -> Span:
 
 
 def _span_div(a: Span, b: Span) -> Span:
-    return 0.0, max(a[1], 0.0) / max(b[0], DIVISION_FLOOR)
+    top = max(a[1], 0.0)
+    return 0.0, top / (top + max(b[0], 0.0) + DIVISION_FLOOR)
 
 
 def upper_bound(tree: Node, low: float, high: float) -> float:
@@ -521,8 +537,7 @@ OPERATORS: tuple[Operator, ...] = (
              meaning="what both play: the product, song by song, of what each plays"),
     Operator(symbol="÷", canonical="/", label="÷", aliases=("/", "∕"), precedence=2, apply=_div,
              span=_span_div, name="divided by",
-             meaning="what the first plays much more than the second: their quotient, song by "
-                     "song"),
+             meaning="what the first plays much more than the second, song by song"),
 )
 
 

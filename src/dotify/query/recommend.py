@@ -1,9 +1,17 @@
 """The recommendation engine: a country expression -> its best songs, ranked.
 
 Songs are scored in song space (:mod:`dotify.query.tastes`): each country of the
-expression is its chart profile (what it streams, 0 to 1) less ``1 - popularity`` times the
-world's taste, the model filling in the songs it never charted; the expression is then
-evaluated song by song (``x`` is what both play, ``-`` takes away) and the best songs win.
+expression is what it plays (its chart profile, 0 to 1, the model filling in the songs it
+never charted); the expression is evaluated song by song (``x`` is what both play, ``-``
+takes away), and the world's taste (the mean profile) is then taken away once, ``1 -
+popularity`` times the expression's best score ``B`` (1 for "Japan", 2 for "Japan +
+Korea")::
+
+    score(s) = E(r̂)(s) - (1 - popularity) * B * w(s)
+
+Taking the world away once, not from each country, keeps a subtracted country from adding
+the world's hits back: in ``Colombia x Turkey - Germany`` a song only the world plays scores
+below zero.
 
 ``popularity = 1`` answers with what the countries play most; ``0`` with what sets them
 apart from the world (the songs most particular to them); :data:`DEFAULT_POPULARITY`,
@@ -12,11 +20,13 @@ apart from the world (the songs most particular to them); :data:`DEFAULT_POPULAR
 taste alike. In discover mode the songs the query's countries already chart are left out
 and the model's estimates alone rank the rest (measured by held-out EPR).
 
-Each song gets a ``match`` from 0 to 100: its score over the largest score the expression
-could reach (every country at its top song, every subtracted one silent), so matches compare
-across queries and knob settings. Equal scores (to :data:`TIE_DECIMALS` places) go to more
-streams, then to the lower column, so the top ``n`` is never an arbitrary pick among equals.
-Each country's contribution is its share of the score; a subtracted country's is negative.
+Each song gets a ``match`` from 0 to 100: its score over ``B``, the largest score the
+expression could reach (every country at its top song, every subtracted one silent), so
+matches compare across queries and knob settings. Equal scores (to :data:`TIE_DECIMALS`
+places) go to more streams, then to the lower column, so the top ``n`` is never an
+arbitrary pick among equals.
+Each country's contribution is its share of the score, and the world's share is listed
+apart (:data:`WORLD`): a subtracted country's is never positive.
 
 Similarity of countries (:func:`similar`, :func:`taste_vectors`) is the cosine of their
 chart profiles less the world's taste (Colombia's nearest are Ecuador and Bolivia, Germany's
@@ -48,6 +58,7 @@ DEFAULT_POPULARITY = 0.5
 TIE_DECIMALS = 6
 MAX_N = 1000
 _TINY = 1e-12
+WORLD = "the world"  # the name of the world's share in a song's contributions
 _TRACK_ID = re.compile(r"(?:open\.spotify\.com/track/|spotify:track:)([A-Za-z0-9]{22})")
 _BARE_ID = re.compile(r"[A-Za-z0-9]{22}")
 
@@ -157,22 +168,23 @@ def recommend(
     started = time.perf_counter()
     tree = parse(expression)
     prepared = _prepare(artifact)
-    leaves = {c.code: prepared.tastes.leaf(_row(prepared, c), c.name, popularity,
-                                           bool(exclude_charting))
-              for c in countries_in(tree)}
+    discover, tastes = bool(exclude_charting), prepared.tastes
+    own = {c.code: tastes.own(_row(prepared, c), discover) for c in countries_in(tree)}
     # every song's score first, without parts; then the parts of the chosen songs alone
-    value = evaluate(tree, lambda c: Value(leaves[c.code].vector, {}))
+    value = evaluate(tree, lambda c: Value(own[c.code], {}))
     if value.is_scalar:
         raise ExpressionError("the expression has no country in it")
-    scores = value.vector
+    size = upper_bound(tree, 0.0, 1.0)  # the best score: every country at its top song
+    world = (1.0 - popularity) * max(size, 0.0) * tastes.world_taste(discover)
+    scores = value.vector - world
     allowed = _allowed(artifact, prepared, tree, exclude_charting, since, until)
     if allowed is not None:
         scores = np.where(allowed, scores, -np.inf)
     top = _top(scores, n, artifact.songs.streams,
                len(scores) if allowed is None else int(allowed.sum()))
-    chosen = evaluate(tree, lambda c: _columns(leaves[c.code], top))
-    best = upper_bound(tree, -(1.0 - popularity), 1.0)
-    songs = _songs(artifact, top, chosen, best)
+    chosen = evaluate(tree, lambda c: _columns(own[c.code], c.name, top))
+    parts = {**chosen.parts, WORLD: -world[top]}
+    songs = _songs(artifact, top, scores[top], parts, size)
     log.debug("recommend %r: %d songs in %.2f ms", str(tree), len(songs),
               1e3 * (time.perf_counter() - started))
     text = expression if isinstance(expression, str) else " ".join(expression)
@@ -282,16 +294,16 @@ def _top(scores: np.ndarray, n: int, streams: np.ndarray, allowed: int) -> np.nd
     return candidates[order]
 
 
-def _columns(value: Value, index: np.ndarray) -> Value:
-    """``value`` and its parts at the songs ``index`` only."""
-    return Value(value.vector[index], {k: v[index] for k, v in value.parts.items()})
+def _columns(values: np.ndarray, name: str, index: np.ndarray) -> Value:
+    """A country's ``values`` at the songs ``index`` only, as its own part."""
+    return Value(values[index], {name: values[index]})
 
 
-def _songs(artifact: Artifact, index: np.ndarray, chosen: Value, best: float
-           ) -> list[RecommendedSong]:
-    """The songs at ``index`` with their scores and contributions (``chosen``, one per
-    song of ``index``) and 0-100 matches."""
-    meta, scores = artifact.songs, chosen.vector
+def _songs(artifact: Artifact, index: np.ndarray, scores: np.ndarray,
+           parts: dict[str, np.ndarray], best: float) -> list[RecommendedSong]:
+    """The songs at ``index`` with their ``scores`` and ``parts`` (one per song of
+    ``index``) and their 0-100 matches (scores over ``best``)."""
+    meta = artifact.songs
     return [
         RecommendedSong(
             rank=rank,
@@ -300,7 +312,7 @@ def _songs(artifact: Artifact, index: np.ndarray, chosen: Value, best: float
             url=str(meta.urls[i]),
             uri=track_uri(str(meta.urls[i]), str(meta.keys[i])),
             score=float(scores[j]),
-            contributions={k: float(part[j]) for k, part in chosen.parts.items()},
+            contributions={k: float(part[j]) for k, part in parts.items()},
             match=round(float(np.clip(100.0 * scores[j] / best, 0.0, 100.0)), 1)
             if best > 0 else 0.0,
         )

@@ -3,17 +3,13 @@
 A country's **chart profile** is ``r_c(s) = log(1 + streams_c(s) / 1000)`` divided by its
 maximum over songs, so every country weighs the same and ``r`` lies in [0, 1] (0 where the
 song never charted there). The **world's taste** ``w(s)`` is the mean profile over the
-countries. The popularity knob ``p`` moves a country's taste between what sets it apart
-(``p = 0``: ``r_c - w``, the seed's "local" answers) and what it plays most (``p = 1``:
-``r_c``)::
-
-    leaf_c(s) = r̂_c(s) - (1 - p) * w(s)
-
-``r̂_c`` is the chart profile where the song charted in ``c``; elsewhere it is the model's
-estimate, weighed down by :data:`FILL_IN` so that songs a country really plays come first
-and the model only fills in (a product of two countries that share few songs, say). In
-discover mode the songs the query's countries already chart are left out, and the leaves
-are the model's estimates alone, less ``1 - p`` times their mean over countries.
+countries. What a country plays (:meth:`Tastes.own`) is ``r̂_c``: the chart profile where the song
+charted in ``c``; elsewhere the model's estimate, weighed down by :data:`FILL_IN` so that
+songs a country really plays come first and the model only fills in (a product of two
+countries that share few songs, say). In discover mode it is the model's estimates alone,
+and the world's taste their mean over countries. The engine
+(:mod:`dotify.query.recommend`) evaluates an expression on these and takes the world's
+taste away once, in proportion to the popularity knob.
 
 The model's estimate (:func:`percentile_power`) is scale-free: each country's model scores
 are turned into percentiles over songs and raised to :data:`SHARPNESS`, so a song at the
@@ -37,12 +33,10 @@ import scipy.sparse as sp
 from scipy.stats import rankdata
 
 from dotify.countries import GLOBAL
-from dotify.query.arithmetic import Value
 
 PROFILE_EPS = 1000.0  # streams per unit of the chart profile's log scale
 FILL_IN = 0.1  # weight of the model's estimate for a song the country never charted
 SHARPNESS = 4.0  # model estimate = percentile ** SHARPNESS
-WORLD = "the world"  # the name of the world's part in a taste's parts
 
 
 def profiles(streams: sp.spmatrix) -> sp.csr_matrix:
@@ -121,17 +115,18 @@ class Tastes:
             out[self.chart.indices[lo:hi]] = self.chart.data[lo:hi]
         return out
 
-    def leaf(self, row: int, name: str, popularity: float, discover: bool) -> Value:
-        """Country ``name``'s taste at knob ``popularity`` (see the module docstring), split
-        into its own part and the world's (:data:`WORLD`), so that a subtracted country's
-        part is only ever what it takes away."""
+    def own(self, row: int, discover: bool) -> np.ndarray:
+        """What a country plays, song by song, float64 in [0, 1]: its chart profile, the
+        model filling in at :data:`FILL_IN`; in discover mode (or for a model saved without
+        streams) the model's estimates alone."""
         if discover or self.chart is None:
-            own, world = self.estimate(row), -(1.0 - popularity) * self.model_world
-        else:
-            r = self.observed(row)
-            own = np.where(r > 0, r, FILL_IN * self.estimate(row))
-            world = -(1.0 - popularity) * self.world
-        return Value(own + world, {name: own, WORLD: world})
+            return self.estimate(row)
+        r = self.observed(row)
+        return np.where(r > 0, r, FILL_IN * self.estimate(row))
+
+    def world_taste(self, discover: bool) -> np.ndarray:
+        """The world's taste on the scale of :meth:`own`, float64 (n_songs,)."""
+        return self.model_world if discover or self.chart is None else self.world
 
     def similarity_vectors(self) -> np.ndarray:
         """Country vectors whose cosines are those of the centred chart profiles
