@@ -44,6 +44,7 @@ def setup(home: Path, days: int) -> None:
     from dotify.charts.sim.simulate import simulate
     from dotify.config import Settings
     from dotify.learn.training import train
+    from dotify.store.engine import opened
 
     settings = Settings(home=home)
     settings.ensure_dirs()
@@ -52,7 +53,8 @@ def setup(home: Path, days: int) -> None:
         return
     began = time.perf_counter()
     summary = simulate(settings.simulator_dir, days=days)
-    report = ingest_paths(settings, [settings.simulator_dir])
+    with opened(settings) as engine:
+        report = ingest_paths(engine, [settings.simulator_dir])
     first = train(settings, "imf")
     say(f"setup: {summary.files:,} charts, {report.rows:,} rows, first model "
           f"{first.artifact.version} (val EPR {first.metrics['val_epr']:.4f}) in "

@@ -95,12 +95,13 @@ def simulated_artifact(folder: Path, days: int) -> tuple[Artifact, dict]:
     from dotify.charts.sim.simulate import simulate
     from dotify.config import Settings
     from dotify.learn.ratings import from_store
-    from dotify.store.engine import engine_for
+    from dotify.store.engine import opened
 
     summary = simulate(folder / "charts", days=days, seed=0)
     settings = Settings(home=folder / "home")
-    ingest_paths(settings, [folder / "charts"])
-    ratings = from_store(engine_for(settings))
+    with opened(settings) as engine:
+        ingest_paths(engine, [folder / "charts"])
+        ratings = from_store(engine)
     model = make_model("imf").fit(ratings)
     truth = json.loads(summary.ground_truth.read_text())
     return Artifact(model, ratings.countries, ratings.songs, {}, streams=ratings.raw), truth

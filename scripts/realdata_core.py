@@ -27,7 +27,7 @@ from dotify.learn.training import fit_and_evaluate
 from dotify.learn.tuning import load_best_params, rescaled
 from dotify.models import make_model
 from dotify.models.imf import IMF
-from dotify.store.engine import engine_for
+from dotify.store.engine import opened
 
 ARCHIVE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "charts-weekly-2019-2021"
            / "chart_scrapes.tar.gz")
@@ -36,17 +36,19 @@ SEED_SETTINGS = {"factors": 30, "alpha": 0.1, "regularization": 10.0, "eps": 100
 
 def load(home: Path) -> Ratings:
     settings = Settings(home=home)
-    ratings = from_store(engine_for(settings))
+    with opened(settings) as engine:
+        ratings = from_store(engine)
     if ratings.nnz == 0:
         if not ARCHIVE.exists():
             sys.exit(f"real data not found at {ARCHIVE}")
         from dotify.charts.ingest import ingest_paths
 
         started = time.perf_counter()
-        report = ingest_paths(settings, [ARCHIVE])
+        with opened(settings) as engine:
+            report = ingest_paths(engine, [ARCHIVE])
+            ratings = from_store(engine)
         print(f"ingested {report.rows:,} rows from {report.files_ok} files "  # noqa: T201
               f"({report.files_failed} failed) in {time.perf_counter() - started:.0f} s")
-        ratings = from_store(engine_for(settings))
     print(f"ratings: {ratings.shape[0]} countries x {ratings.shape[1]:,} songs, "  # noqa: T201
           f"{ratings.nnz:,} non-zeros, {ratings.info['first_date']}..{ratings.info['last_date']}")
     return ratings

@@ -1,13 +1,18 @@
-"""Shared fixtures: a throw-away dotify home, and the database URLs to run store tests on."""
+"""Shared fixtures: a throw-away dotify home, the database URLs to run store tests on, one
+``store`` on a fresh database, and a home holding a week of planted charts."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dotify.config import Settings
+from dotify.store.charts import Store
+from dotify.store.engine import engine_for, opened
+from tests._planted import insert_planted
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -55,6 +60,22 @@ def db_settings(request: pytest.FixtureRequest, home: Path):  # -> Iterator[Sett
     with engine.begin() as conn:
         conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
     engine.dispose()
+
+
+@pytest.fixture
+def store(db_settings: Settings) -> Iterator[Store]:
+    """The chart store on a fresh database (SQLite; PostgreSQL too when its URL is given)."""
+    store = Store(engine_for(db_settings))
+    yield store
+    store.engine.dispose()
+
+
+@pytest.fixture
+def planted_home(settings: Settings) -> Settings:
+    """A home whose database holds one week of the planted charts (see ``_planted``)."""
+    with opened(settings) as engine:
+        insert_planted(engine, weeks=1)
+    return settings
 
 
 def require_shared_data(*parts: str) -> Path:

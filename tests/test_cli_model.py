@@ -14,8 +14,7 @@ from dotify.cli import app, main
 from dotify.cli.model import parse_param
 from dotify.config import Settings
 from dotify.errors import ConfigError
-from dotify.store.engine import engine_for
-from tests._planted import insert_planted
+from dotify.store.engine import opened
 
 pytestmark = pytest.mark.slow
 
@@ -23,13 +22,6 @@ TUNE_FAST = ["--iterations", "3", "--param", "num_threads=1", "--factors", "8"]
 FAST = ["--model", "imf", *TUNE_FAST]  # tune is IMF's; train and evaluate default to bpr-net
 METRICS = {"train_epr", "val_epr", "val_epr_filtered", "params", "n_countries", "n_songs", "nnz",
            "precision@10", "recall@10", "ndcg@10", "map@10", "auc"}
-
-
-@pytest.fixture
-def store(home: Path) -> Settings:
-    settings = Settings(home=home)
-    insert_planted(engine_for(settings), weeks=1)
-    return settings
 
 
 def _json(*args: str) -> dict:
@@ -47,18 +39,18 @@ def _main(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
     return int(exit_info.value.code or 0), out, err
 
 
-def test_train_json_saves_and_publishes(store: Settings) -> None:
+def test_train_json_saves_and_publishes(planted_home: Settings) -> None:
     payload = _json("train", *FAST, "--alpha", "2", "--lambda", "5", "--json")
     assert METRICS <= set(payload) and {"version", "published", "kind"} <= set(payload)
     assert payload["params"]["alpha"] == 2.0 and payload["params"]["regularization"] == 5.0
     assert payload["n_countries"] == 24 and payload["published"] is True
-    live = artifact.load_current(store.models_dir)
+    live = artifact.load_current(planted_home.models_dir)
     assert live.version == payload["version"] and live.meta["nnz"] == payload["nnz"]
     assert live.meta["metrics"]["val_epr"] == payload["val_epr"]
     assert live.meta["fingerprint"] and live.meta["window"]["start"] is None
 
 
-def test_fidelity_of_the_live_model_against_the_stored_charts(store: Settings,
+def test_fidelity_of_the_live_model_against_the_stored_charts(planted_home: Settings,
                                                              tmp_path: Path) -> None:
     _json("train", *FAST, "--json")
     payload = _json("fidelity", "--popularity", "0", "--popularity", "1", "--json")
@@ -73,11 +65,11 @@ def test_fidelity_of_the_live_model_against_the_stored_charts(store: Settings,
     assert [(r["group"], r["expressions"]) for r in mine["rows"]] == [("file", 2)]
 
 
-def test_trained_artifact_keeps_song_dates_for_windowed_queries(store: Settings) -> None:
+def test_trained_artifact_keeps_song_dates_for_windowed_queries(planted_home: Settings) -> None:
     from dotify.query.recommend import recommend
 
     _json("train", *FAST, "--json")
-    live = artifact.load_current(store.models_dir)
+    live = artifact.load_current(planted_home.models_dir)
     assert live.song_first_date is not None and live.charted is not None
     assert str(live.song_first_date.min()) == "2020-01-03"
     inside = recommend(live, "Argentina", n=5, since=date(2020, 1, 1), until=date(2020, 1, 5))
@@ -85,8 +77,8 @@ def test_trained_artifact_keeps_song_dates_for_windowed_queries(store: Settings)
     assert recommend(live, "Argentina", n=5, since=date(2021, 1, 1)).songs == []
 
 
-def test_train_uses_tuned_params_and_flags_override(store: Settings) -> None:
-    store.home.joinpath("best_params.json").write_text(json.dumps(
+def test_train_uses_tuned_params_and_flags_override(planted_home: Settings) -> None:
+    planted_home.home.joinpath("best_params.json").write_text(json.dumps(
         {"kind": "imf", "params": {"alpha": 7.0, "regularization": 3.0, "eps": 50.0,
                                    "factors": 6, "random_state": 0}}))
     payload = _json("train", "--model", "imf", "--iterations", "2", "--lambda", "4",
@@ -94,31 +86,32 @@ def test_train_uses_tuned_params_and_flags_override(store: Settings) -> None:
     assert payload["params"]["alpha"] == 7.0 and payload["params"]["factors"] == 6
     assert payload["params"]["random_state"] == 3
     assert payload["params"]["regularization"] == 4.0 and payload["published"] is False
-    assert artifact.load(store.models_dir / payload["version"]).meta["ratings"]["eps"] == 50.0
-    assert artifact.current_version(store.models_dir) is None
+    saved = artifact.load(planted_home.models_dir / payload["version"])
+    assert saved.meta["ratings"]["eps"] == 50.0
+    assert artifact.current_version(planted_home.models_dir) is None
 
 
-def test_evaluate_json_has_the_metrics_and_baselines(store: Settings) -> None:
+def test_evaluate_json_has_the_metrics_and_baselines(planted_home: Settings) -> None:
     payload = _json("evaluate", *FAST, "--json")
     assert METRICS <= set(payload) and "per_country" not in payload
     assert payload["val_epr"] < payload["popularity_val_epr"]
     other = _json("evaluate", "--model", "popularity", "--per-country", "--json")
     assert other["kind"] == "popularity" and other["per_country"][0]["country"] == "ar"
-    assert not list(store.models_dir.glob("2*"))  # evaluate saves nothing
+    assert not list(planted_home.models_dir.glob("2*"))  # evaluate saves nothing
 
 
-def test_tune_json_has_trials_and_best(store: Settings) -> None:
+def test_tune_json_has_trials_and_best(planted_home: Settings) -> None:
     payload = _json("tune", *TUNE_FAST, "--json")
     assert METRICS <= set(payload) and {"trials", "best"} <= set(payload)
     assert len(payload["trials"]) == 16
     assert payload["val_epr"] == payload["best"]["val_epr"] == min(
         t["val_epr"] for t in payload["trials"])
-    assert (store.reports_dir / "tuning_heatmap.png").exists()
+    assert (planted_home.reports_dir / "tuning_heatmap.png").exists()
     bayes = _json("tune", "--search", "bayes", "--trials", "2", *TUNE_FAST, "--json")
     assert len(bayes["trials"]) == 2
 
 
-def test_human_output_goes_to_stderr(store: Settings) -> None:
+def test_human_output_goes_to_stderr(planted_home: Settings) -> None:
     result = CliRunner().invoke(app, ["evaluate", *FAST])
     assert result.exit_code == 0 and result.stdout == ""
     assert "val_epr" in result.stderr and "reading charts" in result.stderr
@@ -134,7 +127,7 @@ def test_human_output_goes_to_stderr(store: Settings) -> None:
     (["evaluate", "--model", "imf", "--param", "solver=lu"],
      "solver must be one of cg, cholesky, not 'lu'"),
 ])
-def test_errors_exit_2_with_a_message(store: Settings, capsys: pytest.CaptureFixture[str],
+def test_errors_exit_2_with_a_message(planted_home: Settings, capsys: pytest.CaptureFixture[str],
                                       monkeypatch: pytest.MonkeyPatch, args: list[str],
                                       message: str) -> None:
     code, out, err = _main(capsys, monkeypatch, *args)
@@ -156,15 +149,15 @@ def test_parse_param() -> None:
         parse_param("=3")
 
 
-def test_training_library_call_without_publishing(store: Settings) -> None:
+def test_training_library_call_without_publishing(planted_home: Settings) -> None:
     from dotify.learn import training
     from dotify.learn.window import DataWindow
 
     said: list[str] = []
-    result = training.train(store, "imf", {"factors": 6, "iterations": 3},
+    result = training.train(planted_home, "imf", {"factors": 6, "iterations": 3},
                             window=DataWindow(eps=100.0),
                             publish=False, refit=False, progress=said.append)
-    assert result.published is False and artifact.current_version(store.models_dir) is None
+    assert result.published is False and artifact.current_version(planted_home.models_dir) is None
     meta = result.artifact.meta
     assert meta["ratings"]["eps"] == 100.0 and meta["refit_on_all"] is False
     assert {"n_countries", "n_songs", "nnz", "fingerprint", "window", "metrics"} <= set(meta)
@@ -180,12 +173,12 @@ def test_evaluate_by_date(home: Path) -> None:
 
     from tests._planted import insert_charts
 
-    engine = engine_for(Settings(home=home))
-    insert_charts(engine, ["co", "de", "mx"], [[(1, 9000), (2, 5000), (3, 100)],
-                                               [(4, 8000), (5, 7000)], [(1, 9500), (3, 50)]],
-                  date(2020, 1, 3))
-    insert_charts(engine, ["co", "de", "mx"], [[(1, 9000)], [(1, 3000), (5, 900)], [(2, 10)]],
-                  date(2020, 1, 10))
+    with opened(Settings(home=home)) as engine:
+        insert_charts(engine, ["co", "de", "mx"], [[(1, 9000), (2, 5000), (3, 100)],
+                                                   [(4, 8000), (5, 7000)], [(1, 9500), (3, 50)]],
+                      date(2020, 1, 3))
+        insert_charts(engine, ["co", "de", "mx"], [[(1, 9000)], [(1, 3000), (5, 900)], [(2, 10)]],
+                      date(2020, 1, 10))
     payload = _json("evaluate", "--model", "popularity", "--before", "2020-01-10", "--json")
     assert payload["split"] == {"protocol": "date", "before": "2020-01-10"}
     assert payload["n_songs"] == 5 and payload["nnz"] == 7  # the train part's shape

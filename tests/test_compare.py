@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,17 +15,9 @@ from dotify.learn.coldstart import cold_epr, cold_song_split, cold_songs
 from dotify.learn.compare import COLUMNS, compare
 from dotify.learn.ratings import Ratings, Songs
 from dotify.models import make_model
-from dotify.store.engine import engine_for
-from tests._planted import insert_planted, planted_ratings
+from tests._planted import planted_ratings
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def store(home: Path) -> Settings:
-    settings = Settings(home=home)
-    insert_planted(engine_for(settings), weeks=1)
-    return settings
 
 
 def test_cold_split_moves_whole_songs() -> None:
@@ -92,7 +83,7 @@ def test_compare_refuses_unknown_models() -> None:
         compare(ratings, ratings, ["net1", "net9"])
 
 
-def test_cli_compare_json_has_one_entry_per_model(store: Settings) -> None:
+def test_cli_compare_json_has_one_entry_per_model(planted_home: Settings) -> None:
     result = CliRunner().invoke(app, ["compare", "--models", "net2,popularity", "--epochs", "1",
                                       "--json"])
     assert result.exit_code == 0, (result.output, result.exception)
@@ -102,14 +93,14 @@ def test_cli_compare_json_has_one_entry_per_model(store: Settings) -> None:
     assert table["net2"]["val_epr"] < 0.5
 
 
-def test_cli_compare_prints_a_table(store: Settings) -> None:
+def test_cli_compare_prints_a_table(planted_home: Settings) -> None:
     result = CliRunner().invoke(app, ["compare", "--models", "random,popularity"])
     assert result.exit_code == 0, (result.output, result.exception)
     rows = [line.split()[1] for line in result.output.splitlines() if line.startswith("│")]
     assert rows == ["random", "popularity"]
 
 
-def test_cli_compare_cold_split_adds_cold_epr(store: Settings) -> None:
+def test_cli_compare_cold_split_adds_cold_epr(planted_home: Settings) -> None:
     result = CliRunner().invoke(app, ["compare", "--models", "popularity", "--split", "cold",
                                       "--json"])
     assert result.exit_code == 0, (result.output, result.exception)
@@ -118,7 +109,8 @@ def test_cli_compare_cold_split_adds_cold_epr(store: Settings) -> None:
     assert row["cold_epr"] == pytest.approx(0.5, abs=0.05)
 
 
-def test_cli_compare_unknown_model_exits_2(store: Settings, capsys: pytest.CaptureFixture[str],
+def test_cli_compare_unknown_model_exits_2(planted_home: Settings,
+                                           capsys: pytest.CaptureFixture[str],
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.argv", ["dotify", "compare", "--models", "imf,nope"])
     with pytest.raises(SystemExit) as exit_info:

@@ -143,12 +143,13 @@ def test_simulator_clusters_are_recovered(tmp_path: Path) -> None:
     from dotify.charts.sim import simulate
     from dotify.config import Settings
     from dotify.learn.ratings import from_store
-    from dotify.store.engine import engine_for
+    from dotify.store.engine import opened
 
     summary = simulate.simulate(tmp_path / "charts", days=4, seed=0)
     settings = Settings(home=tmp_path / "home")
-    ingest.ingest_paths(settings, [tmp_path / "charts"])
-    ratings = from_store(engine_for(settings))
+    with opened(settings) as engine:
+        ingest.ingest_paths(engine, [tmp_path / "charts"])
+        ratings = from_store(engine)
     truth = json.loads(summary.ground_truth.read_text())["markets"]
     cluster = np.array([truth[c] for c in ratings.countries])
     train, val = seed_split(ratings)

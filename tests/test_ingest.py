@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 
 from dotify.charts.ingest import ingest_paths
 from dotify.cli import app
-from dotify.config import Settings
-from dotify.store.engine import engine_for
+from dotify.store.charts import Store
 from dotify.store.schema import chart_entries, charts, ingested_files, songs
 from tests.conftest import FIXTURES
 
@@ -32,9 +31,8 @@ def copy(tmp_path: Path, *names: str, folder: str = "in") -> Path:
     return target
 
 
-def snapshot(settings: Settings) -> tuple[list, int, int]:
-    engine = engine_for(settings)
-    with engine.connect() as conn:
+def snapshot(store: Store) -> tuple[list, int, int]:
+    with store.engine.connect() as conn:
         rows = conn.execute(sa.select(charts.c.market, charts.c.chart_date, charts.c.kind,
                                       chart_entries.c.position, chart_entries.c.song_id,
                                       chart_entries.c.streams)
@@ -46,55 +44,55 @@ def snapshot(settings: Settings) -> tuple[list, int, int]:
     return [tuple(r) for r in rows], n_songs, n_charts
 
 
-def file_statuses(settings: Settings) -> list[tuple[str, str]]:
-    with engine_for(settings).connect() as conn:
+def file_statuses(store: Store) -> list[tuple[str, str]]:
+    with store.engine.connect() as conn:
         rows = conn.execute(sa.select(ingested_files.c.path, ingested_files.c.status)
                             .order_by(ingested_files.c.id)).all()
     return [(Path(p.split(":")[-1]).name, s) for p, s in rows]
 
 
-def test_a_folder_of_every_format(db_settings: Settings, tmp_path: Path) -> None:
+def test_a_folder_of_every_format(store: Store, tmp_path: Path) -> None:
     folder = copy(tmp_path, *GOOD)
-    report = ingest_paths(db_settings, [folder])
+    report = ingest_paths(store, [folder])
     assert report.ok and (report.files_ok, report.files_failed) == (4, 0)
     assert report.rows == GOOD_ROWS and report.rows_skipped == 2
     assert report.markets == {"se", "ad", "us", "ec", "fi"}
     assert (report.first_date, report.last_date) == (date(2017, 1, 1), date(2020, 1, 3))
-    rows, n_songs, n_charts = snapshot(db_settings)
+    rows, n_songs, n_charts = snapshot(store)
     assert len(rows) == GOOD_ROWS and n_charts == 6
     assert n_songs == report.new_songs
 
 
-def test_ingesting_twice_gives_the_same_rows(db_settings: Settings, tmp_path: Path) -> None:
+def test_ingesting_twice_gives_the_same_rows(store: Store, tmp_path: Path) -> None:
     folder = copy(tmp_path, *GOOD)
-    ingest_paths(db_settings, [folder])
-    before = snapshot(db_settings)
-    again = ingest_paths(db_settings, [folder])
+    ingest_paths(store, [folder])
+    before = snapshot(store)
+    again = ingest_paths(store, [folder])
     assert (again.files_unchanged, again.files_ok, again.rows, again.new_songs) == (4, 0, 0, 0)
     assert again.charts_unchanged == 6
-    assert snapshot(db_settings) == before
-    assert [s for _, s in file_statuses(db_settings)] == ["ok"] * 4 + ["unchanged"] * 4
+    assert snapshot(store) == before
+    assert [s for _, s in file_statuses(store)] == ["ok"] * 4 + ["unchanged"] * 4
 
 
-def test_a_changed_file_replaces_its_chart(db_settings: Settings, tmp_path: Path) -> None:
+def test_a_changed_file_replaces_its_chart(store: Store, tmp_path: Path) -> None:
     folder = copy(tmp_path, "regional-se-daily-2020-01-03.csv")
     path = folder / "regional-se-daily-2020-01-03.csv"
-    ingest_paths(db_settings, [path])
+    ingest_paths(store, [path])
     lines = path.read_text().splitlines()
     path.write_text("\n".join(lines[:3] + ['2,"New Song","New Artist",77,']) + "\n")
-    report = ingest_paths(db_settings, [path])
+    report = ingest_paths(store, [path])
     assert (report.files_ok, report.charts_replaced, report.rows) == (1, 1, 2)
-    rows, _, n_charts = snapshot(db_settings)
+    rows, _, n_charts = snapshot(store)
     assert n_charts == 1 and [(r[3], r[5]) for r in rows] == [(1, 10_969_080), (2, 77)]
 
 
-def test_bad_files_fail_alone_and_the_run_goes_on(settings: Settings, tmp_path: Path) -> None:
+def test_bad_files_fail_alone_and_the_run_goes_on(store: Store, tmp_path: Path) -> None:
     folder = copy(tmp_path, "regional-se-daily-2020-01-03.csv", "spotify-charts.csv")
     html = folder / "2019-12-27--2020-01-03ar.csv"
     shutil.copy(CHARTS / "bad" / "html.csv", html)
     negative = folder / "regional-de-daily-2020-01-03.csv"
     shutil.copy(CHARTS / "bad" / "streams-negative.csv", negative)
-    report = ingest_paths(settings, [folder])
+    report = ingest_paths(store, [folder])
     assert not report.ok
     assert (report.files_ok, report.files_failed) == (1, 3)
     reasons = sorted(f"{Path(e.path).name}:{e.line}: {e.reason}" for e in report.errors)
@@ -105,17 +103,17 @@ def test_bad_files_fail_alone_and_the_run_goes_on(settings: Settings, tmp_path: 
         "spotify-charts.csv:8: unknown market 'Atlantis'",
     ]
     # the bad one-chart files add nothing; the many-chart file keeps its good charts
-    rows, _, n_charts = snapshot(settings)
+    rows, _, n_charts = snapshot(store)
     assert sorted({(r[0], r[1]) for r in rows}) == [
         ("ar", date(2017, 1, 1)), ("se", date(2020, 1, 3)), ("tr", date(2017, 1, 1))]
-    with engine_for(settings).connect() as conn:
+    with store.engine.connect() as conn:
         failed = dict(conn.execute(sa.select(ingested_files.c.path, ingested_files.c.error)
                                    .where(ingested_files.c.status == "failed")).all())
     assert failed[str(html)] == f"{html}:1: an HTML page, not a CSV chart ('<!doctype html>')"
     assert failed[str(folder / "spotify-charts.csv")].endswith("(and 1 more)")
 
 
-def test_archives_globs_and_bytes(settings: Settings, tmp_path: Path) -> None:
+def test_archives_globs_and_bytes(store: Store, tmp_path: Path) -> None:
     archive = tmp_path / "charts.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(CHARTS / "2019-01-04--2019-01-11ad.csv", "scrapes/ad/2019-01-04--2019-01-11ad.csv")
@@ -126,7 +124,7 @@ def test_archives_globs_and_bytes(settings: Settings, tmp_path: Path) -> None:
     data = (CHARTS / "de" / "week-one.csv").read_bytes()
     calls: list[tuple[int, int]] = []
     report = ingest_paths(
-        settings, [archive, str(tmp_path / "globbed" / "regional-*.csv"), ("upload.csv", data)],
+        store, [archive, str(tmp_path / "globbed" / "regional-*.csv"), ("upload.csv", data)],
         market="de", date="2020-01-03", kind="weekly",
         progress=lambda done, total, name: calls.append((done, total)))
     assert (report.files_ok, report.files_failed) == (4, 1)
@@ -138,9 +136,9 @@ def test_archives_globs_and_bytes(settings: Settings, tmp_path: Path) -> None:
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
 
 
-def test_missing_paths_and_global_charts(settings: Settings, tmp_path: Path) -> None:
+def test_missing_paths_and_global_charts(store: Store, tmp_path: Path) -> None:
     lines = (CHARTS / "regional-se-daily-2020-01-03.csv").read_bytes()
-    report = ingest_paths(settings, [tmp_path / "nowhere", ("regional-global-daily-2020-01-03.csv",
+    report = ingest_paths(store, [tmp_path / "nowhere", ("regional-global-daily-2020-01-03.csv",
                                                             lines)])
     assert (report.files_ok, report.files_failed, report.rows, report.rows_skipped) == (1, 1, 0, 4)
     assert report.errors[0].reason == "no such file, folder or glob match"
@@ -167,17 +165,17 @@ def test_cli_ingest_exit_status_summary_and_json(home: Path, tmp_path: Path) -> 
     assert "Sweden" in shown.output and "2020-01-03 .. 2020-01-03" in shown.output
 
 
-def test_two_versions_of_a_chart_in_one_run_the_later_wins(settings: Settings) -> None:
+def test_two_versions_of_a_chart_in_one_run_the_later_wins(store: Store) -> None:
     first = (CHARTS / "regional-se-daily-2020-01-03.csv").read_bytes()
     second = first.replace(b"250311", b"250312")
     name = "regional-se-daily-2020-01-03.csv"
-    report = ingest_paths(settings, [(name, first), (name, second), (name, second)])
+    report = ingest_paths(store, [(name, first), (name, second), (name, second)])
     assert (report.charts_written, report.charts_replaced, report.charts_unchanged) == (1, 1, 1)
-    rows, _, _ = snapshot(settings)
+    rows, _, _ = snapshot(store)
     assert rows[1][5] == 250312
 
 
-def test_gzipped_files_and_a_truncated_archive(settings: Settings, tmp_path: Path) -> None:
+def test_gzipped_files_and_a_truncated_archive(store: Store, tmp_path: Path) -> None:
     import gzip
 
     zipped = tmp_path / "regional-se-daily-2020-01-03.csv.gz"
@@ -186,7 +184,7 @@ def test_gzipped_files_and_a_truncated_archive(settings: Settings, tmp_path: Pat
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(CHARTS / "regional-us-daily-2017-01-01.csv", "data/us.csv")
     archive.write_bytes(archive.read_bytes()[:300])  # cut inside the member's data
-    report = ingest_paths(settings, [archive, zipped], market="us", date="2017-01-01")
+    report = ingest_paths(store, [archive, zipped], market="us", date="2017-01-01")
     assert (report.files_ok, report.files_failed, report.rows) == (1, 2, 4)
     assert report.markets == {"se"}
     assert [str(e) for e in report.errors] == [
@@ -201,7 +199,7 @@ def test_cli_refuses_an_unknown_kind(home: Path) -> None:
 
 
 def test_one_chart_spelt_two_ways_in_a_many_chart_file_is_one_chart(
-        settings: Settings, tmp_path: Path) -> None:
+        store: Store, tmp_path: Path) -> None:
     """'us' and 'US' rows of one day are the same chart: never two charts in one batch."""
     path = tmp_path / "worldwide.csv"
     url = "https://open.spotify.com/track/"
@@ -210,10 +208,10 @@ def test_one_chart_spelt_two_ways_in_a_many_chart_file_is_one_chart(
                     f"2,B,Y,200,{url}{'b' * 22},2017-01-01,US\n"
                     f"1,A,X,30,{url}{'a' * 22},2017-01-01,se\n"
                     f"1,A,X,30,{url}{'a' * 22},2017-01-01,SE\n")
-    report = ingest_paths(settings, [path])
+    report = ingest_paths(store, [path])
     assert (report.charts_written, report.rows) == (1, 2)  # us kept, se rejected
     assert [f"{e.line}: {e.reason}" for e in report.errors] == [
         "5: duplicate position 1"]
-    with engine_for(settings).connect() as conn:
+    with store.engine.connect() as conn:
         stored = conn.execute(sa.select(charts.c.market, charts.c.chart_date)).all()
     assert stored == [("us", date(2017, 1, 1))]

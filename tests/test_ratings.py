@@ -7,10 +7,11 @@ from datetime import date
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sqlalchemy.engine import Engine
 
 from dotify.learn.ratings import Ratings, from_store, scale
 from dotify.learn.window import DataWindow
-from dotify.store.engine import engine_for
+from dotify.store.charts import Store
 from tests._planted import insert_charts, songs_meta
 
 D1, D2, D3 = date(2020, 1, 3), date(2020, 1, 10), date(2020, 1, 17)
@@ -34,9 +35,9 @@ def test_scale_rejects_bad_arguments(scaling: str, eps: float, message: str) -> 
 
 
 @pytest.fixture
-def store(db_settings):  # type: ignore[no-untyped-def]
+def charts3(store: Store) -> Engine:
     """Three weeks of charts for Colombia, Germany, Japan and the global chart."""
-    engine = engine_for(db_settings)
+    engine = store.engine
     codes = ["co", "de", "jp", "global"]
     insert_charts(engine, codes, [[(1, 5000), (2, 3000)], [(2, 7000), (3, 1000)],
                                   [(4, 2500)], [(1, 10**6)]], D1)
@@ -52,8 +53,8 @@ def _dense(r: Ratings) -> dict[tuple[str, str], float]:
             for i, j, v in zip(coo.row, coo.col, coo.data, strict=True)}
 
 
-def test_sums_streams_per_country_and_song_without_global(store) -> None:  # type: ignore[no-untyped-def]
-    r = from_store(store)
+def test_sums_streams_per_country_and_song_without_global(charts3: Engine) -> None:
+    r = from_store(charts3)
     assert list(r.countries) == ["co", "de", "jp"]
     assert list(r.songs.keys) == [f"track{j:05d}" for j in (1, 2, 3, 4, 5, 6)]
     assert _dense(r) == {("co", "track00001"): 9000, ("co", "track00002"): 3000,
@@ -65,8 +66,8 @@ def test_sums_streams_per_country_and_song_without_global(store) -> None:  # typ
     assert r.matrix.dtype == np.float32 and isinstance(r.matrix, sp.csr_matrix)
 
 
-def test_song_metadata_and_totals(store) -> None:  # type: ignore[no-untyped-def]
-    r = from_store(store)
+def test_song_metadata_and_totals(charts3: Engine) -> None:
+    r = from_store(charts3)
     j = r.songs.keys.tolist().index("track00001")
     assert r.songs.titles[j] == "Song 1" and r.songs.artists[j] == "Artist 1"
     assert r.songs.urls[j] == "https://open.spotify.com/track/track00001"
@@ -76,46 +77,47 @@ def test_song_metadata_and_totals(store) -> None:  # type: ignore[no-untyped-def
         r.song_index("track09999")
 
 
-def test_date_window_and_kind(store) -> None:  # type: ignore[no-untyped-def]
-    r = from_store(store, DataWindow(start=D2, end=D2))
+def test_date_window_and_kind(charts3: Engine) -> None:
+    r = from_store(charts3, DataWindow(start=D2, end=D2))
     assert _dense(r) == {("co", "track00001"): 4000, ("co", "track00005"): 2000,
                          ("de", "track00002"): 1000, ("jp", "track00004"): 500,
                          ("jp", "track00001"): 100}
     assert r.info["window"] == {"start": "2020-01-10", "end": "2020-01-10",
                                 "n_top_songs": None, "kind": None}
     assert r.info["first_date"] == r.info["last_date"] == "2020-01-10"
-    assert from_store(store, DataWindow(kind="daily")).shape == (0, 0)
+    assert from_store(charts3, DataWindow(kind="daily")).shape == (0, 0)
 
 
-def test_n_top_songs_takes_the_most_recent_chart_rows(store) -> None:  # type: ignore[no-untyped-def]
+def test_n_top_songs_takes_the_most_recent_chart_rows(charts3: Engine) -> None:
     # newest first, then market code, then position: D3 co (5), D3 de (3, 6), D2 co (1, ...)
-    r = from_store(store, DataWindow(n_top_songs=4))
+    r = from_store(charts3, DataWindow(n_top_songs=4))
     assert _dense(r) == {("co", "track00005"): 6000, ("de", "track00003"): 3000,
                          ("de", "track00006"): 900, ("co", "track00001"): 4000}
 
 
-def test_scalings_and_zero_entries(store) -> None:  # type: ignore[no-untyped-def]
-    raw = from_store(store, DataWindow(scaling="raw"))
+def test_scalings_and_zero_entries(charts3: Engine) -> None:
+    raw = from_store(charts3, DataWindow(scaling="raw"))
     assert raw.matrix.toarray().max() == 9000
-    written = from_store(store, DataWindow(scaling="written", eps=1000.0))
+    written = from_store(charts3, DataWindow(scaling="written", eps=1000.0))
     # jp's 100 and de's 900 streams give log((1 + r)/1000) < 0: clipped to 0 and dropped
     assert written.nnz == 6 and written.raw.nnz == 8
     assert written.info["scaling"] == "written" and written.info["eps"] == 1000.0
 
 
-def test_fingerprint_follows_the_data(store) -> None:  # type: ignore[no-untyped-def]
-    first = from_store(store).info["fingerprint"]
-    assert from_store(store).info["fingerprint"] == first
-    assert from_store(store, DataWindow(scaling="raw")).info["fingerprint"] == first  # same triples
-    insert_charts(store, ["jp"], [[(6, 10)]], D3)
-    assert from_store(store).info["fingerprint"] != first
+def test_fingerprint_follows_the_data(charts3: Engine) -> None:
+    first = from_store(charts3).info["fingerprint"]
+    assert from_store(charts3).info["fingerprint"] == first
+    raw = from_store(charts3, DataWindow(scaling="raw"))
+    assert raw.info["fingerprint"] == first  # the same triples
+    insert_charts(charts3, ["jp"], [[(6, 10)]], D3)
+    assert from_store(charts3).info["fingerprint"] != first
 
 
-def test_bad_windows_raise(store) -> None:  # type: ignore[no-untyped-def]
+def test_bad_windows_raise(charts3: Engine) -> None:
     with pytest.raises(ValueError, match="start 2020-01-17 is after end 2020-01-03"):
-        from_store(store, DataWindow(start=D3, end=D1))
+        from_store(charts3, DataWindow(start=D3, end=D1))
     with pytest.raises(ValueError, match="n_top_songs must be >= 1 or None, not 0"):
-        from_store(store, DataWindow(n_top_songs=0))
+        from_store(charts3, DataWindow(n_top_songs=0))
 
 
 def test_ratings_check_themselves() -> None:
@@ -127,8 +129,8 @@ def test_ratings_check_themselves() -> None:
                              np.array([-1.0]))
 
 
-def test_song_dates_span_every_country_the_song_charted_in(store) -> None:  # type: ignore[no-untyped-def]
-    r = from_store(store)
+def test_song_dates_span_every_country_the_song_charted_in(charts3: Engine) -> None:
+    r = from_store(charts3)
     assert r.song_dates is not None
     first, last = r.song_dates
     spans = {str(k): (str(f), str(t)) for k, f, t in zip(r.songs.keys, first, last, strict=True)}
@@ -137,7 +139,7 @@ def test_song_dates_span_every_country_the_song_charted_in(store) -> None:  # ty
     assert spans["track00002"] == (str(D1), str(D2))  # co/de D1, de D2
     assert spans["track00005"] == (str(D2), str(D3))
     assert spans["track00006"] == (str(D3), str(D3))
-    windowed = from_store(store, DataWindow(start=D2))
+    windowed = from_store(charts3, DataWindow(start=D2))
     assert str(windowed.song_dates[0][list(windowed.songs.keys).index("track00001")]) == str(D2)
 
 

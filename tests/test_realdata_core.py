@@ -20,7 +20,7 @@ from dotify.learn.evaluation import epr
 from dotify.learn.ratings import from_store
 from dotify.learn.splits import seed_split
 from dotify.models import make_model
-from dotify.store.engine import engine_for
+from dotify.store.engine import opened
 from tests.conftest import require_shared_data
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
@@ -47,9 +47,10 @@ def test_imf_beats_popularity_on_real_charts(tmp_path: Path) -> None:
     from dotify.query.tastes import profiles
 
     settings = Settings(home=tmp_path)
-    report = ingest_paths(settings, _members(archive))
+    with opened(settings) as engine:
+        report = ingest_paths(engine, _members(archive))
+        ratings = from_store(engine)
     assert report.files_failed == 0 and report.files_ok >= 12 * 50
-    ratings = from_store(engine_for(settings))
     assert sorted(ratings.countries) == sorted(SAMPLE)
     train, val = seed_split(ratings)
     imf = make_model("imf").fit(train)

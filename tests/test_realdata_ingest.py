@@ -8,17 +8,15 @@ from datetime import date
 import pytest
 
 from dotify.charts.ingest import ingest_paths
-from dotify.config import Settings
 from dotify.store.charts import Store
-from dotify.store.engine import engine_for
 from tests.conftest import require_shared_data
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 
-def test_weekly_archive_ingests_with_only_the_html_pages_failing(settings: Settings) -> None:
+def test_weekly_archive_ingests_with_only_the_html_pages_failing(store: Store) -> None:
     archive = require_shared_data("charts-weekly-2019-2021", "chart_scrapes.tar.gz")
-    report = ingest_paths(settings, [archive])
+    report = ingest_paths(store, [archive])
     assert report.files == 6215
     assert (report.files_ok, report.files_failed) == (6115, 100)
     # the data's README says 100 Andorra pages; in the archive it is 99 Andorra weeks and
@@ -31,16 +29,16 @@ def test_weekly_archive_ingests_with_only_the_html_pages_failing(settings: Setti
     assert report.rows == 1_220_960 and report.new_songs == 36_478
     assert len(report.markets) == 55
     assert (report.first_date, report.last_date) == (date(2019, 1, 4), date(2021, 2, 26))
-    summary = Store(engine_for(settings)).summary()
+    summary = store.summary()
     assert (summary["charts"], summary["entries"], summary["songs"]) == (6115, 1_220_960, 36_478)
     assert summary["files"] == {"ok": 6115, "failed": 100}
 
 
-def test_us_daily_archive_ingests(settings: Settings) -> None:
+def test_us_daily_archive_ingests(store: Store) -> None:
     archive = require_shared_data("charts-us-daily-2017-2022", "us_daily_data.tar.gz")
-    report = ingest_paths(settings, [archive])
+    report = ingest_paths(store, [archive])
     assert report.ok and report.files_ok == 1945
     assert report.rows == 388_984 and report.new_songs == 9_668
     assert report.markets == {"us"}
     assert (report.first_date, report.last_date) == (date(2017, 1, 1), date(2022, 4, 29))
-    assert Store(engine_for(settings)).last_chart_dates() == {"us": date(2022, 4, 29)}
+    assert store.last_chart_dates() == {"us": date(2022, 4, 29)}

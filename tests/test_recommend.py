@@ -587,13 +587,14 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Artifact, dict[
     from dotify.charts.sim.simulate import simulate
     from dotify.config import Settings
     from dotify.learn.ratings import from_store
-    from dotify.store.engine import engine_for
+    from dotify.store.engine import opened
 
     folder = tmp_path_factory.mktemp("simulated")
     summary = simulate(folder / "charts", days=7, seed=0)
     settings = Settings(home=folder / "home")
-    ingest_paths(settings, [folder / "charts"])
-    ratings = from_store(engine_for(settings))
+    with opened(settings) as engine:
+        ingest_paths(engine, [folder / "charts"])
+        ratings = from_store(engine)
     model = make_model("imf").fit(ratings)
     truth = json.loads(summary.ground_truth.read_text())
     clusters = {key: truth["songs"][key]["cluster"] for key in ratings.songs.keys}

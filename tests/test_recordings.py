@@ -9,10 +9,9 @@ import pytest
 import scipy.sparse as sp
 
 from dotify.charts.ingest import ingest_paths
-from dotify.config import Settings
 from dotify.learn.ratings import Ratings, Songs, from_store, scale
 from dotify.learn.recordings import merge_recordings, recording_key
-from dotify.store.engine import engine_for
+from dotify.store.charts import Store
 
 
 @pytest.mark.parametrize(("a", "b"), [
@@ -111,7 +110,7 @@ def _chart(folder: Path, market: str, day: str, rows: list[tuple[str, str, int, 
 
 
 def test_one_song_under_two_track_ids_is_one_song_in_the_ratings(
-        db_settings: Settings, tmp_path: Path) -> None:
+        store: Store, tmp_path: Path) -> None:
     folder = tmp_path / "charts"
     folder.mkdir()
     _chart(folder, "se", "2020-01-03", [("Dame", "100ry", 5000, "0000000000000000000001"),
@@ -120,8 +119,8 @@ def test_one_song_under_two_track_ids_is_one_song_in_the_ratings(
     _chart(folder, "fi", "2020-01-10", [("Dame (Explicit)", "100RY", 9000,
                                          "0000000000000000000003"),
                                         ("Dame", "100ry", 1000, "0000000000000000000001")])
-    assert ingest_paths(db_settings, [folder]).new_songs == 3
-    engine = engine_for(db_settings)
+    assert ingest_paths(store, [folder]).new_songs == 3
+    engine = store.engine
     r = from_store(engine)
     assert list(r.songs.titles) == ["Roxanne", "Dame (Explicit)"]  # 3 is streamed most
     assert list(r.songs.streams) == [3000, 15000]
@@ -129,7 +128,7 @@ def test_one_song_under_two_track_ids_is_one_song_in_the_ratings(
     assert r.raw is not None
     assert r.raw.toarray().tolist() == [[0, 10000], [3000, 5000]]  # fi, se
     assert r.info["recordings"] == {"track_ids": 3, "songs": 2}
-    again = ingest_paths(db_settings, [folder])
+    again = ingest_paths(store, [folder])
     assert (again.files_ok, again.rows, again.new_songs) == (0, 0, 0)
     r2 = from_store(engine)
     assert r2.info == r.info

@@ -25,7 +25,7 @@ from dotify.spark import export as spark_export
 from dotify.spark import ratings as spark_ratings
 from dotify.spark import session as spark_session
 from dotify.store import schema
-from dotify.store.engine import engine_for
+from dotify.store.engine import engine_for, opened
 from tests._planted import insert_charts, insert_planted, planted_ratings
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -60,7 +60,7 @@ def test_a_local_session_listens_on_loopback_only(spark) -> None:  # type: ignor
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def spark_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Planted weekly charts, plus a daily chart, a global chart and a song without a
     Spotify id, so every window filter and metadata path is exercised (built once)."""
     settings = Settings(home=tmp_path_factory.mktemp("spark") / "home")
@@ -82,9 +82,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def frames(spark, store: Settings):  # -> tuple[DataFrame, DataFrame]
-    """The store's (entries, songs) as Spark reads them from one Parquet export."""
-    folder = spark_export.export_entries(engine_for(store), store.home / "frames")
+def frames(spark, spark_home: Settings):  # -> tuple[DataFrame, DataFrame]
+    """The planted charts' (entries, songs) as Spark reads them from one Parquet export."""
+    folder = spark_export.export_entries(engine_for(spark_home), spark_home.home / "frames")
     entries, songs = spark_export.read_parquet(spark, folder)
     return entries.cache(), songs.cache()
 
@@ -100,25 +100,25 @@ WINDOWS = [
 
 
 @pytest.mark.parametrize("window", WINDOWS, ids=lambda w: ",".join(map(str, w.values())) or "all")
-def test_spark_ratings_match_local_sql(frames, store: Settings, window: dict) -> None:
+def test_spark_ratings_match_local_sql(frames, spark_home: Settings, window: dict) -> None:
     data = DataWindow(**window)
-    local = from_store(engine_for(store), data)
+    local = from_store(engine_for(spark_home), data)
     summed = spark_ratings.aggregate(frames[0], data)
     remote = spark_ratings.collect_ratings(summed, frames[1], data)
     _assert_same_ratings(remote, local)
 
 
-def test_spark_ratings_exports_then_reads(spark, store: Settings) -> None:
+def test_spark_ratings_exports_then_reads(spark, spark_home: Settings) -> None:
     window = DataWindow(end=date(2020, 1, 10), scaling="written", eps=100.0)
-    engine = engine_for(store)
-    remote = spark_ratings.spark_ratings(spark, store, engine, window)
+    engine = engine_for(spark_home)
+    remote = spark_ratings.spark_ratings(spark, spark_home, engine, window)
     _assert_same_ratings(remote, from_store(engine, window))
-    assert (store.home / "spark" / "entries.parquet").exists()
+    assert (spark_home.home / "spark" / "entries.parquet").exists()
 
 
-def test_an_empty_window_gives_the_same_empty_ratings(frames, store: Settings) -> None:
+def test_an_empty_window_gives_the_same_empty_ratings(frames, spark_home: Settings) -> None:
     window = DataWindow(start=date(2021, 1, 1))
-    local = from_store(engine_for(store), window)
+    local = from_store(engine_for(spark_home), window)
     remote = spark_ratings.collect_ratings(spark_ratings.aggregate(frames[0], window),
                                            frames[1], window)
     assert remote.shape == local.shape == (0, 0) and remote.info == local.info
@@ -141,11 +141,11 @@ def _assert_same_ratings(remote: Ratings, local: Ratings) -> None:
     assert "global" not in remote.countries
 
 
-def test_export_is_readable_parquet_with_every_row(spark, store: Settings, tmp_path: Path
+def test_export_is_readable_parquet_with_every_row(spark, spark_home: Settings, tmp_path: Path
                                                    ) -> None:
-    folder = spark_export.export_entries(engine_for(store), tmp_path / "export", batch_rows=50)
+    folder = spark_export.export_entries(engine_for(spark_home), tmp_path / "export", batch_rows=50)
     entries, songs = spark_export.read_parquet(spark, folder)
-    with engine_for(store).connect() as conn:
+    with engine_for(spark_home).connect() as conn:
         n_entries = conn.execute(sa.select(sa.func.count()).select_from(
             schema.chart_entries)).scalar()
         n_songs = conn.execute(sa.select(sa.func.count()).select_from(schema.songs)).scalar()
@@ -239,8 +239,9 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> Ratings:
 
     settings = Settings(home=tmp_path_factory.mktemp("sim") / "home")
     simulate(settings.home / "charts", days=21, markets=DEFAULT_MARKETS[:24], seed=0)
-    ingest_paths(engine_for(settings), [settings.home / "charts"])
-    return from_store(engine_for(settings))
+    with opened(settings) as engine:
+        ingest_paths(engine, [settings.home / "charts"])
+        return from_store(engine)
 
 
 def test_epr_within_002_of_implicit_and_both_beat_popularity(spark, simulated: Ratings
@@ -272,30 +273,30 @@ def test_songs_without_ratings_get_zero_vectors(spark) -> None:
     assert model.song_factors[rated].any(axis=1).all()
 
 
-def test_train_engine_spark_saves_an_artifact_that_answers_queries(spark, store: Settings
+def test_train_engine_spark_saves_an_artifact_that_answers_queries(spark, spark_home: Settings
                                                                    ) -> None:
     from dotify import artifact
     from dotify.learn import training
     from dotify.query import recommend
 
-    result = training.train(store, "imf", {"factors": 8, "iterations": 5}, engine="spark",
+    result = training.train(spark_home, "imf", {"factors": 8, "iterations": 5}, engine="spark",
                             publish=True)
-    loaded = artifact.load_current(store.models_dir)
+    loaded = artifact.load_current(spark_home.models_dir)
     assert loaded.kind == "spark-als"
     assert loaded.meta["engine"] == "spark"
     assert loaded.meta["params"]["factors"] == 8
     assert 0.0 <= result.metrics["val_epr"] < 0.5
-    assert loaded.meta["fingerprint"] == from_store(engine_for(store)).info["fingerprint"]
+    assert loaded.meta["fingerprint"] == from_store(engine_for(spark_home)).info["fingerprint"]
     answer = recommend.recommend(loaded, "Argentina + Germany", n=5)
     assert len(answer.songs) == 5
 
 
-def test_cli_train_engine_spark_json(spark, store: Settings) -> None:
+def test_cli_train_engine_spark_json(spark, spark_home: Settings) -> None:
     from typer.testing import CliRunner
 
     from dotify.cli import app
 
-    result = CliRunner().invoke(app, ["--home", str(store.home), "train", "--engine", "spark",
+    result = CliRunner().invoke(app, ["--home", str(spark_home.home), "train", "--engine", "spark",
                                       "--factors", "8", "--iterations", "3", "--no-publish",
                                       "--json"])
     assert result.exit_code == 0, result.output
@@ -327,20 +328,20 @@ def test_old_java_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
         spark_session.require_spark()
 
 
-def test_cli_tune_engine_spark_saves_params_imf_accepts(spark, store: Settings) -> None:
+def test_cli_tune_engine_spark_saves_params_imf_accepts(spark, spark_home: Settings) -> None:
     from typer.testing import CliRunner
 
     from dotify.cli import app
 
-    home = ["--home", str(store.home)]
+    home = ["--home", str(spark_home.home)]
     tuned = CliRunner().invoke(app, [*home, "tune", "--engine", "spark", "--search", "bayes",
                                      "--trials", "1", "--json"])
     assert tuned.exit_code == 0, tuned.output
-    saved = store.home / "best_params.json"
+    saved = spark_home.home / "best_params.json"
     best = json.loads(saved.read_text())["params"]
     assert "reg_scaling" not in best and "blocks" not in best and "factors" in best
     trained = CliRunner().invoke(app, [*home, "train", "--model", "imf", "--no-publish", "--json"])
-    saved.unlink()  # the store is shared by the module's tests
+    saved.unlink()  # the home is shared by the module's tests
     assert trained.exit_code == 0, trained.output  # the local IMF takes the tuned params
     assert json.loads(trained.stdout)["params"]["factors"] == best["factors"]
 

@@ -8,9 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from dotify.charts.formats import Chart, ChartRow
-from dotify.config import Settings
 from dotify.store.charts import FileRecord, Store, last_chart_dates, song_key
-from dotify.store.engine import engine_for
 from dotify.store.schema import artists, chart_entries, charts, ingested_files, song_artists, songs
 
 DAY = date(2020, 1, 3)
@@ -26,11 +24,6 @@ def make_chart(market: str = "se", day: date = DAY, kind: str = "daily",
     ]
     built = tuple(ChartRow(market, day, kind, i, *row) for i, row in enumerate(rows, 1))
     return Chart.from_rows(built, "test", 2)
-
-
-@pytest.fixture
-def store(db_settings: Settings) -> Store:
-    return Store(engine_for(db_settings))
 
 
 def entries(store: Store) -> list[tuple]:

@@ -27,10 +27,8 @@ from typing import BinaryIO
 from sqlalchemy.engine import Engine
 
 from dotify.charts.formats import MAX_POSITION, ONE_CHART_FORMATS, Chart, ChartReader
-from dotify.config import Settings
 from dotify.errors import ChartFormatError
 from dotify.store.charts import Batch, ChartResult, FileRecord, Store
-from dotify.store.engine import engine_for
 
 log = logging.getLogger("dotify")
 
@@ -106,7 +104,7 @@ class _HashingReader(io.RawIOBase):
         return self.sha256.hexdigest()
 
 
-def ingest_paths(target: Settings | Engine | Store, paths: Iterable[Input],
+def ingest_paths(target: Engine | Store, paths: Iterable[Input],
                  market: str | None = None, date: date | str | None = None,
                  kind: str | None = None, progress: Progress | None = None,
                  commit_rows: int = COMMIT_ROWS) -> IngestReport:
@@ -115,37 +113,24 @@ def ingest_paths(target: Settings | Engine | Store, paths: Iterable[Input],
     ``market``, ``date`` and ``kind`` apply to files whose name does not say them. Charts
     are committed about ``commit_rows`` rows at a time, each chart whole.
     """
-    store = _store(target)
+    store = target if isinstance(target, Store) else Store(target)
     report = IngestReport()
     started = time.perf_counter()
     inputs = _expand(paths, report)
     total = sum(_size(item) for item in inputs)
     batcher = _Batcher(store, report, commit_rows)
     done = 0
-    try:
-        for item in inputs:
-            for name, stream, position in _streams(item, report):
-                _ingest_stream(batcher, name, stream, (market, date, kind))
-                if progress is not None:
-                    progress(done + position(), total, name)
-            done += _size(item)
-        batcher.flush()
-    finally:
-        if isinstance(target, Settings):  # the engine is ours: close its connections
-            store.engine.dispose()
+    for item in inputs:
+        for name, stream, position in _streams(item, report):
+            _ingest_stream(batcher, name, stream, (market, date, kind))
+            if progress is not None:
+                progress(done + position(), total, name)
+        done += _size(item)
+    batcher.flush()
     if progress is not None:
         progress(total, total, "")
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _store(target: Settings | Engine | Store) -> Store:
-    if isinstance(target, Store):
-        return target
-    if isinstance(target, Settings):
-        target.ensure_dirs()
-        return Store(engine_for(target))
-    return Store(target)
 
 
 def _size(item: Path | tuple[str, bytes]) -> int:

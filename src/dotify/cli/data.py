@@ -45,8 +45,10 @@ def ingest(
         def progress(done: int, total: int, name: str) -> None:
             bar.update(task, completed=done, total=total, description=Path(name).name[-40:])
 
-        report = ingest_paths(settings(ctx), paths, market=market,
-                              date=date.date() if date else None, kind=kind, progress=progress)
+        with opened(settings(ctx)) as engine:
+            report = ingest_paths(engine, paths, market=market,
+                                  date=date.date() if date else None, kind=kind,
+                                  progress=progress)
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     _print_report(report)

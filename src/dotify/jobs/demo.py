@@ -81,7 +81,8 @@ def _stored_charts(settings: Settings) -> int:
 def _ingest(settings: Settings) -> str:
     from dotify.charts.ingest import ingest_paths
 
-    report = ingest_paths(settings, [settings.simulator_dir])
+    with opened(settings) as engine:
+        report = ingest_paths(engine, [settings.simulator_dir])
     return f"{report.rows:,} rows, {report.files_ok:,} files, {len(report.markets)} markets"
 
 
