@@ -28,6 +28,7 @@ def test_every_command_has_help_text(name: str) -> None:
     assert "Usage" in result.output
 
 
+@pytest.mark.slow  # over a second: left to make test, out of make check
 def test_python_dash_m_runs_the_cli() -> None:
     done = subprocess.run([sys.executable, "-m", "dotify", "--help"], capture_output=True,
                           text=True, timeout=60)

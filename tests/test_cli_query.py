@@ -160,6 +160,7 @@ def test_no_published_model(settings: Settings, capsys, monkeypatch) -> None:
     assert "no published model" in err and "dotify train" in err
 
 
+@pytest.mark.slow  # over a second: left to make test, out of make check
 def test_the_console_script_reports_errors(published: Settings) -> None:
     env = {**os.environ, "DOTIFY_HOME": str(published.home)}
     done = subprocess.run([sys.executable, "-m", "dotify", "recommend", "Colombai + Turkey"],

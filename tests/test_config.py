@@ -31,6 +31,7 @@ def test_invalid_setting_is_refused(tmp_path: Path) -> None:
         Settings(home=tmp_path, source="ftp")  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # over a second: left to make test, out of make check
 def test_cli_reports_a_bad_setting_in_words(tmp_path: Path) -> None:
     import os
     import subprocess

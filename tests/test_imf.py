@@ -138,6 +138,7 @@ def test_same_seed_same_factors_and_artifact_round_trip(tmp_path: Path) -> None:
     assert json.loads((saved.path / "meta.json").read_text())["history"][-1]["iteration"] == 4
 
 
+@pytest.mark.slow  # over a second: left to make test, out of make check
 def test_simulator_clusters_are_recovered(tmp_path: Path) -> None:
     from dotify.charts import ingest
     from dotify.charts.sim import simulate

@@ -20,11 +20,13 @@ def _report(result: subprocess.CompletedProcess[str]) -> str:
     return f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
 
 
+@pytest.mark.slow  # over a second: left to make test, out of make check
 def test_ruff_passes() -> None:
     result = _run([sys.executable, "-m", "ruff", "check", "src", "tests", "bench", "scripts"])
     assert result.returncode == 0, _report(result)
 
 
+@pytest.mark.slow  # over a second: left to make test, out of make check
 def test_mypy_passes_on_src() -> None:
     if importlib.util.find_spec("mypy") is None:
         pytest.skip("mypy is not installed in this environment (pip install -e '.[dev]')")

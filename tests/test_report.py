@@ -77,6 +77,7 @@ def _heatmap(path: Path) -> None:
     fig.savefig(path)
 
 
+@pytest.mark.slow  # over a second: left to make test, out of make check
 def test_report_writes_valid_pngs_and_escaped_html(settings: Settings, published) -> None:
     _runs(settings, [0.15, 0.12, 0.3, None])
     _heatmap(settings.reports_dir / "tuning_heatmap.png")

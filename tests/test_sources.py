@@ -49,6 +49,7 @@ def test_http_pulls_legacy_csv_into_the_archive(settings: Settings) -> None:
     assert {kind for kind, *_ in server.requests} == {"daily"}
 
 
+@pytest.mark.slow  # over a second: left to make test, out of make check
 def test_http_faults_fail_their_market_only(settings: Settings) -> None:
     with ChartServer(fixture_csv, slow_s=2.5) as server:
         server.faults = {"se": "timeout", "de": "404", "fr": "500", "it": "html", "no": "flaky"}

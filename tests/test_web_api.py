@@ -14,6 +14,7 @@ from dotify.query.arithmetic import OPERATORS
 from dotify.query.recommend import DEFAULT_POPULARITY, WORLD
 from dotify.web import create_app
 from dotify.web.model_holder import ModelHolder
+from tests.waiting import wait_until
 from tests.web_support import XSS_TITLE, add_charts, build_artifact
 
 
@@ -253,13 +254,13 @@ def test_holder_follows_publish_and_keeps_the_old_model_on_a_broken_one(settings
     live = holder.get()
     assert live is not None and live.version == first.version
     second = build_artifact(settings.models_dir, seed=2)
-    _wait_for(lambda: holder.get().version == second.version)
+    wait_until(lambda: holder.get().version == second.version)
     assert live.artifact.version == first.version  # a request's reference never changes
     broken = settings.models_dir / "20990101T000000Z-dead"
     broken.mkdir()
     (broken / "meta.json").write_text("{")
     artifacts.publish(settings.models_dir, broken.name)
-    _wait_for(lambda: holder.get() is not None and holder.last_error is not None)
+    wait_until(lambda: holder.get() is not None and holder.last_error is not None)
     assert holder.get().version == second.version
     assert "cannot be read" in holder.last_error
 
@@ -273,15 +274,6 @@ def test_holder_checks_the_pointer_at_most_once_per_interval(settings: Settings)
         assert holder.get().version == first.version
     with pytest.raises(ValueError, match="check_every"):
         ModelHolder(settings.models_dir, check_every=-1)
-
-
-def _wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 # ---------------------------------------------------------------- pages
@@ -346,5 +338,5 @@ def test_lifespan_starts_and_stops_an_attached_scheduler(settings: Settings) -> 
     with TestClient(app) as client:
         assert scheduler.running
         assert client.get("/healthz").status_code == 200
-        _wait_for(lambda: ran == ["job"])
+        wait_until(lambda: ran == ["job"])
     assert not scheduler.running

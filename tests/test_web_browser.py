@@ -25,6 +25,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 expect.set_options(timeout=20_000)  # a busy CI machine is slow, not wrong
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,  # a real browser starts
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed "
                        "(apt-get install chromium; .ci/run does it)"),
 ]

@@ -118,16 +118,20 @@ def test_dotify_serve_refuses_a_bad_nightly_time(home: Path) -> None:
 
 
 def _wait_for_json(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    answer: list[dict] = []
+
+    def answered() -> bool:
         if proc.poll() is not None:
             err = proc.stderr.read().decode() if proc.stderr else ""
             pytest.fail(f"dotify serve exited: {err}")
         try:
-            return httpx.get(url, timeout=1).json()  # type: ignore[no-any-return]
+            answer.append(httpx.get(url, timeout=1).json())
         except httpx.HTTPError:
-            time.sleep(0.1)
-    pytest.fail(f"no answer from {url} within {timeout} s")
+            return False
+        return True
+
+    wait_until(answered, timeout=timeout, every=0.1, what=f"an answer from {url}")
+    return answer[0]
 
 
 @pytest.mark.parametrize(("protocol_name", "expected"), [("plain", 0), ("nodelay", 1)])

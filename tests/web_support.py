@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -17,6 +16,7 @@ from dotify import artifact as artifacts
 from dotify.config import Settings
 from dotify.learn.ratings import Songs
 from dotify.models import make_model
+from tests.waiting import wait_until
 
 CLUSTERS = {
     "latin": ["co", "mx", "ar", "cl", "pe", "br"],
@@ -102,11 +102,9 @@ def running_server(app: object) -> Iterator[str]:
                                            lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start within 10 s")
-        time.sleep(0.02)
+    wait_until(lambda: server.started or not thread.is_alive(), what="uvicorn's start")
+    if not server.started:
+        raise RuntimeError("uvicorn stopped before it started")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
