@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from dotify.countries import MARKETS
 from dotify.errors import ExpressionError, UnknownCountryError
+from dotify.query.algebra import DIVISION_FLOOR
 from dotify.query.arithmetic import (
-    DIVISION_FLOOR,
     MAX_DEPTH,
     MAX_LENGTH,
     MAX_TERMS,
@@ -140,7 +140,7 @@ def test_precedence_comes_from_the_table(a: Operator, b: Operator) -> None:
 def test_evaluation_applies_the_tables_function() -> None:
     for op in OPERATORS:
         node = BinOp(op.canonical, CO, TR)
-        want = op.apply(evaluate(CO, _vectors), evaluate(TR, _vectors), node)
+        want = op.apply(evaluate(CO, _vectors), evaluate(TR, _vectors), node.pos)
         np.testing.assert_array_equal(evaluate(node, _vectors).vector, want.vector)
 
 

@@ -28,7 +28,8 @@ from dotify.learn.ratings import Songs
 from dotify.models import make_model
 from dotify.query import recommend as engine
 from dotify.query import tastes
-from dotify.query.arithmetic import DIVISION_FLOOR, parse, upper_bound
+from dotify.query.algebra import DIVISION_FLOOR
+from dotify.query.arithmetic import parse, upper_bound
 from dotify.query.recommend import WORLD, recommend, similar, top
 
 COUNTRIES = np.array(["co", "mx", "de", "at", "tr", "jp", "kr"])  # kr: no streams at all

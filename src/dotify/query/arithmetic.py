@@ -28,10 +28,8 @@ the same tree. Errors carry the 0-based character position of the problem.
 
 Evaluation (:func:`evaluate`) works element by element on the values it is given for each
 country (the engine passes each country's taste song by song, see
-:mod:`dotify.query.tastes`): ``+`` and ``-`` add and subtract, a number scales, ``*`` keeps
-what both play (the product of the positive parts) and ``/`` what the first plays much more
-than the second (``a / (a + b + DIVISION_FLOOR)`` on the positive parts, in [0, 1]), so no
-inf or NaN ever reaches a score. :func:`upper_bound` gives the largest value an expression can
+:mod:`dotify.query.tastes`), applying each operator's ``apply`` from
+:mod:`dotify.query.algebra`. :func:`upper_bound` gives the largest value an expression can
 reach (each operator's ``span``), the scale of a 0-100 match.
 """
 
@@ -47,11 +45,22 @@ import numpy as np
 
 from dotify.countries import MARKETS, find, normalise, suggest
 from dotify.errors import ExpressionError, UnknownCountryError
+from dotify.query.algebra import (
+    Span,
+    Value,
+    add,
+    div,
+    mul,
+    span_add,
+    span_div,
+    span_mul,
+    span_sub,
+    sub,
+)
 
 MAX_LENGTH = 500
 MAX_TERMS = 50
 MAX_DEPTH = 32
-DIVISION_FLOOR = 0.05  # added to a quotient's denominator, on the tastes' 0-1 scale
 
 IMPLICIT = "*"  # the operator between a number and the country or "(" right after it
 
@@ -337,20 +346,6 @@ def parse(expression: str | Sequence[str]) -> Node:
 # ---------------------------------------------------------------- evaluation
 
 
-@dataclass
-class Value:
-    """A scalar (``parts`` empty, ``vector`` 0-d) or values (one per song, or per coordinate)
-    split into named parts: ``parts`` maps a country's name (or any other named share, such
-    as the world's taste) to its share of ``vector``; the parts sum to ``vector``."""
-
-    vector: np.ndarray
-    parts: dict[str, np.ndarray]
-
-    @property
-    def is_scalar(self) -> bool:
-        return self.vector.ndim == 0
-
-
 def evaluate(tree: Node, vector_of: Callable[[Country], np.ndarray | Value]) -> Value:
     """Evaluate ``tree`` element by element, given each country's values (float64, one per
     song) or its :class:`Value` (values already split into parts).
@@ -382,97 +377,7 @@ def _evaluate(tree: Node, vector_of: Callable[[Country], np.ndarray | Value]) ->
         inner = _evaluate(tree.operand, vector_of)
         return Value(-inner.vector, {k: -v for k, v in inner.parts.items()})
     left, right = _evaluate(tree.left, vector_of), _evaluate(tree.right, vector_of)
-    return _BY_SIGN[tree.op].apply(left, right, tree)
-
-
-def _add(a: Value, b: Value, node: BinOp, sign: float = 1.0) -> Value:
-    if a.is_scalar and b.is_scalar:
-        return Value(a.vector + sign * b.vector, {})
-    if a.is_scalar or b.is_scalar:
-        word = "add" if sign > 0 else "subtract"
-        raise ExpressionError(f"cannot {word} a number and a country; "
-                              f"use a weight such as '0.5 * Colombia'", node.pos)
-    parts = dict(a.parts)
-    for name, part in b.parts.items():
-        parts[name] = parts.get(name, 0.0) + sign * part
-    return Value(a.vector + sign * b.vector, parts)
-
-
-def _sub(a: Value, b: Value, node: BinOp) -> Value:
-    return _add(a, b, node, -1.0)
-
-
-def _mul(a: Value, b: Value, node: BinOp) -> Value:
-    """A number times a value, or what two values share: the product of their positive
-    parts (a song counts only where both play it)."""
-    if a.is_scalar or b.is_scalar:
-        scale, other = (a, b) if a.is_scalar else (b, a)
-        return Value(a.vector * b.vector, {k: v * scale.vector for k, v in other.parts.items()})
-    vector = np.maximum(a.vector, 0.0) * np.maximum(b.vector, 0.0)
-    return Value(vector, _shared(vector, a, b))
-
-
-def _div(a: Value, b: Value, node: BinOp) -> Value:
-    """A value over a number, or what the first plays much more than the second: ``a / (a +
-    b + DIVISION_FLOOR)`` on their positive parts, between 0 and 1 (never inf), rising with
-    ``a`` and falling with ``b``. Parts: the first's side gets what it would score over a
-    silent second, ``a / (a + DIVISION_FLOOR)``; the second's side what it takes away from
-    that (never positive)."""
-    if b.is_scalar:
-        if b.vector == 0:
-            raise ExpressionError("division by zero", node.pos)
-        return Value(a.vector / b.vector, {k: v / b.vector for k, v in a.parts.items()})
-    if a.is_scalar:
-        raise ExpressionError("cannot divide a number by a country; divide a country by a "
-                              "number or by another country", node.pos)
-    top, bottom = np.maximum(a.vector, 0.0), np.maximum(b.vector, 0.0)
-    vector = top / (top + bottom + DIVISION_FLOOR)
-    alone = top / (top + DIVISION_FLOOR)
-    return Value(vector, _summed(_spread(alone, a), _spread(vector - alone, b)))
-
-
-def _spread(share: np.ndarray, side: Value) -> dict[str, np.ndarray]:
-    """``share`` among ``side``'s parts in proportion to ``part / side`` where the side is
-    positive (zero elsewhere)."""
-    positive = side.vector > 0
-    denominator = np.where(positive, side.vector, 1.0)
-    return {name: np.where(positive, share * part / denominator, 0.0)
-            for name, part in side.parts.items()}
-
-
-def _shared(vector: np.ndarray, a: Value, b: Value) -> dict[str, np.ndarray]:
-    """The parts of a product: half to each side where both are positive, so the parts
-    always sum to ``vector`` (which is zero elsewhere)."""
-    return _summed(_spread(0.5 * vector, a), _spread(0.5 * vector, b))
-
-
-def _summed(*shares: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The parts of several shares added by name (a country may stand on both sides)."""
-    parts: dict[str, np.ndarray] = {}
-    for share in shares:
-        for name, part in share.items():
-            parts[name] = parts.get(name, 0.0) + part
-    return parts
-
-
-Span = tuple[float, float]
-
-
-def _span_add(a: Span, b: Span) -> Span:
-    return a[0] + b[0], a[1] + b[1]
-
-
-def _span_sub(a: Span, b: Span) -> Span:
-    return a[0] - b[1], a[1] - b[0]
-
-
-def _span_mul(a: Span, b: Span) -> Span:
-    return max(a[0], 0.0) * max(b[0], 0.0), max(a[1], 0.0) * max(b[1], 0.0)
-
-
-def _span_div(a: Span, b: Span) -> Span:
-    top = max(a[1], 0.0)
-    return 0.0, top / (top + max(b[0], 0.0) + DIVISION_FLOOR)
+    return _BY_SIGN[tree.op].apply(left, right, tree.pos)
 
 
 def upper_bound(tree: Node, low: float, high: float) -> float:
@@ -516,7 +421,7 @@ class Operator:
     label: str
     aliases: tuple[str, ...]
     precedence: int
-    apply: Callable[[Value, Value, BinOp], Value]
+    apply: Callable[[Value, Value, int], Value]  # (left, right, position)
     span: Callable[[Span, Span], Span]  # the range of the result of two country values
     name: str
     meaning: str
@@ -528,15 +433,15 @@ class Operator:
 
 
 OPERATORS: tuple[Operator, ...] = (
-    Operator(symbol="+", canonical="+", label="+", aliases=(), precedence=1, apply=_add,
-             span=_span_add, name="plus", meaning="add the tastes"),
-    Operator(symbol="-", canonical="-", label="−", aliases=("−", "–"), precedence=1, apply=_sub,
-             span=_span_sub, name="minus", meaning="take a taste away"),
+    Operator(symbol="+", canonical="+", label="+", aliases=(), precedence=1, apply=add,
+             span=span_add, name="plus", meaning="add the tastes"),
+    Operator(symbol="-", canonical="-", label="−", aliases=("−", "–"), precedence=1, apply=sub,
+             span=span_sub, name="minus", meaning="take a taste away"),
     Operator(symbol="x", canonical="*", label="×", aliases=("*", "×", "X", "·", "⋅"),
-             precedence=2, apply=_mul, span=_span_mul, name="times",
+             precedence=2, apply=mul, span=span_mul, name="times",
              meaning="what both play: the product, song by song, of what each plays"),
-    Operator(symbol="÷", canonical="/", label="÷", aliases=("/", "∕"), precedence=2, apply=_div,
-             span=_span_div, name="divided by",
+    Operator(symbol="÷", canonical="/", label="÷", aliases=("/", "∕"), precedence=2, apply=div,
+             span=span_div, name="divided by",
              meaning="what the first plays much more than the second, song by song"),
 )
 

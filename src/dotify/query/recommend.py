@@ -49,7 +49,8 @@ import numpy as np
 from dotify.artifact import Artifact
 from dotify.countries import MARKETS
 from dotify.errors import CountryNotInModelError, DotifyError, ExpressionError
-from dotify.query.arithmetic import Country, Value, countries_in, evaluate, parse, upper_bound
+from dotify.query.algebra import Value
+from dotify.query.arithmetic import Country, countries_in, evaluate, parse, upper_bound
 from dotify.query.tastes import Tastes
 
 log = logging.getLogger("dotify")
