@@ -62,11 +62,11 @@ def test_json_output(published: Settings) -> None:
     data = json.loads(out)
     assert data["expression"] == "Colombia x Mexico - Germany"
     assert data["parsed"] == "Colombia * Mexico - Germany"
-    # no streams in this model: each country is the model's estimate (rank / 5) ** 4 and the
-    # world's taste is their mean, taken away once; Uno: Colombia 1 x Mexico 1, less Germany's
-    # 0.1296, less the world's 0.5198 (the best score of the expression is 1)
+    # no streams in this model: each country is the model's estimate (rank / 5) ** 4; Uno:
+    # Colombia 1 x Mexico 1, less Germany's 0.1296; the world's taste cancels out (the
+    # expression's world weight, 1 x 1 - 1, is 0)
     assert [s["title"] for s in data["songs"]] == ["Uno", "Dos, otra"]
-    assert data["songs"][0]["score"] == pytest.approx(1 - 0.1296 - 0.5198)
+    assert data["songs"][0]["score"] == pytest.approx(1 - 0.1296)
     first = data["songs"][0]
     assert first["rank"] == 1 and first["artists"] == "Ana"
     assert first["url"] == f"https://open.spotify.com/track/{SONG_IDS[0]}"

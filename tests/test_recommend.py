@@ -30,7 +30,7 @@ from dotify.query import recommend as engine
 from dotify.query import tastes
 from dotify.query.algebra import DIVISION_FLOOR
 from dotify.query.arithmetic import parse, upper_bound
-from dotify.query.recommend import WORLD, recommend, similar, top
+from dotify.query.recommend import WORLD, recommend, similar, top, world_weight
 
 COUNTRIES = np.array(["co", "mx", "de", "at", "tr", "jp", "kr"])  # kr: no streams at all
 TITLES = ["Latin", "Latin mx", "German", "German at", "Turkish", "Latin Turkish", "Global hit",
@@ -193,13 +193,33 @@ def test_subtracting_a_country_takes_its_songs_away(art: Artifact) -> None:
             assert song.contributions["Germany"] <= 0.0
         scores = {s.title: s.score for s in everything}
         world = {s.title: s.contributions[WORLD] for s in everything}
-        # the world is taken away once (the best score of "A - B" is 1), not added back
-        assert world["Global hit"] == pytest.approx(-(1 - popularity) * W[GLOBAL_HIT])
-        assert scores["Global hit"] == pytest.approx(1.0 - 1.0 - (1 - popularity))
-        assert scores["Latin"] >= 0.75 - tastes.FILL_IN - (1 - popularity) * W[LATIN]
+        # in "A - B" the world's taste cancels out (its world weight is 0): what both
+        # play scores nothing at any popularity, and the world is neither taken nor added
+        assert set(world.values()) == {0.0}
+        assert scores["Global hit"] == pytest.approx(1.0 - 1.0)
+        assert scores["Latin"] >= 0.75 - tastes.FILL_IN
         assert scores["German"] <= tastes.FILL_IN - 0.75
     plain = _scores(recommend(art, "Colombia + Germany", n=9))
     assert plain["German"] > 0 > _scores(recommend(art, "Colombia - Germany", n=9))["German"]
+
+
+@pytest.mark.parametrize(("expression", "weight"), [
+    ("Colombia", 1.0), ("Colombia + Turkey", 2.0), ("Colombia + 2 Turkey", 3.0),
+    ("Colombia - Turkey", 0.0), ("Colombia x Turkey", 1.0), ("Colombia x Turkey - Germany", 0.0),
+    ("2 Colombia - Turkey", 1.0), ("-Colombia", 0.0), ("Colombia / 2", 0.5),
+    ("Colombia / Turkey", 1 / (2 + DIVISION_FLOOR)),
+])
+def test_the_world_weight_is_the_value_when_every_country_plays_alike(
+        expression: str, weight: float) -> None:
+    assert world_weight(parse(expression)) == pytest.approx(weight)
+
+
+def test_the_world_is_never_added_back(art: Artifact) -> None:
+    for popularity in (0.0, 0.5):
+        result = recommend(art, "Colombia x Turkey - Germany", n=9, popularity=popularity)
+        assert all(s.contributions[WORLD] == 0.0 for s in result.songs)
+        assert _scores(result)["Global hit"] == pytest.approx(0.0)  # 1 x 1 - 1: nothing more
+        assert _titles(result)[0] == "Latin Turkish"
 
 
 def test_contributions_sum_to_the_score(art: Artifact) -> None:
@@ -273,8 +293,8 @@ def _oracle(art: Artifact, streams: np.ndarray, popularity: float) -> np.ndarray
     world = r[real].mean(axis=0)
     estimate = _estimates(art).astype(np.float32).astype(np.float64)
     own = np.where(r > 0, r, tastes.FILL_IN * estimate)
-    best = 1 + 2  # every country at its top song, the subtracted one silent
-    return own[0] + 2 * own[1] - own[2] - (1 - popularity) * best * world
+    weight = 1 + 2 - 1  # the world weight: the expression with every country at 1
+    return own[0] + 2 * own[1] - own[2] - (1 - popularity) * weight * world
 
 
 @settings(max_examples=100, deadline=None)

@@ -81,6 +81,12 @@ def test_knobs_n_popularity_and_discover(client: TestClient,
     local = ask(client, expression="Colombia", n=40, popularity=0.0).json()["songs"]
     hits = ask(client, expression="Colombia", n=40, popularity=1.0).json()["songs"]
     assert [s["title"] for s in local] != [s["title"] for s in hits]
+    answer = ask(client, expression="Colombia + Germany", popularity=0.25).json()
+    assert (answer["popularity"], answer["world_weight"]) == (0.25, 2.0)
+    difference = ask(client, expression="Colombia - Germany", n=40)
+    assert difference.json()["world_weight"] == 0.0  # the knob cannot change it
+    assert difference.json()["songs"] == ask(client, expression="Colombia - Germany", n=40,
+                                             popularity=0.0).json()["songs"]
     found = ask(client, expression="Colombia + Germany", n=40, discover=True).json()["songs"]
     rows = [list(published.countries).index(c) for c in ("co", "de")]
     charting = set(np.flatnonzero(np.asarray(published.charted[rows].sum(axis=0)).ravel()))

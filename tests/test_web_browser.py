@@ -94,6 +94,7 @@ def test_build_an_expression_and_get_ten_songs(page, base_url: str) -> None:  # 
         assert links.nth(i).get_attribute("rel") == "noopener"
         assert links.nth(i).get_attribute("href").startswith("https://open.spotify.com/track/")
     assert page.inner_text("#results-title") == "Music like Colombia × Turkey − Germany"
+    expect(page.locator("#results-note")).to_be_visible()  # the world cancels out: 1 x 1 - 1
     assert "q=Colombia+x+Turkey+-+Germany" in page.url
     assert page.input_value("#expression") == "Colombia x Turkey - Germany"
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -103,6 +104,7 @@ def test_build_an_expression_and_get_ten_songs(page, base_url: str) -> None:  # 
     # an earlier term can be edited: the first operator becomes "+", the query runs again
     page.select_option("select.op-pick >> nth=0", "+")
     expect(page.locator("#results-title")).to_contain_text("Colombia + Turkey − Germany")
+    expect(page.locator("#results-note")).to_be_hidden()  # 1 + 1 - 1: the knob takes 1
 
 
 def test_the_url_holds_the_query_and_back_works(page) -> None:  # type: ignore[no-untyped-def]

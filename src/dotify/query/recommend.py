@@ -4,14 +4,17 @@ Songs are scored in song space (:mod:`dotify.query.tastes`): each country of the
 expression is what it plays (its chart profile, 0 to 1, the model filling in the songs it
 never charted); the expression is evaluated song by song (``x`` is what both play, ``-``
 takes away), and the world's taste (the mean profile) is then taken away once, ``1 -
-popularity`` times the expression's best score ``B`` (1 for "Japan", 2 for "Japan +
-Korea")::
+popularity`` times the expression's world weight ``k``::
 
-    score(s) = E(r̂)(s) - (1 - popularity) * B * w(s)
+    score(s) = E(r̂)(s) - (1 - popularity) * k * w(s)
 
-Taking the world away once, not from each country, keeps a subtracted country from adding
-the world's hits back: in ``Colombia x Turkey - Germany`` a song only the world plays scores
-below zero.
+``k`` (:func:`world_weight`) is what the expression gives when every country plays the same
+song at 1: 1 for "Japan", 2 for "Japan + Korea", 1 for "Japan x Korea", and 0 for "Japan -
+Korea", where the world's taste cancels out as it does in the local truth of
+:mod:`dotify.learn.fidelity`: a difference already takes away what both countries share,
+so the knob leaves it alone. The world is never added: ``k`` is at least 0, so in
+``Colombia x Turkey - Germany`` (``k`` = 0) a song only the world plays never scores from
+the world.
 
 ``popularity = 1`` answers with what the countries play most; ``0`` with what sets them
 apart from the world (the songs most particular to them); :data:`DEFAULT_POPULARITY`,
@@ -82,6 +85,7 @@ class Recommendation:
     parsed: str  # the canonical form of the parsed expression
     songs: list[RecommendedSong]
     popularity: float = DEFAULT_POPULARITY
+    world_weight: float = 1.0  # how much of the world's taste the knob takes away (0: none)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,7 +180,8 @@ def recommend(
     if value.is_scalar:
         raise ExpressionError("the expression has no country in it")
     size = upper_bound(tree, 0.0, 1.0)  # the best score: every country at its top song
-    world = (1.0 - popularity) * max(size, 0.0) * tastes.world_taste(discover)
+    weight = world_weight(tree)
+    world = (1.0 - popularity) * weight * tastes.world_taste(discover)
     scores = value.vector - world
     allowed = _allowed(artifact, prepared, tree, exclude_charting, since, until)
     if allowed is not None:
@@ -189,7 +194,14 @@ def recommend(
     log.debug("recommend %r: %d songs in %.2f ms", str(tree), len(songs),
               1e3 * (time.perf_counter() - started))
     text = expression if isinstance(expression, str) else " ".join(expression)
-    return Recommendation(text, str(tree), songs, popularity)
+    return Recommendation(text, str(tree), songs, popularity, weight)
+
+
+def world_weight(tree: Any) -> float:
+    """How many times the world's taste an expression holds (at least 0): its value when
+    every country plays one song at 1 (so ``A + B`` is 2, ``A - B`` 0, ``A x B`` 1)."""
+    value = evaluate(tree, lambda _: np.ones(1))
+    return max(float(value.vector.reshape(-1)[0]), 0.0)
 
 
 def top(artifact: Artifact, country: str, n: int = 10,

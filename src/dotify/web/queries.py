@@ -67,7 +67,8 @@ def recommend(live: Live, body: RecommendationRequest) -> RecommendationResponse
     found = engine.recommend(live.artifact, query, **options)
     return RecommendationResponse(expression=found.expression, parsed=found.parsed,
                                   songs=[_song(s) for s in found.songs],
-                                  model_version=live.version)
+                                  model_version=live.version, popularity=found.popularity,
+                                  world_weight=found.world_weight)
 
 
 def similar(live: Live, code: str, n: int) -> list[SimilarCountry]:

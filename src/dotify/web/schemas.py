@@ -25,7 +25,8 @@ class RecommendationRequest(BaseModel):
         description="alternating countries and operators: ['Colombia', 'x', 'Turkey', '=']")
     n: int = Field(10, ge=1, le=100, description="how many songs")
     popularity: float | None = Field(
-        None, ge=0.0, le=1.0, description="0: local taste (direction), 1: global hits (length)")
+        None, ge=0.0, le=1.0,
+        description="0: what sets the countries apart from the world, 1: what they play most")
     discover: bool = Field(False, description="leave out songs already charting in the countries")
 
     @model_validator(mode="after")
@@ -57,6 +58,10 @@ class RecommendationResponse(BaseModel):
     parsed: str
     songs: list[Song]
     model_version: str
+    popularity: float = Field(description="the popularity knob the answer used")
+    world_weight: float = Field(
+        ge=0, description="how many times the world's taste the knob takes away at popularity "
+        "0; 0 when it cancels out (as in 'Colombia - Germany'), so the knob changes nothing")
 
 
 class Country(BaseModel):

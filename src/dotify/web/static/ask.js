@@ -221,6 +221,7 @@
     const title = $("results-title");
     const pretty = data.parsed.split(" ").map((word) => prettyOf.get(word) || word).join(" ");
     title.replaceChildren("Music like ", Object.assign(document.createElement("b"), { textContent: pretty }));
+    $("results-note").hidden = data.world_weight !== 0;
     const list = $("songs");
     list.replaceChildren();
     for (const s of data.songs) {
