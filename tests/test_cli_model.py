@@ -19,7 +19,7 @@ from dotify.store.engine import opened
 pytestmark = pytest.mark.slow
 
 TUNE_FAST = ["--iterations", "3", "--param", "num_threads=1", "--factors", "8"]
-FAST = ["--model", "imf", *TUNE_FAST]  # tune is IMF's; train and evaluate default to bpr-net
+FAST = ["--model", "imf", *TUNE_FAST]  # train, evaluate and tune default to bpr-net
 METRICS = {"train_epr", "val_epr", "val_epr_filtered", "params", "n_countries", "n_songs", "nnz",
            "precision@10", "recall@10", "ndcg@10", "map@10", "auc"}
 
@@ -101,14 +101,32 @@ def test_evaluate_json_has_the_metrics_and_baselines(planted_home: Settings) -> 
 
 
 def test_tune_json_has_trials_and_best(planted_home: Settings) -> None:
-    payload = _json("tune", *TUNE_FAST, "--json")
+    payload = _json("tune", *FAST, "--json")  # imf: the seed's grid by default
     assert METRICS <= set(payload) and {"trials", "best"} <= set(payload)
     assert len(payload["trials"]) == 16
     assert payload["val_epr"] == payload["best"]["val_epr"] == min(
         t["val_epr"] for t in payload["trials"])
     assert (planted_home.reports_dir / "tuning_heatmap.png").exists()
-    bayes = _json("tune", "--search", "bayes", "--trials", "2", *TUNE_FAST, "--json")
-    assert len(bayes["trials"]) == 2
+    bayes = _json("tune", "--search", "bayes", "--trials", "2", *FAST, "--json")
+    assert len(bayes["trials"]) == 2 and bayes["kind"] == "imf"
+
+
+def test_tune_any_kind_then_train_takes_its_best(planted_home: Settings) -> None:
+    _json("tune", *FAST, "--json")
+    imf = json.loads((planted_home.home / "best_params.json").read_text())["imf"]
+    payload = _json("tune", "--trials", "2", "--param", "epochs=10", "--json")  # bpr-net
+    assert payload["kind"] == "bpr-net" and len(payload["trials"]) == 2
+    searched = {"factors", "regularization", "lr", "eps"}
+    assert all(searched <= set(t["params"]) and t["params"]["epochs"] == 10
+               for t in payload["trials"])
+    saved = json.loads((planted_home.home / "best_params.json").read_text())
+    assert saved["imf"] == imf and saved["bpr-net"]["search"] == "bayes"
+    best = saved["bpr-net"]["params"]
+    trained = _json("train", "--no-publish", "--json")  # the default kind, its tuned params
+    assert trained["kind"] == "bpr-net" and trained["params"]["factors"] == best["factors"]
+    assert trained["params"]["lr"] == best["lr"]
+    saved_model = artifact.load(planted_home.models_dir / trained["version"])
+    assert saved_model.meta["ratings"]["eps"] == best["eps"]
 
 
 def test_human_output_goes_to_stderr(planted_home: Settings) -> None:
@@ -124,6 +142,9 @@ def test_human_output_goes_to_stderr(planted_home: Settings) -> None:
      "model 'popularity' takes no parameter 'alpha'"),
     (["evaluate", "--param", "oops"], "--param 'oops': write it as key=value"),
     (["tune", "--search", "random"], "unknown search 'random'"),
+    (["tune", "--model", "popularity"], "popularity has no parameters to tune"),
+    (["tune", "--model", "net1", "--search", "grid"], "tune net1 with --search bayes"),
+    (["tune", "--model", "net9"], "unknown model 'net9'"),
     (["evaluate", "--model", "imf", "--param", "solver=lu"],
      "solver must be one of cg, cholesky, not 'lu'"),
 ])

@@ -117,3 +117,16 @@ def test_cli_compare_unknown_model_exits_2(planted_home: Settings,
         main()
     assert exit_info.value.code == 2
     assert "unknown model(s) 'nope'" in capsys.readouterr().err
+
+
+def test_every_model_gets_the_same_tuning_budget(planted_home: Settings) -> None:
+    result = CliRunner().invoke(app, ["compare", "--models", "imf,net1,popularity", "--tune",
+                                      "2", "--epochs", "1", "--json"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    table = json.loads(result.stdout)
+    assert {k: row["tune_trials"] for k, row in table.items()} == {
+        "imf": 2, "net1": 2, "popularity": 0}  # popularity has nothing to tune
+    assert table["imf"]["val_epr"] < min(0.5, table["popularity"]["val_epr"])
+    plain = json.loads(CliRunner().invoke(app, ["compare", "--models", "imf", "--json"]).stdout)
+    assert plain["imf"]["tune_trials"] == 0
+

@@ -338,7 +338,7 @@ def test_cli_tune_engine_spark_saves_params_imf_accepts(spark, spark_home: Setti
                                      "--trials", "1", "--json"])
     assert tuned.exit_code == 0, tuned.output
     saved = spark_home.home / "best_params.json"
-    best = json.loads(saved.read_text())["params"]
+    best = json.loads(saved.read_text())["imf"]["params"]
     assert "reg_scaling" not in best and "blocks" not in best and "factors" in best
     trained = CliRunner().invoke(app, [*home, "train", "--model", "imf", "--no-publish", "--json"])
     saved.unlink()  # the home is shared by the module's tests

@@ -13,6 +13,7 @@ from dotify.learn.tuning import (
     SEED_GRID,
     grid_trials,
     load_best_params,
+    load_tuned,
     rescaled,
     tune,
 )
@@ -45,7 +46,7 @@ def test_grid_tune_saves_best_params_and_heatmap(settings) -> None:  # type: ign
     assert best["eps"] == 1000.0 and best["iterations"] == 3
     png = settings.reports_dir / "tuning_heatmap.png"
     assert result.heatmap == png and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert json.loads((settings.home / "best_params.json").read_text())["search"] == "grid"
+    assert json.loads((settings.home / "best_params.json").read_text())["imf"]["search"] == "grid"
 
 
 def test_bayes_search_is_seeded(settings) -> None:  # type: ignore[no-untyped-def]
@@ -74,6 +75,24 @@ def test_rescaled_from_the_store(settings) -> None:  # type: ignore[no-untyped-d
     assert (other.matrix != 0).sum() == full.nnz
     assert np.allclose(other.matrix.data, scale(full.raw.data, "log", 10.0))
     assert other.info["eps"] == 10.0 and rescaled(full, 1000.0) is full
+
+
+def test_every_kind_is_tuned_in_its_own_space_and_saved_apart(settings) -> None:  # type: ignore[no-untyped-def]
+    insert_planted(engine_for(settings), weeks=1)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    old = {"kind": "imf", "params": {"alpha": 2.0, "eps": 10.0}}  # an older file: one record
+    (settings.home / "best_params.json").write_text(json.dumps(old))
+    assert load_best_params(settings) == old["params"]
+    result = tune(settings, "bayes", trials=2, base={"epochs": 2}, kind="net1")
+    for trial in result.trials:
+        p = trial["params"]
+        assert 8 <= p["factors"] <= 64 and 1e-4 <= p["lr"] <= 1e-2 and p["epochs"] == 2
+    assert load_best_params(settings, "net1") == result.best["params"]
+    assert load_best_params(settings) == old["params"]  # imf's record is kept
+    assert load_tuned(settings, "net1")[1] == {"eps": result.best["params"]["eps"]}
+    assert load_best_params(settings, "net2") == {}
+    with pytest.raises(ConfigError, match="random has no parameters to tune"):
+        tune(settings, "bayes", kind="random")
 
 
 def test_bad_search_and_bad_best_params_file(settings) -> None:  # type: ignore[no-untyped-def]

@@ -29,7 +29,13 @@ from dotify.config import Settings
 from dotify.errors import ConfigError
 from dotify.learn import training, tuning
 from dotify.learn.window import FIELDS as WINDOW_FIELDS
-from dotify.models import DEFAULT_KIND, MODEL_KINDS, accepted_params, default_kind
+from dotify.models import (
+    DEFAULT_KIND,
+    MODEL_KINDS,
+    accepted_params,
+    default_kind,
+    search_space,
+)
 
 _MODEL = Annotated[str | None, typer.Option(
     "--model", "-m", help=f"One of {', '.join(MODEL_KINDS)} (default {DEFAULT_KIND}; imf with "
@@ -57,12 +63,12 @@ def parse_param(text: str) -> tuple[str, Any]:
 
 def gather_params(cfg: Settings, kind: str, flags: dict[str, Any], extra: list[str] | None,
                   seed: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(model params, window fields): saved best params (IMF), then flags and ``--seed``,
+    """(model params, window fields): the kind's saved best params, then flags and ``--seed``,
     then ``--param``; ``eps``/``scaling`` go to the data window, the rest is checked
     against the model."""
     if kind not in MODEL_KINDS:
         raise ConfigError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
-    params, fields = tuning.load_tuned(cfg) if kind == "imf" else ({}, {})
+    params, fields = tuning.load_tuned(cfg, kind)
     given = {k: v for k, v in flags.items() if v is not None}
     accepted = accepted_params(kind)
     if seed is not None and "random_state" in accepted:
@@ -171,7 +177,10 @@ def evaluate_command(
 @app.command("tune")
 def tune_command(
     ctx: typer.Context,
-    search: Annotated[str, typer.Option(help="grid (the seed's alpha x lambda), bayes.")] = "grid",
+    model: _MODEL = None,
+    search: Annotated[str | None, typer.Option(
+        help="grid (the seed's alpha x lambda, imf only) or bayes (any model's whole space); "
+        "default grid for imf, bayes otherwise.")] = None,
     trials: Annotated[int, typer.Option(min=1, help="Trials of the bayes search.")] = 30,
     factors: _FACTORS = None, alpha: _ALPHA = None, lam: _LAMBDA = None, eps: _EPS = None,
     iterations: _ITER = None, seed: SeedOpt = 0, param: _PARAM = None, start: StartOpt = None,
@@ -179,40 +188,46 @@ def tune_command(
     spark_master: SparkMasterOpt = None, jdbc_url: JdbcUrlOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Search IMF's parameters; save the best for `dotify train` and draw the EPR heatmap."""
+    """Search a model's parameters; save the best for `dotify train` and draw the EPR heatmap."""
     cfg = with_spark(settings(ctx), spark_master, jdbc_url, engine)
+    kind = model or default_kind(cfg.engine)
+    if kind not in MODEL_KINDS:
+        raise ConfigError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
     base = {k: v for k, v in _flags(factors, alpha, lam, eps, iterations).items() if v is not None}
-    base |= dict(parse_param(p) for p in param or []) | {"random_state": seed}
+    base |= dict(parse_param(p) for p in param or [])
+    if "random_state" in accepted_params(kind):
+        base["random_state"] = seed
     fields = {k: base.pop(k) for k in WINDOW_FIELDS if k in base}
     data, split = options.window(start, end, n_top_songs, fields), options.split(seed)
-    say = _progress(as_json)
-    result = tuning.tune(cfg, search, trials, base, window=data, split=split,
-                         on_trial=lambda t: say(_trial_line(t)), engine=cfg.engine)
-    payload = tuning.summary(result)
+    say, names = _progress(as_json), [*search_space(kind), "eps"]
+    result = tuning.tune(cfg, search or ("grid" if kind in tuning.GRID_KINDS else "bayes"),
+                         trials, base, window=data, split=split,
+                         on_trial=lambda t: say(_trial_line(t, names)), engine=cfg.engine,
+                         kind=kind)
+    payload = {"kind": kind, **tuning.summary(result)}
     if as_json:
         sys.stdout.write(json.dumps(payload, default=_json_default) + "\n")
         return
-    console.print(_trials_table(result.trials))
-    console.print(f"best: {_trial_line(result.best)}\nsaved to {result.best_params_path}; "
-                  f"heatmap {result.heatmap}")
+    console.print(_trials_table(result.trials, names))
+    console.print(f"best: {_trial_line(result.best, names)}\nsaved to {result.best_params_path} "
+                  f"(for {kind}); heatmap {result.heatmap}")
 
 
-def _trial_line(trial: dict[str, Any]) -> str:
+def _trial_line(trial: dict[str, Any], names: list[str]) -> str:
     p = trial["params"]
-    return (f"f={p.get('factors')} alpha={p.get('alpha'):.4g} lambda={p.get('regularization'):.4g} "
-            f"eps={p.get('eps', 1000.0):.4g} iterations={p.get('iterations', '-')}: "
-            f"val EPR {trial['val_epr']:.4f}")
+    shown = " ".join(f"{k}={p[k]:.4g}" if isinstance(p[k], float) else f"{k}={p[k]}"
+                     for k in names if k in p)
+    return f"{shown}: val EPR {trial['val_epr']:.4f}"
 
 
-def _trials_table(trials: list[dict[str, Any]]) -> Table:
+def _trials_table(trials: list[dict[str, Any]], names: list[str]) -> Table:
     table = Table(title="trials: EPR (lower is better), fit seconds")
-    for name in ("f", "alpha", "lambda", "eps", "iter", "train", "val", "val filt", "s"):
+    for name in (*names, "train", "val", "val filt", "s"):
         table.add_column(name, justify="right")
     for t in sorted(trials, key=lambda t: t["val_epr"]):
         p = t["params"]
-        table.add_row(str(p.get("factors")), f"{p.get('alpha'):.3g}",
-                      f"{p.get('regularization'):.3g}", f"{p.get('eps', 1000.0):.3g}",
-                      str(p.get("iterations", "-")), f"{t['train_epr']:.4f}",
-                      f"{t['val_epr']:.4f}", f"{t['val_epr_filtered']:.4f}",
-                      f"{t['fit_seconds']:.2f}")
+        table.add_row(*(f"{p.get(k):.3g}" if isinstance(p.get(k), float) else str(p.get(k, "-"))
+                        for k in names),
+                      f"{t['train_epr']:.4f}", f"{t['val_epr']:.4f}",
+                      f"{t['val_epr_filtered']:.4f}", f"{t['fit_seconds']:.2f}")
     return table

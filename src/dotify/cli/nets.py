@@ -26,10 +26,14 @@ def compare_command(
     split: Annotated[str, typer.Option(help="seed (hold out songs per country) or cold "
                                        "(hold out whole songs).")] = "seed",
     fraction: Annotated[float, typer.Option(help="Share held out.")] = 0.2,
+    tune: Annotated[int, typer.Option(
+        min=0, help="Tune every model first with this many trials of its own search, on a "
+        "split of the training part (0: every model at its defaults).")] = 0,
     start: StartOpt = None, end: EndOpt = None, n_top_songs: TopOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train IMF, the networks and the baselines on one split; print one table."""
+    """Train IMF, the networks and the baselines on one split, each with the same tuning
+    budget; print one table."""
     kinds = [k.strip() for k in models.split(",") if k.strip()]
     if split not in compare_mod.SPLITS:
         raise ConfigError(f"unknown split {split!r}; choose one of "
@@ -38,7 +42,7 @@ def compare_command(
     spec = options.split(seed, fraction, protocol=split)
     with bad_values():
         table = compare_mod.compare_store(
-            settings(ctx), kinds, window=data, split=spec, epochs=epochs,
+            settings(ctx), kinds, window=data, split=spec, epochs=epochs, tune_trials=tune,
             progress=lambda message: console.print(f"[dim]{message}[/dim]", highlight=False))
     if as_json:
         sys.stdout.write(json.dumps(table) + "\n")
@@ -46,14 +50,19 @@ def compare_command(
     console.print(render(table))
 
 
+_HEADERS = {"val_epr_filtered": "val filtered", "fit_seconds": "fit s",
+            "tune_trials": "tuned"}
+
+
 def render(table: dict[str, dict[str, float]]) -> Table:
     """The comparison as a rich table, one row per model."""
     columns = list(next(iter(table.values())))
     out = Table(title="models on one split (EPR: lower is better, 0.5 is random)")
-    out.add_column("model")
+    out.add_column("model", no_wrap=True)
     for column in columns:
-        out.add_column(column, justify="right")
+        out.add_column(_HEADERS.get(column, column), justify="right")
     for kind, row in table.items():
-        out.add_row(kind, *(f"{row[c]:.1f}" if c == "fit_seconds" else f"{row[c]:.4f}"
+        out.add_row(kind, *(f"{row[c]:.1f}" if c == "fit_seconds" else
+                            str(row[c]) if c == "tune_trials" else f"{row[c]:.4f}"
                             for c in columns))
     return out

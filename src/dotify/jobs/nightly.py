@@ -218,14 +218,14 @@ def _ingest(engine: Engine, paths: list[Path]) -> dict[str, Any]:
 
 def _train(settings: Settings, kind: str, params: dict[str, Any] | None, newest: date,
            engine: Engine) -> dict[str, Any]:
-    """Train on the last ``window_days`` up to ``newest`` without publishing; IMF without
-    ``params`` takes the tuned params and eps."""
+    """Train on the last ``window_days`` up to ``newest`` without publishing; without
+    ``params`` the kind takes its tuned params and eps (``dotify tune``)."""
     from dotify.learn.training import train
     from dotify.learn.tuning import load_tuned
 
     fields: dict[str, Any] = {}
-    if params is None and kind == "imf":
-        params, fields = load_tuned(settings)
+    if params is None:
+        params, fields = load_tuned(settings, kind)
     start = None if settings.window_days is None else \
         newest - timedelta(days=settings.window_days - 1)
     window = DataWindow.with_fields(fields, start=start, end=newest)

@@ -1,9 +1,11 @@
-"""Hyper-parameter search for IMF on the seed's split: the seed's grid, or Optuna's TPE.
+"""Hyper-parameter search on the seed's split: the seed's alpha x lambda grid for IMF, or
+Optuna's TPE over any model kind's search space (``search_space`` of its class in
+:mod:`dotify.models`), so every kind can be tuned with the same budget of trials.
 
 Every trial fits on the same split (the held-out songs depend only on the seed and the
 pattern of ratings, so changing ``eps`` rescales the same pairs) and is scored by validation
-EPR. The best trial's parameters are saved to ``<home>/best_params.json``, which
-``dotify train`` uses by default; :func:`load_best_params` reads them back.
+EPR. The best trial's parameters are saved per kind to ``<home>/best_params.json``, which
+``dotify train`` uses by default for that kind; :func:`load_best_params` reads them back.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dotify.learn.ratings import Ratings
 from dotify.learn.splits import SplitSpec, load_split
 from dotify.learn.training import ratings_reader, shape_of
 from dotify.learn.window import DEFAULT_EPS, FIELDS, DataWindow
-from dotify.models import make_model
+from dotify.models import Dimension, make_model, search_space
 from dotify.models.spark import dotify_params, model_for_spark
 
 log = logging.getLogger("dotify")
@@ -35,6 +37,8 @@ log = logging.getLogger("dotify")
 SEED_GRID: dict[str, list[float]] = {"alpha": [0.1, 1.0, 10.0, 100.0],
                                      "regularization": [0.1, 1.0, 10.0, 100.0]}
 SEARCHES = ("grid", "bayes")
+GRID_KINDS = ("imf", "spark-als")  # the seed's grid is IMF's alpha x lambda
+EPS_RANGE = Dimension(1.0, 1e5)  # the ratings' scale, searched with every kind's own space
 BEST_PARAMS_FILE = "best_params.json"
 HEATMAP_FILE = "tuning_heatmap.png"
 Trial = dict[str, Any]
@@ -51,10 +55,10 @@ class TuneResult:
 
 def rescaled(full: Ratings, eps: float) -> Ratings:
     """``full`` re-scaled with another ``eps`` (same scaling), from its raw streams."""
-    if full.raw is None:
-        raise ValueError("these ratings carry no raw streams; build them with from_store")
     if float(full.info.get("eps", -1)) == float(eps):
         return full
+    if full.raw is None:
+        raise ValueError("these ratings carry no raw streams; build them with from_store")
     matrix = full.raw.astype(np.float32)
     matrix.data = ratings_mod.scale(full.raw.data, full.info.get("scaling", "log"), eps)
     matrix.eliminate_zeros()
@@ -63,15 +67,17 @@ def rescaled(full: Ratings, eps: float) -> Ratings:
 
 def run_trial(full: Ratings, params: dict[str, Any], split: SplitSpec, kind: str = "imf",
               eps: float | None = None) -> Trial:
-    """Fit IMF (or ``spark-als``) with the model ``params`` on ``split`` of ``full``
-    re-scaled with ``eps`` (default: as built); its metrics. Recorded params are IMF's plus
-    the trial's ``eps``, so best_params.json suits both engines."""
+    """Fit a model of ``kind`` with ``params`` on ``split`` of ``full`` re-scaled with
+    ``eps`` (default: as built); its metrics. Recorded params are the model's (``spark-als``
+    mapped back to IMF's, so best_params.json suits both engines) plus the trial's
+    ``eps``."""
     data = rescaled(full, full.info.get("eps", DEFAULT_EPS) if eps is None else eps)
     _, train, validation = load_split(lambda _window: data, DataWindow(), split)
     model = make_model(kind, **params)
     metrics = fit_and_evaluate(model, train, validation)
     metrics.pop("per_country")
-    recorded = model.params if kind == "imf" else dotify_params(model.params)
+    recorded = dotify_params(model.params) if kind == "spark-als" else model.params
+    recorded = {k: v for k, v in recorded.items() if v is not None}
     return {"params": {**recorded, "eps": float(data.info["eps"])}, **metrics}
 
 
@@ -85,22 +91,19 @@ def grid_trials(base: dict[str, Any], grid: dict[str, list[Any]] | None = None
 
 
 def bayes_search(full: Ratings, base: dict[str, Any], n_trials: int, split: SplitSpec,
-                 on_trial: Callable[[Trial], None] | None = None, kind: str = "imf"
-                 ) -> list[Trial]:
-    """Optuna TPE (seeded by ``split.seed``) over factors, alpha, lambda, eps and
-    iterations."""
+                 on_trial: Callable[[Trial], None] | None = None, kind: str = "imf",
+                 search_eps: bool = True) -> list[Trial]:
+    """Optuna TPE (seeded by ``split.seed``) over ``kind``'s search space (less what
+    ``base`` fixes) and, with ``search_eps``, the ratings' ``eps``: ``n_trials`` trials."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     trials: list[Trial] = []
+    space = {k: d for k, d in search_space(kind).items() if k not in base}
 
     def objective(trial: optuna.Trial) -> float:
-        params = {**base,
-                  "factors": trial.suggest_int("factors", 4, 64, log=True),
-                  "alpha": trial.suggest_float("alpha", 1e-2, 1e2, log=True),
-                  "regularization": trial.suggest_float("regularization", 1e-2, 1e3, log=True)}
-        eps = trial.suggest_float("eps", 1.0, 1e5, log=True)
-        params["iterations"] = trial.suggest_int("iterations", 5, 40)
+        params = {**base, **{name: _suggest(trial, name, d) for name, d in space.items()}}
+        eps = _suggest(trial, "eps", EPS_RANGE) if search_eps else None
         result = run_trial(full, params, split, kind, eps)
         trials.append(result)
         if on_trial:
@@ -113,6 +116,13 @@ def bayes_search(full: Ratings, base: dict[str, Any], n_trials: int, split: Spli
     return trials
 
 
+def _suggest(trial: Any, name: str, dimension: Dimension) -> float | int:
+    if dimension.integer:
+        return int(trial.suggest_int(name, int(dimension.low), int(dimension.high),
+                                     log=dimension.log))
+    return float(trial.suggest_float(name, dimension.low, dimension.high, log=dimension.log))
+
+
 def tune(
     settings: Settings,
     search: str = "grid",
@@ -123,10 +133,13 @@ def tune(
     split: SplitSpec | None = None,
     on_trial: Callable[[Trial], None] | None = None,
     engine: str = "local",
+    kind: str = "imf",
 ) -> TuneResult:
-    """Search IMF parameters (``base``: the model's fixed ones) on ``split`` of ``window``'s
-    ratings; write the heatmap and best params. ``engine`` "spark" builds the ratings in
-    Spark and fits every trial with ``spark-als``."""
+    """Search the parameters of a model of ``kind`` (``base``: its fixed ones) on ``split``
+    of ``window``'s ratings; write the heatmap and the kind's best params. The grid is the
+    seed's alpha x lambda (IMF only, at f = 30 unless ``base`` says); "bayes" searches the
+    kind's whole space and eps in ``trials`` trials. ``engine`` "spark" builds the ratings
+    in Spark and fits every trial with ``spark-als`` (IMF only)."""
     if search not in SEARCHES:
         raise ConfigError(f"unknown search {search!r}; choose one of {', '.join(SEARCHES)}")
     if trials < 1:
@@ -134,9 +147,16 @@ def tune(
     window, split = window or DataWindow(), split or SplitSpec()
     if split.protocol != "seed":
         raise ConfigError(f"tuning runs on the seed split, not the {split.protocol} split")
-    base = {"factors": 30, **(base or {})}
-    kind = "imf"
+    if not search_space(kind):
+        raise ConfigError(f"{kind} has no parameters to tune")
+    if search == "grid" and kind not in GRID_KINDS:
+        raise ConfigError(f"the grid is the seed's alpha x lambda for imf; tune {kind} with "
+                          "--search bayes")
+    saved_as = kind
+    base = {**({"factors": 30} if search == "grid" else {}), **(base or {})}
     if engine == "spark":
+        if kind != "imf":
+            raise ConfigError(f"Spark tunes imf only, not {kind}")
         kind, base = model_for_spark(kind, base)
     with ratings_reader(settings, engine) as read:
         full, _, _ = load_split(read, window, split)  # refuses an empty window up front
@@ -151,7 +171,7 @@ def tune(
     best = min(done, key=lambda t: t["val_epr"])
     settings.ensure_dirs()
     heatmap = write_heatmap(done, settings.reports_dir / HEATMAP_FILE, binned=search == "bayes")
-    path = save_best_params(settings, best, search, full)
+    path = save_best_params(settings, best, search, full, saved_as)
     return TuneResult(done, best, heatmap, path, shape_of(full))
 
 
@@ -162,45 +182,58 @@ def summary(result: TuneResult) -> dict[str, Any]:
             "heatmap": str(result.heatmap), "best_params_path": str(result.best_params_path)}
 
 
-def save_best_params(settings: Settings, best: Trial, search: str, full: Ratings) -> Path:
-    record = {"kind": "imf", "params": best["params"], "val_epr": best["val_epr"],
+def save_best_params(settings: Settings, best: Trial, search: str, full: Ratings,
+                     kind: str = "imf") -> Path:
+    """Record ``best`` as ``kind``'s entry of best_params.json (other kinds' are kept)."""
+    record = {"params": best["params"], "val_epr": best["val_epr"],
               "val_epr_filtered": best["val_epr_filtered"], "search": search,
               "fingerprint": full.info.get("fingerprint"),
               "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
     path = settings.home / BEST_PARAMS_FILE
+    records = _records(path) if path.exists() else {}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2))
+    tmp.write_text(json.dumps({**records, kind: record}, indent=2))
     tmp.replace(path)
     return path
 
 
-def load_best_params(settings: Settings) -> dict[str, Any]:
-    """The best trial's parameters saved by the last ``dotify tune``, as recorded: the
+def _records(path: Path) -> dict[str, dict[str, Any]]:
+    """best_params.json as {kind: record}; a file of one record (``"kind"`` and
+    ``"params"`` at the top, as older versions wrote it) is that kind's."""
+    try:
+        found = json.loads(path.read_text())
+        records = {found["kind"]: found} if "kind" in found else found
+        for kind, record in records.items():
+            if not isinstance(record["params"], dict):
+                raise TypeError(f"{kind}: 'params' must be an object")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"{path}: not a best-parameters file ({exc}); delete it or rerun "
+                          "`dotify tune`") from exc
+    return dict(records)
+
+
+def load_best_params(settings: Settings, kind: str = "imf") -> dict[str, Any]:
+    """The best parameters the last ``dotify tune`` of ``kind`` saved, as recorded: the
     model's and the ratings' ``eps`` ({} when it never ran). :func:`load_tuned` splits them."""
     path = settings.home / BEST_PARAMS_FILE
     if not path.exists():
         return {}
-    try:
-        params = json.loads(path.read_text())["params"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{path}: not a best-parameters file ({exc}); delete it or rerun "
-                          "`dotify tune`") from exc
-    if not isinstance(params, dict):
-        raise ConfigError(f"{path}: 'params' must be an object")
-    return params
+    record = _records(path).get(kind)
+    return dict(record["params"]) if record else {}
 
 
-def load_tuned(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(model params, window fields) of the last ``dotify tune``: the window fields
-    (``eps``, ``scaling``) go to a :class:`DataWindow`, the rest to the model."""
-    params = dict(load_best_params(settings))
+def load_tuned(settings: Settings, kind: str = "imf") -> tuple[dict[str, Any], dict[str, Any]]:
+    """(model params, window fields) of the last ``dotify tune`` of ``kind``: the window
+    fields (``eps``, ``scaling``) go to a :class:`DataWindow`, the rest to the model."""
+    params = load_best_params(settings, kind)
     fields = {k: params.pop(k) for k in FIELDS if k in params}
     return params, fields
 
 
 def write_heatmap(trials: list[Trial], path: Path, binned: bool = False) -> Path:
-    """The seed's figure: validation EPR over alpha (rows) x lambda (columns), annotated.
+    """The seed's figure: validation EPR over alpha (rows; the learning rate for a kind
+    without alpha) x lambda (columns), annotated.
     ``binned`` rounds values to powers of ten (for a random search); a cell keeps its best."""
     import matplotlib
 
@@ -210,9 +243,10 @@ def write_heatmap(trials: list[Trial], path: Path, binned: bool = False) -> Path
     def key(value: float) -> float:
         return float(10 ** np.round(np.log10(value))) if binned and value > 0 else float(value)
 
+    rows = "alpha" if all("alpha" in t["params"] for t in trials) else "lr"
     cells: dict[tuple[float, float], float] = {}
     for t in trials:
-        cell = (key(t["params"]["alpha"]), key(t["params"]["regularization"]))
+        cell = (key(t["params"][rows]), key(t["params"]["regularization"]))
         cells[cell] = min(cells.get(cell, np.inf), t["val_epr"])
     alphas = sorted({a for a, _ in cells})
     lambdas = sorted({lam for _, lam in cells})
@@ -231,7 +265,7 @@ def write_heatmap(trials: list[Trial], path: Path, binned: bool = False) -> Path
     ax.set_xticks(range(len(lambdas)), [f"{v:g}" for v in lambdas])
     ax.set_yticks(range(len(alphas)), [f"{v:g}" for v in alphas])
     ax.set_xlabel("lambda (regularization)")
-    ax.set_ylabel("alpha")
+    ax.set_ylabel("alpha" if rows == "alpha" else "learning rate")
     ax.set_title("validation expected percentile ranking (lower is better)")
     fig.colorbar(image, ax=ax)
     fig.tight_layout()

@@ -6,7 +6,7 @@ import importlib
 import inspect
 from typing import Any
 
-from dotify.models.base import Recommender
+from dotify.models.base import Dimension, Recommender
 
 # kind -> "module:Class"; imported lazily so torch and pyspark load only when used
 MODEL_KINDS: dict[str, str] = {
@@ -29,8 +29,8 @@ MODEL_KINDS: dict[str, str] = {
 DEFAULT_KIND = "bpr-net"
 SPARK_KIND = "imf"  # Spark trains IMF only (as spark-als)
 
-__all__ = ["DEFAULT_KIND", "MODEL_KINDS", "Recommender", "accepted_params", "default_kind",
-           "make_model", "model_class"]
+__all__ = ["DEFAULT_KIND", "MODEL_KINDS", "Dimension", "Recommender", "accepted_params",
+           "default_kind", "make_model", "model_class", "search_space"]
 
 
 def default_kind(engine: str = "local") -> str:
@@ -62,3 +62,8 @@ def accepted_params(kind: str) -> tuple[str, ...]:
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return tuple(name for name, p in inspect.signature(cls.__init__).parameters.items()
                  if name != "self" and p.kind in named)
+
+
+def search_space(kind: str) -> dict[str, Dimension]:
+    """What ``dotify tune`` searches for a model of ``kind`` (empty: nothing to tune)."""
+    return dict(model_class(kind).search_space)

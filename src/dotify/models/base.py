@@ -9,6 +9,7 @@ may add biases or a network on top of the dot product.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -17,10 +18,29 @@ from dotify.errors import ModelFitError
 from dotify.learn.ratings import Ratings
 
 
+@dataclass(frozen=True)
+class Dimension:
+    """One tunable parameter's range, searched on a log scale when ``log``."""
+
+    low: float
+    high: float
+    log: bool = True
+    integer: bool = False
+
+
+# IMF's search, whether implicit or Spark fits it
+IMF_SPACE = {"factors": Dimension(4, 64, integer=True), "alpha": Dimension(0.01, 100.0),
+             "regularization": Dimension(0.01, 1000.0),
+             "iterations": Dimension(5, 40, log=False, integer=True)}
+
+
 class Recommender(ABC):
     """Fit on a train ``Ratings``; score every song for some countries."""
 
     kind: ClassVar[str]  # "imf", "net1".."net5", "spark-als", "popularity", "random", ...
+    # what `dotify tune` searches for this kind, the same budget for every kind; none: a
+    # model without parameters to tune (the baselines)
+    search_space: ClassVar[dict[str, Dimension]] = {}
 
     def __init__(self, **params: Any) -> None:
         self.params: dict[str, Any] = params

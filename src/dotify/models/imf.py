@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from dotify.errors import ModelFitError
 from dotify.learn.ratings import Ratings
-from dotify.models.base import Recommender
+from dotify.models.base import IMF_SPACE, Recommender
 
 log = logging.getLogger("dotify")
 
@@ -86,6 +86,8 @@ class IMF(Recommender):
     """
 
     kind = "imf"
+
+    search_space = IMF_SPACE
 
     def __init__(self, factors: int = 10, alpha: float = 0.3, regularization: float = 0.1,
                  iterations: int = 15, solver: str = "cg", random_state: int = 0,

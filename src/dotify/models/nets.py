@@ -35,7 +35,7 @@ from dotify.models._torch_data import (
     seeded,
     torch_threads,
 )
-from dotify.models.base import Recommender
+from dotify.models.base import Dimension, Recommender
 from dotify.models.titles import TitleEncoder, artist_ids, build_vocab, encode_titles
 
 log = logging.getLogger("dotify")
@@ -159,6 +159,11 @@ class _TorchNet(Recommender):
         "epochs": 5, "random_state": 0, "device": None, "threads": None,
     }
     by_song: ClassVar[bool] = False  # batches of whole songs (for per-song encoders)
+    search_space: ClassVar[dict[str, Dimension]] = {
+        "factors": Dimension(8, 64, integer=True), "alpha": Dimension(0.1, 100.0),
+        "regularization": Dimension(1e-8, 1e-3), "lr": Dimension(1e-4, 1e-2),
+        "epochs": Dimension(2, 20, log=False, integer=True),
+    }
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))
@@ -362,6 +367,8 @@ class RankingNet(Net2):
     kind = "bpr-net"
     defaults = {**_TorchNet.defaults, "factors": 32, "regularization": 1e-4, "lr": 0.02,
                 "epochs": 400, "patience": 8, "eval_every": 5, "validation_fraction": 0.1}
+    search_space = {"factors": Dimension(8, 64, integer=True),  # epochs: stopped early
+                    "regularization": Dimension(1e-6, 1e-2), "lr": Dimension(3e-3, 0.1)}
 
     def _train(self, module: _IdNet, train: Ratings, validation: Ratings | None,
                seen: np.ndarray, gen: torch.Generator) -> None:

@@ -40,7 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from dotify.learn.ratings import Ratings
-from dotify.models.base import Recommender
+from dotify.models.base import IMF_SPACE, Recommender
 
 log = logging.getLogger("dotify")
 
@@ -76,6 +76,7 @@ class SparkALS(Recommender):
     """
 
     kind = "spark-als"
+    search_space = IMF_SPACE
 
     def __init__(
         self,
