@@ -185,7 +185,7 @@ def test_scheduler_runs_the_job_in_the_background(home: Path) -> None:
         assert (job.next_run_time.hour, job.next_run_time.minute) == (3, 0)
         assert job.max_instances == 1 and job.coalesce
         job.modify(next_run_time=job.next_run_time.now(job.next_run_time.tzinfo))  # run it now
-        wait_until(lambda: _finished(config), timeout=90, every=0.2, what="the run to finish")
+        wait_until(lambda: _finished(config), timeout=300, every=0.2, what="the run to finish")
     finally:
         scheduler.shutdown(wait=True)
     assert _finished(config) and artifact.current_version(config.models_dir) is not None

@@ -69,12 +69,16 @@ def season(days: np.ndarray) -> np.ndarray:
     return np.where((before >= 0) & (before <= LEAD_DAYS), rising, after)
 
 
-def scores(seed: int, songs: simworld.Releases, market: int, days: np.ndarray) -> np.ndarray:
-    """The classics' chart scores in ``market`` on each day: (len(days), len(songs))."""
+def appeal(seed: int, songs: simworld.Releases, market: int) -> np.ndarray:
+    """How much ``market`` listens to each classic in season, float64 (n,)."""
     z = simworld._normal(simworld._hash(seed, 0xC4A, market, songs.uid))
     at_home = (_CLUSTER[songs.origin] == _CLUSTER[market]) | _ENGLISH[songs.origin]
-    appeal = 8.0 * _WEIGHT[market] * np.exp(0.5 * z) * np.where(at_home, 1.0, 0.2)
+    return np.asarray(8.0 * _WEIGHT[market] * np.exp(0.5 * z) * np.where(at_home, 1.0, 0.2))
+
+
+def scores(seed: int, songs: simworld.Releases, market: int, days: np.ndarray) -> np.ndarray:
+    """The classics' chart scores in ``market`` on each day: (len(days), len(songs))."""
     noise = simworld._uniform(simworld._hash(seed, 0xDA7, market, days[:, None],
                                              songs.uid[None, :]))
     jitter = np.exp(0.2 * (noise - 0.5))
-    return season(days)[:, None] * (songs.pop * appeal)[None, :] * jitter
+    return season(days)[:, None] * (songs.pop * appeal(seed, songs, market))[None, :] * jitter

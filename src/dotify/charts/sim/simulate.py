@@ -111,28 +111,28 @@ class Simulator:
         truth_path = out / TRUTH_FILE
         old = _read_truth(truth_path, self.seed)
         files = rows = 0
-        charted: set[int] = set()
+        charted: dict[str, set[int]] = {code: set() for code in self.markets}
         for code in self.markets:
             (out / code).mkdir(parents=True, exist_ok=True)
             for day, uids, streams in self._charts(code, start, end):
                 chart_path(out, code, day).write_bytes(self._csv(uids, streams))
                 files, rows = files + 1, rows + len(uids)
-                charted.update(uids.tolist())
+                charted[code].update(uids.tolist())
         truth = self._merge_truth(old, charted, start, end)
         _write_json(truth_path, truth)
         seconds = time.perf_counter() - began
         log.info("simulated %d charts (%d rows) in %.1f s", files, rows, seconds)
-        return SimulationSummary(out, self.markets, start, end, files, rows, len(charted),
-                                 truth_path, seconds)
+        return SimulationSummary(out, self.markets, start, end, files, rows,
+                                 len(set().union(*charted.values())), truth_path, seconds)
 
     def ground_truth(self, start: date | None = None, end: date | None = None) -> dict:
         """The planted clusters: every market's, and every song's that charts in the range."""
         start = start or self.start
         end = end or start + timedelta(days=364)
-        charted: set[int] = set()
+        charted: dict[str, set[int]] = {code: set() for code in self.markets}
         for code in self.markets:
             for _, uids, _ in self._charts(code, start, end):
-                charted.update(uids.tolist())
+                charted[code].update(uids.tolist())
         return self._merge_truth({}, charted, start, end)
 
     # -- internals
@@ -176,13 +176,26 @@ class Simulator:
                 zip(range(1, len(urls) + 1), middles, streams.tolist(), urls, strict=True)]
         return "\n".join([NOTE, HEADER, *rows, ""]).encode("utf-8")
 
-    def _merge_truth(self, old: dict, charted: set[int], start: date, end: date) -> dict:
+    def _merge_truth(self, old: dict, charted: dict[str, set[int]], start: date,
+                     end: date) -> dict:
+        """The ground truth: each market's cluster; each song that charted, its attributes
+        and its planted ``intensity`` in each market where it charted (popularity times the
+        market's appeal: how much the market streams it, whatever the day)."""
         markets = {**old.get("markets", {}), **{c: PROFILES[c].cluster for c in self.markets}}
         songs = dict(old.get("songs", {}))
-        uids = sorted(charted)
-        for uid, track in zip(uids, simworld.track_ids(self.seed, np.array(uids, dtype=np.uint64)),
-                              strict=True):
-            songs[track] = self.songs.truth(uid)
+        uids = sorted(set().union(*charted.values()))
+        tracks = simworld.track_ids(self.seed, np.array(uids, dtype=np.uint64))
+        releases = self.songs.of(uids)
+        intensity: dict[int, dict[str, float]] = {uid: {} for uid in uids}
+        for code, found in charted.items():
+            where = np.flatnonzero(np.isin(releases.uid, np.array(sorted(found), np.uint64)))
+            values = self.songs.intensity(releases.take(where), CODES.index(code))
+            for uid, value in zip(releases.uid[where].tolist(), values.tolist(), strict=True):
+                intensity[uid][code] = float(f"{value:.4g}")
+        for uid, track in zip(uids, tracks, strict=True):
+            before = songs.get(track, {}).get("intensity", {})
+            songs[track] = {**self.songs.truth(uid),
+                            "intensity": dict(sorted({**before, **intensity[uid]}.items()))}
         first = min(start, date.fromisoformat(old.get("first", start.isoformat())))
         last = max(end, date.fromisoformat(old.get("last", end.isoformat())))
         return {"seed": self.seed, "start": self.start.isoformat(), "first": first.isoformat(),

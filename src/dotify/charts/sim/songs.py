@@ -49,6 +49,24 @@ class SongBook:
             self._days[day] = simworld.releases(self.seed, day)
         return self._days[day]
 
+    def of(self, uids: list[int]) -> simworld.Releases:
+        """The releases of these song uids, in their order."""
+        parts = []
+        for uid in uids:
+            if simseason.is_classic(uid):
+                parts.append(self.classics.take(np.array([uid % 4096 - simseason.CLASSIC0])))
+            else:
+                parts.append(self._day(uid // 4096).take(np.array([uid % 4096])))
+        return simworld.Releases.concat(parts) if parts else self.classics.take(np.array([], int))
+
+    def intensity(self, songs: simworld.Releases, market: int) -> np.ndarray:
+        """The planted intensity of each song in ``market``: its popularity times the
+        market's appeal (how much the market streams it at its peak; 0: never charts there)."""
+        classic = np.array([simseason.is_classic(int(u)) for u in songs.uid], dtype=bool)
+        appeal = np.where(classic, simseason.appeal(self.seed, songs, market),
+                          simworld.affinity(self.seed, songs, market))
+        return np.asarray(songs.pop * appeal)
+
     def _attrs(self, uid: int) -> tuple[int, int, int, int, int]:
         """(release day, scope, origin, artist, featured artist) of a song."""
         if simseason.is_classic(uid):

@@ -204,7 +204,7 @@ def affinity(seed: int, songs: Releases, market: int) -> np.ndarray:
     u = _uniform(_hash(seed, 0x1EA, market, songs.uid))
     same = _CLUSTER[songs.origin] == _CLUSTER[market]
     home = songs.origin == market
-    glob = 3.0 * np.exp(0.5 * z) * np.where(same, 1.5, 1.0)
+    glob = 10.0 * np.exp(0.5 * z) * np.where(same, 1.5, 1.0)
     regional = np.where(same, np.where(u < 0.85, 2.0 * np.exp(0.5 * z), 0.0),
                         np.where(u < 0.01, 0.25 * np.exp(0.5 * z), 0.0))
     regional = regional * np.where(home, 2.0, 1.0)
