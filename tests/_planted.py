@@ -1,16 +1,19 @@
 """Small planted-cluster chart data for the core tests: ratings arrays and store rows.
 
 Countries fall in blocks; each block charts mostly songs of its own pool, plus a few hits
-that chart everywhere. Used by the ratings, splits, IMF, tuning and CLI tests.
+that chart everywhere. Used by the ratings, splits, IMF, tuning and CLI tests; and
+:func:`simulated_home`, simulated charts ingested, for the tests on them.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
 
+from dotify.config import Settings
 from dotify.countries import MARKETS
 from dotify.learn.ratings import Ratings, Songs
 from dotify.store import schema
@@ -98,3 +101,22 @@ def insert_planted(engine: sa.Engine, weeks: int = 2, start: date = date(2020, 1
             entries.append([(int(c), int(s) // weeks)
                             for c, s in zip(cols[mine][order], streams[mine][order], strict=True)])
         insert_charts(engine, list(codes), entries, start + timedelta(weeks=w))
+
+
+def simulated_home(folder: Path, days: int, markets: list[str] | None = None,
+                   seed: int = 0) -> tuple[Settings, Ratings, dict]:
+    """``days`` days of simulated charts written to ``folder/charts`` and ingested into a home
+    in ``folder/home``; (its settings, its ratings, the planted ground truth)."""
+    import json
+
+    from dotify.charts.ingest import ingest_paths
+    from dotify.charts.sim.simulate import simulate
+    from dotify.learn.ratings import from_store
+    from dotify.store.engine import opened
+
+    summary = simulate(folder / "charts", days=days, markets=markets, seed=seed)
+    settings = Settings(home=folder / "home")
+    with opened(settings) as engine:
+        ingest_paths(engine, [folder / "charts"])
+        ratings = from_store(engine)
+    return settings, ratings, json.loads(summary.ground_truth.read_text())

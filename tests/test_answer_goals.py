@@ -4,9 +4,6 @@ the engine's answers meet the fidelity goals with a knob that moves one way."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -17,6 +14,7 @@ from dotify.learn.fidelity import POPULARITIES, FidelityRow, fidelity
 from dotify.learn.ratings import Ratings
 from dotify.models import DEFAULT_KIND, make_model
 from dotify.query.recommend import DEFAULT_POPULARITY, recommend
+from tests._planted import simulated_home
 
 pytestmark = pytest.mark.slow
 
@@ -26,18 +24,7 @@ OLD_DEFAULTS = {"factors": 10, "alpha": 0.3, "regularization": 0.1}  # the 2016 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Ratings, dict]:
     """Two weeks of simulated charts of 55 markets, ingested; (settings, ratings, truth)."""
-    from dotify.charts.ingest import ingest_paths
-    from dotify.charts.sim.simulate import simulate
-    from dotify.learn.ratings import from_store
-    from dotify.store.engine import opened
-
-    folder = tmp_path_factory.mktemp("goals")
-    summary = simulate(folder / "charts", days=14, seed=0)
-    settings = Settings(home=folder / "home")
-    with opened(settings) as engine:
-        ingest_paths(engine, [folder / "charts"])
-        ratings = from_store(engine)
-    return settings, ratings, json.loads(Path(summary.ground_truth).read_text())
+    return simulated_home(tmp_path_factory.mktemp("goals"), days=14)
 
 
 def _intensity(truth: dict, ratings: Ratings, market: str) -> np.ndarray:

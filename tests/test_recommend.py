@@ -604,20 +604,10 @@ def test_every_model_kind_answers_after_save_and_load(kind: str, tmp_path: Path)
 def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Artifact, dict[str, str]]:
     """A week of simulated charts for 55 markets, ingested and factorized by IMF;
     (artifact, the planted cluster of each song key and of each market code)."""
-    from dotify.charts.ingest import ingest_paths
-    from dotify.charts.sim.simulate import simulate
-    from dotify.config import Settings
-    from dotify.learn.ratings import from_store
-    from dotify.store.engine import opened
+    from tests._planted import simulated_home
 
-    folder = tmp_path_factory.mktemp("simulated")
-    summary = simulate(folder / "charts", days=7, seed=0)
-    settings = Settings(home=folder / "home")
-    with opened(settings) as engine:
-        ingest_paths(engine, [folder / "charts"])
-        ratings = from_store(engine)
+    _, ratings, truth = simulated_home(tmp_path_factory.mktemp("simulated"), days=7)
     model = make_model("imf").fit(ratings)
-    truth = json.loads(summary.ground_truth.read_text())
     clusters = {key: truth["songs"][key]["cluster"] for key in ratings.songs.keys}
     clusters |= truth["markets"]
     return Artifact(model, ratings.countries, ratings.songs, {}, None, ratings.matrix), clusters
