@@ -101,8 +101,8 @@ def _train(settings: Settings) -> str:
     from dotify.learn.window import DataWindow
     from dotify.models import DEFAULT_KIND
 
-    _, fields = load_tuned(settings)  # the tuned eps, when tune chose one
-    trained = train(settings, DEFAULT_KIND, {}, window=DataWindow.with_fields(fields))
+    params, fields = load_tuned(settings, DEFAULT_KIND)  # when `dotify tune` tuned it
+    trained = train(settings, DEFAULT_KIND, params, window=DataWindow.with_fields(fields))
     return (f"model {trained.artifact.version} published, validation EPR "
             f"{trained.metrics['val_epr']:.4f}")
 
