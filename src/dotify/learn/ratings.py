@@ -123,6 +123,14 @@ class Ratings:
                              "ingest its charts or widen the window")
         return int(hits[0])
 
+    def to_pandas(self, wide: bool = False) -> Any:
+        """One row per rated (country, song), or with ``wide`` the dense countries x songs
+        matrix: a pandas DataFrame (:func:`dotify.frames.ratings_frame`; needs
+        ``dotify[notebook]``)."""
+        from dotify.frames import ratings_frame
+
+        return ratings_frame(self, wide)
+
     def with_matrix(self, matrix: sp.spmatrix, raw: sp.spmatrix | None = None) -> Ratings:
         """The same id maps over another matrix of the same shape (a split's part)."""
         return replace(self, matrix=sp.csr_matrix(matrix, dtype=np.float32), raw=raw)

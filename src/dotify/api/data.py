@@ -1,0 +1,220 @@
+"""The data half of the public API: a home, its charts, the ratings of a window, a split."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from dotify.config import Settings
+
+if TYPE_CHECKING:
+    from dotify.charts.ingest import IngestReport
+    from dotify.charts.sim.simulate import SimulationSummary
+    from dotify.learn.ratings import Ratings
+
+SPLIT_PROTOCOLS = ("seed", "cold")
+
+
+class Split(NamedTuple):
+    """The two parts of a split, with the input's id maps: ``train, validation = split``."""
+
+    train: Ratings
+    validation: Ratings
+
+
+def open_home(home: str | Path | None = None, database: str | None = None) -> Settings:
+    """Open a dotify home (the folder of all state) and its database, creating both.
+
+    Parameters
+    ----------
+    home : str or Path, optional
+        The folder; default ``DOTIFY_HOME`` or ``~/.dotify``.
+    database : str, optional
+        A SQLAlchemy URL such as ``postgresql+psycopg://user@host/db``; default
+        ``DOTIFY_DATABASE_URL`` or SQLite ``dotify.db`` in the home.
+
+    Returns
+    -------
+    Settings
+        The home's settings (every other ``DOTIFY_*`` variable applies), to pass to the
+        functions that read or write it.
+
+    Raises
+    ------
+    StoreError
+        When the database cannot be reached.
+
+    Examples
+    --------
+    >>> home = dotify.open_home("~/dotify-notebook")
+    >>> home.db_url.startswith("sqlite:///")
+    True
+    """
+    from dotify.store.engine import opened
+
+    overrides: dict[str, Any] = {}
+    if home is not None:
+        overrides["home"] = Path(home)
+    if database is not None:
+        overrides["database_url"] = database
+    settings = Settings(**overrides)
+    settings.ensure_dirs()
+    with opened(settings):  # creates the schema, or says why the database is out of reach
+        pass
+    return settings
+
+
+def simulate(out: str | Path, days: int = 365, markets: Iterable[str] | None = None,
+             seed: int = 0, start: date | None = None) -> SimulationSummary:
+    """Write simulated daily charts (the legacy CSV format) and their planted ground truth.
+
+    Parameters
+    ----------
+    out : str or Path
+        The folder to write into (``~`` is expanded); more days can be added later.
+    days : int, default 365
+        How many days, from ``start``.
+    markets : iterable of str, optional
+        Market codes or names; default the 55 markets of the real 2019-2021 weekly charts.
+    seed : int, default 0
+        Same seed, same charts.
+    start : date, optional
+        The first day; default 2020-01-01.
+
+    Returns
+    -------
+    SimulationSummary
+        ``files``, ``rows``, ``songs``, ``markets``, ``start``, ``end`` and ``ground_truth``
+        (the path of ``ground_truth.json``).
+
+    Examples
+    --------
+    >>> summary = dotify.simulate("~/charts", days=7, markets=["co", "tr", "de", "jp"])
+    >>> summary.files
+    28
+    """
+    from dotify.charts.sim.simulate import simulate as write_charts
+
+    return write_charts(Path(out).expanduser(), days, markets, seed, start)
+
+
+def ingest(home: Settings, *paths: str | Path) -> IngestReport:
+    """Read chart files, folders, globs or ``.tar.gz`` archives into the home's database.
+
+    Parameters
+    ----------
+    home : Settings
+        From :func:`open_home`.
+    *paths : str or Path
+        What to read (``~`` is expanded); the format of each file is told by its header.
+
+    Returns
+    -------
+    IngestReport
+        Counts of files and rows, the markets and dates, and ``errors`` (one per bad file,
+        with its line and reason: a bad file adds nothing and does not stop the run).
+
+    Examples
+    --------
+    >>> report = dotify.ingest(home, "~/charts")
+    >>> report.files_failed
+    0
+    """
+    from dotify.charts.ingest import ingest_paths
+    from dotify.store.engine import opened
+
+    with opened(home) as engine:
+        return ingest_paths(engine, [Path(p).expanduser() for p in paths])
+
+
+def read_ratings(home: Settings, start: date | None = None, end: date | None = None, *,
+                 n_top_songs: int | None = None, chart_kind: str | None = None,
+                 eps: float = 1000.0, scaling: str = "log") -> Ratings:
+    """The countries x songs ratings of the stored charts of a window.
+
+    Streams are summed per (country, song) and scaled by ``log(1 + streams / eps)``;
+    versions of one recording are one song.
+
+    Parameters
+    ----------
+    home : Settings
+        From :func:`open_home`.
+    start, end : date, optional
+        The first and last chart day (inclusive); default all.
+    n_top_songs : int, optional
+        Only the N most recent chart rows.
+    chart_kind : {"daily", "weekly"}, optional
+        Only these charts; default both.
+    eps : float, default 1000
+        The streams scale of the log.
+    scaling : {"log", "written", "raw"}, default "log"
+        ``written`` is the seed write-up's ``log((1 + r) / eps)`` clipped at 0.
+
+    Returns
+    -------
+    Ratings
+        ``matrix`` (CSR float32, countries x songs), ``countries``, ``songs`` (titles,
+        artists, streams), ``raw`` (summed streams) and ``info``; ``to_pandas()``.
+
+    Examples
+    --------
+    >>> ratings = dotify.read_ratings(home)
+    >>> frame = ratings.to_pandas()
+    >>> list(frame.columns)
+    ['country', 'song', 'title', 'artists', 'rating', 'streams']
+    """
+    from dotify.learn.ratings import from_store
+    from dotify.learn.window import DataWindow
+    from dotify.store.engine import opened
+
+    window = DataWindow(start, end, n_top_songs, chart_kind, scaling, eps)
+    with opened(home) as engine:
+        return from_store(engine, window)
+
+
+def split(ratings: Ratings, protocol: str = "seed", fraction: float = 0.2,
+          min_songs: int = 50, seed: int = 0) -> Split:
+    """Split ratings into a training and a validation part.
+
+    Parameters
+    ----------
+    ratings : Ratings
+        From :func:`read_ratings`.
+    protocol : {"seed", "cold"}, default "seed"
+        ``seed``: hold out ``fraction`` of the songs of every country rating more than
+        ``min_songs`` songs (the seed's protocol); ``cold``: hold out ``fraction`` of whole
+        songs, never seen in training (cold start).
+    fraction : float, default 0.2
+        What is held out.
+    min_songs : int, default 50
+        Countries with this many songs or fewer keep them all (seed protocol).
+    seed : int, default 0
+        Same seed, same split.
+
+    Returns
+    -------
+    Split
+        ``(train, validation)``: disjoint, adding up to ``ratings``, with its id maps.
+
+    Raises
+    ------
+    ModelError
+        When the ratings are empty or nothing is held out.
+
+    Examples
+    --------
+    >>> train, validation = dotify.split(ratings, seed=0)
+    >>> train.nnz + validation.nnz == ratings.nnz
+    True
+    """
+    from dotify.learn.splits import SplitSpec, load_split
+    from dotify.learn.window import DataWindow
+
+    if protocol not in SPLIT_PROTOCOLS:
+        raise ValueError(f"protocol must be one of {', '.join(SPLIT_PROTOCOLS)}, not "
+                         f"{protocol!r} (split by date with `dotify evaluate --before`)")
+    spec = SplitSpec(protocol, fraction, min_songs, seed)
+    _, train, validation = load_split(lambda _window: ratings, DataWindow(), spec)
+    return Split(train, validation)
