@@ -134,8 +134,10 @@ def evaluate(model: Artifact, validation: Ratings, train: Ratings, k: int = 10,
     Examples
     --------
     >>> metrics = dotify.evaluate(model, validation, train)
-    >>> 0.0 < metrics["val_epr"] < 0.5
+    >>> 0.0 < metrics["val_epr"] < 1.0
     True
+    >>> metrics.to_pandas().columns[:3].tolist()
+    ['n_test', 'epr', 'epr_filtered']
     """
     from dotify.learn import evaluation
 
