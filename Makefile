@@ -1,13 +1,14 @@
 # make demo: set up and run the main job on the embedded default data.
 # make test: set up and run the tests.
 # make check: the fast tests only (not marked slow), in under 30 s.
+# make docs: the documentation site, built strictly into site/.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DOTIFY_HOME ?= $(CURDIR)/.dotify
 
-.PHONY: demo test check bench lint clean
+.PHONY: demo test check bench lint docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,9 +27,12 @@ check: $(STAMP)
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy src
 
 clean:
-	rm -rf $(VENV) .dotify build *.egg-info
+	rm -rf $(VENV) .dotify build site *.egg-info
