@@ -9,14 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from dotify import artifact
+from dotify import api
 from dotify.cli._app import app, console, settings
 from dotify.cli.options import JsonOpt, bad_values
 from dotify.errors import ConfigError
-from dotify.learn import fidelity as measure
-from dotify.learn.ratings import from_store
+from dotify.learn.fidelity import POPULARITIES
 from dotify.learn.window import DataWindow
-from dotify.store.engine import opened
 
 
 @app.command("fidelity")
@@ -40,13 +38,13 @@ def fidelity_command(
     """How well the live model's answers agree with the charts (precision@n against the
     chart truth, the local truth and either), per knob setting."""
     cfg = settings(ctx)
-    model = artifact.load_current(cfg.models_dir)
-    with opened(cfg) as engine:
-        truth = from_store(engine, DataWindow.from_info(model.meta.get("window")))
-    groups = None if expressions is None else {"file": _read(expressions)}
+    model = api.load_model(cfg)
+    window = DataWindow.from_info(model.meta.get("window"))  # the model's own charts
+    truth = api.read_ratings(cfg, window.start, window.end, n_top_songs=window.n_top_songs,
+                             chart_kind=window.kind)
     with bad_values():
-        rows = measure.fidelity(model, truth, groups, popularity or measure.POPULARITIES, n,
-                                discover)
+        rows = api.fidelity(model, truth, None if expressions is None else _read(expressions),
+                            popularity or POPULARITIES, n, discover)
     if as_json:
         typer.echo(json.dumps({"version": model.version, "kind": model.kind,
                                "rows": [r.to_dict() for r in rows]}))

@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from dotify.charts.sim.simulate import DEFAULT_START, simulate
+from dotify import api
+from dotify.charts.sim.simulate import DEFAULT_START
 from dotify.cli._app import app, console, settings
 from dotify.cli.options import DATE_FORMATS, JsonOpt
 
@@ -33,8 +34,8 @@ def simulate_command(
     folder = out or settings(ctx).simulator_dir
     codes = [m.strip() for m in markets.split(",") if m.strip()] if markets else None
     try:
-        summary = simulate(folder, days=days, markets=codes, seed=seed,
-                           start=start.date() if start else None)
+        summary = api.simulate(folder, days=days, markets=codes, seed=seed,
+                               start=start.date() if start else None)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     if as_json:
