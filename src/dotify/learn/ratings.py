@@ -13,7 +13,7 @@ import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,6 +22,9 @@ from sqlalchemy.engine import Engine
 from dotify.errors import UnknownCountryError
 from dotify.learn.window import SCALINGS, DataWindow
 from dotify.store.totals import chart_totals
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("dotify")
 
@@ -123,7 +126,7 @@ class Ratings:
                              "ingest its charts or widen the window")
         return int(hits[0])
 
-    def to_pandas(self, wide: bool = False) -> Any:
+    def to_pandas(self, wide: bool = False) -> pd.DataFrame:
         """One row per rated (country, song), or with ``wide`` the dense countries x songs
         matrix: a pandas DataFrame (:func:`dotify.frames.ratings_frame`; needs
         ``dotify[notebook]``)."""
