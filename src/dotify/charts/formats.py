@@ -38,6 +38,7 @@ from dotify.charts.validate import (
     MAX_POSITION,
     Columns,
     careful_columns,
+    check_chart_date,
     fast_columns,
     is_blank,
     numbered,
@@ -202,7 +203,7 @@ def chart_identity(path: object, name: str, market: str | None, day: date | str 
     """The (market, date, kind) of a one-chart file: what its name says, else the options,
     else (market) its ``<cc>/`` folder; the kind defaults to daily."""
     if isinstance(day, str):
-        day = _parse_date(path, None, day)
+        day = _parse_date(path, None, day, check=False)  # checked below, if it is used
     if kind is not None and kind not in KINDS:
         raise ChartFormatError(path, None, f"kind {kind!r} is not one of {', '.join(KINDS)}")
     try:
@@ -219,14 +220,25 @@ def chart_identity(path: object, name: str, market: str | None, day: date | str 
     found = find(str(market))
     if found is None:
         raise ChartFormatError(path, None, f"unknown market {market!r}")
+    try:
+        check_chart_date(day)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ChartFormatError(path, None, str(exc)) from None
     return NameInfo(found.code, day, str(kind))  # type: ignore[arg-type]
 
 
-def _parse_date(path: object, line: int | None, text: str) -> date:
+def _parse_date(path: object, line: int | None, text: str, check: bool = True) -> date:
     try:
-        return date.fromisoformat(text.strip()[:10])
+        day = date.fromisoformat(text.strip()[:10])
     except ValueError:
-        raise ChartFormatError(path, line, f"bad date {text!r} (want YYYY-MM-DD)") from None
+        raise ChartFormatError(path, line, f"bad date {text[:40]!r} (want YYYY-MM-DD)"
+                               ) from None
+    if not check:
+        return day
+    try:
+        return check_chart_date(day)
+    except ValueError as exc:
+        raise ChartFormatError(path, line, str(exc)) from None
 
 
 # --- reading -----------------------------------------------------------------------------
