@@ -56,6 +56,8 @@ __all__ = ["FORMATS", "KINDS", "MAX_POSITION", "ONE_CHART_FORMATS", "Chart", "Ch
 KINDS = ("daily", "weekly")
 MAX_OPEN_CHARTS = 512  # many-chart files: charts kept open at once before the oldest is closed
 _FAST_ROWS = 4 * MAX_POSITION  # a one-chart file with more rows takes the careful path
+MAX_LINE_BYTES = 64 * 1024  # real chart lines are a few hundred bytes
+_BATCH_BYTES = 1 << 20
 
 
 class ChartRow(NamedTuple):
@@ -249,11 +251,27 @@ def _text_lines(stream: BinaryIO, path: object) -> Iterator[str]:
 
 
 def _text_batches(stream: BinaryIO, path: object) -> Iterator[io.StringIO]:
+    """Whole lines about a MiB at a time; a line longer than MAX_LINE_BYTES is an error
+    (no real chart line comes near, and a file of one endless line would fill the memory)."""
     done = 0  # lines before this batch
-    while batch := stream.readlines(1 << 20):
-        data = b"".join(batch)
+    carry = b""
+    while True:
+        chunk = stream.read(_BATCH_BYTES)
+        data = carry + chunk
+        if chunk:
+            cut = data.rfind(b"\n") + 1
+            if cut == 0 or len(data) - cut > MAX_LINE_BYTES:
+                if len(data) - cut > MAX_LINE_BYTES:
+                    _check_lines(data, done, path)
+                carry = data
+                continue
+            data, carry = data[:cut], data[cut:]
+        elif not data:
+            return
         if done == 0:
             data = data.removeprefix(codecs.BOM_UTF8)
+        if len(data) > MAX_LINE_BYTES:
+            _check_lines(data, done, path)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -261,7 +279,18 @@ def _text_batches(stream: BinaryIO, path: object) -> Iterator[io.StringIO]:
             raise ChartFormatError(path, line, f"undecodable bytes ({exc.reason}); "
                                                "the file is not UTF-8") from None
         yield io.StringIO(text, newline="")
-        done += len(batch)
+        done += data.count(b"\n")
+        if not chunk:
+            return
+
+
+def _check_lines(data: bytes, done: int, path: object) -> None:
+    """ChartFormatError naming the first line of ``data`` longer than MAX_LINE_BYTES."""
+    lengths = list(map(len, data.split(b"\n")))
+    if max(lengths) > MAX_LINE_BYTES:
+        line = done + next(i for i, n in enumerate(lengths) if n > MAX_LINE_BYTES) + 1
+        raise ChartFormatError(path, line, f"a line longer than {MAX_LINE_BYTES:,} bytes: "
+                                           "not a chart")
 
 
 def _is_note(fields: list[str]) -> bool:
