@@ -170,8 +170,8 @@ def _store_is_sound(store: Store) -> None:
 
 
 @pytest.fixture
-def fuzz_store(settings: Settings):  # -> Iterator[Store]
-    store = Store(engine_for(settings))
+def fuzz_store(db_settings: Settings):  # -> Iterator[Store]; PostgreSQL too when given
+    store = Store(engine_for(db_settings))
     yield store
     store.engine.dispose()
 

@@ -293,3 +293,15 @@ def test_cli_names_skipped_and_failed_entries_and_exits_1(home: Path, tmp_path: 
     assert result.exit_code == 1
     assert "a FIFO, not a regular file: not read" in result.output
     assert f"skipped {tmp_path / 'notes.txt'}: not a chart file" in result.output
+
+
+def test_a_nul_byte_fails_its_file_not_the_batch(store: Store, tmp_path: Path) -> None:
+    """PostgreSQL refuses NUL in text: one such title failed the whole batch."""
+    bad = tmp_path / daily_name("se", DAYS[0])
+    bad.write_bytes(legacy_csv(5).replace(b"Song 3", b"So\x00ng"))
+    good = tmp_path / daily_name("no", DAYS[0])
+    good.write_bytes(legacy_csv(5))
+    report = ingest_paths(store, [bad, good])
+    assert [f"{Path(e.path).name}:{e.line}: {e.reason}" for e in report.errors] == [
+        f"{bad.name}:4: a NUL byte: not a text chart (UTF-16 or binary?)"]
+    assert report.files_ok == 1 and counts(store) == (1, 5)

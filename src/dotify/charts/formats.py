@@ -272,6 +272,9 @@ def _text_batches(stream: BinaryIO, path: object) -> Iterator[io.StringIO]:
             data = data.removeprefix(codecs.BOM_UTF8)
         if len(data) > MAX_LINE_BYTES:
             _check_lines(data, done, path)
+        if (nul := data.find(b"\0")) >= 0:  # never in a CSV chart; PostgreSQL refuses it
+            raise ChartFormatError(path, done + data.count(b"\n", 0, nul) + 1,
+                                   "a NUL byte: not a text chart (UTF-16 or binary?)")
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
