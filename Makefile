@@ -1,6 +1,7 @@
 # make demo: set up and run the main job on the embedded default data.
 # make test: set up and run the tests.
 # make check: the fast tests only (not marked slow), in under 30 s.
+# make fuzz: the hostile-input property tests with FUZZ_EXAMPLES examples each, fresh seeds.
 # make docs: the documentation site, built strictly into site/.
 PYTHON ?= python3.11
 VENV := .venv
@@ -8,7 +9,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DOTIFY_HOME ?= $(CURDIR)/.dotify
 
-.PHONY: demo test check bench lint docs clean
+FUZZ_EXAMPLES ?= 2000
+
+.PHONY: demo test check fuzz bench lint docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +26,10 @@ test: $(STAMP)
 
 check: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+fuzz: $(STAMP)
+	DOTIFY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -m fuzz \
+		--hypothesis-show-statistics $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

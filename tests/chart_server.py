@@ -2,13 +2,16 @@
 
 ``ChartServer(body)`` serves ``GET /<kind>/<market>/<date>`` with ``body(market, date)``;
 ``faults[market]`` injects ``timeout`` (answers after ``slow_s``), ``404``, ``500``, ``html``
-(an error page with status 200) or ``flaky`` (HTTP 503 on the first try, then the chart).
+(an error page with status 200), ``flaky`` (HTTP 503 on the first try, then the chart),
+``drip`` (the chart one byte every ``slow_s / 10`` seconds) or ``bomb`` (a gzip-encoded
+answer of some 40 KB that expands to 40 MB of commas).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,6 +72,8 @@ class ChartServer:
             return 200, "text/html; charset=utf-8", (FIXTURES / "error_page.html").read_bytes()
         if fault == "flaky" and tries == 1:
             return 503, "text/plain", b"try later"
+        if fault == "bomb":
+            return 200, "gzip", _bomb()
         return 200, self.content_type, self.body(market, day)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -94,10 +99,18 @@ class ChartServer:
                         server.in_flight -= 1
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", ctype)
+                    self.send_header("Content-Type", "text/csv" if ctype == "gzip" else ctype)
+                    if ctype == "gzip":
+                        self.send_header("Content-Encoding", "gzip")
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
-                    self.wfile.write(data)
+                    if server.faults.get(market) == "drip":
+                        for i in range(len(data)):
+                            self.wfile.write(data[i:i + 1])
+                            self.wfile.flush()
+                            time.sleep(server.slow_s / 10)
+                    else:
+                        self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test)
 
@@ -105,6 +118,12 @@ class ChartServer:
                 pass
 
         return Handler
+
+
+def _bomb() -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b"," * (1 << 20)
+    return b"".join(packer.compress(block) for _ in range(40)) + packer.flush()
 
 
 def fixture_csv(market: str, day: date) -> bytes:

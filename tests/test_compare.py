@@ -72,7 +72,7 @@ def test_compare_measures_every_model_on_one_split() -> None:
     table = compare(train, test, ["net1", "popularity", "random"], epochs=1, seed=0, cold=True)
     assert list(table) == ["net1", "popularity", "random"]
     for row in table.values():
-        assert set(row) == {*COLUMNS, "cold_epr"} and row["fit_seconds"] >= 0
+        assert set(row) == {*COLUMNS, "cold_epr", "params"} and row["fit_seconds"] >= 0
     assert table["random"]["val_epr"] == pytest.approx(0.5, abs=0.1)
     assert table["popularity"]["cold_epr"] == pytest.approx(0.5, abs=0.05)
 
@@ -89,7 +89,8 @@ def test_cli_compare_json_has_one_entry_per_model(planted_home: Settings) -> Non
     assert result.exit_code == 0, (result.output, result.exception)
     table = json.loads(result.stdout)
     assert list(table) == ["net2", "popularity"]
-    assert set(table["net2"]) == set(COLUMNS)
+    assert set(table["net2"]) == {*COLUMNS, "params"}
+    assert table["net2"]["params"]["epochs"] == 1 and table["popularity"]["params"] == {}
     assert table["net2"]["val_epr"] < 0.5
 
 
@@ -105,7 +106,7 @@ def test_cli_compare_cold_split_adds_cold_epr(planted_home: Settings) -> None:
                                       "--json"])
     assert result.exit_code == 0, (result.output, result.exception)
     row = json.loads(result.stdout)["popularity"]
-    assert set(row) == {*COLUMNS, "cold_epr"}
+    assert set(row) == {*COLUMNS, "cold_epr", "params"}
     assert row["cold_epr"] == pytest.approx(0.5, abs=0.05)
 
 
@@ -127,6 +128,7 @@ def test_every_model_gets_the_same_tuning_budget(planted_home: Settings) -> None
     assert {k: row["tune_trials"] for k, row in table.items()} == {
         "imf": 2, "net1": 2, "popularity": 0}  # popularity has nothing to tune
     assert table["imf"]["val_epr"] < min(0.5, table["popularity"]["val_epr"])
+    assert {"factors", "alpha", "regularization", "iterations"} <= set(table["imf"]["params"])
     plain = json.loads(CliRunner().invoke(app, ["compare", "--models", "imf", "--json"]).stdout)
     assert plain["imf"]["tune_trials"] == 0
 

@@ -198,8 +198,15 @@ def test_many_chart_file_rows_resuming_a_closed_chart_are_rejected(monkeypatch) 
 
 
 def test_a_field_over_the_csv_size_limit() -> None:
+    head = b'Position,"Track Name",Artist,Streams,URL\n1,x,A,5,\n2,"'
+    data = head + (b"y" * 60_000 + b"\n") * 3 + b'",A,5,\n'  # short lines, one long field
+    with pytest.raises(ChartFormatError, match=r"big.csv:\d+: not CSV: field larger than"):
+        list(read_chart_file(data, "big.csv", market="se", date="2020-01-03"))
+
+
+def test_a_line_over_the_line_limit() -> None:
     data = b'Position,"Track Name",Artist,Streams,URL\n1,x,A,5,\n2,"' + b"y" * 200_000 + b'",A,5,\n'
-    with pytest.raises(ChartFormatError, match=r"big.csv:3: not CSV: field larger than"):
+    with pytest.raises(ChartFormatError, match=r"big.csv:3: a line longer than 65,536 bytes"):
         list(read_chart_file(data, "big.csv", market="se", date="2020-01-03"))
 
 

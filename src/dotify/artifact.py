@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,12 +25,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from dotify.errors import ArtifactError
+from dotify.errors import ArtifactError, DotifyError
 from dotify.learn.ratings import Songs
 from dotify.models import Recommender, make_model
 
 FORMAT_VERSION = 1
 CURRENT = "current"
+PUBLISHED = "published_at"  # a file in a version folder: the version was live once
 _STATE_PREFIX = "state__"
 _SONG_PREFIX = "song__"
 
@@ -149,20 +151,44 @@ def save(
                     charted, first, last, streams)
 
 
+# what a damaged folder raises while it is read (a truncated npz is a BadZipFile, a missing
+# array a KeyError, bad params a TypeError or ValueError, a torch state a RuntimeError)
+_UNREADABLE = (ValueError, OSError, EOFError, KeyError, IndexError, TypeError, AttributeError,
+               RuntimeError, MemoryError, zipfile.BadZipFile, DotifyError)
+
+
 def load(path: Path) -> Artifact:
-    """Load a version folder (or the ``current`` pointer) saved by :func:`save`."""
+    """Load a version folder (or the ``current`` pointer) saved by :func:`save`.
+
+    Whatever is wrong with the folder (missing or truncated files, a missing array, bad
+    params, shapes that do not fit, NaN vectors) is one :class:`ArtifactError` naming it.
+    """
     path = Path(path)
     try:
-        meta = json.loads((path / "meta.json").read_text())
-        with np.load(path / "arrays.npz", allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+        return _load(path)
+    except ArtifactError:
+        raise
     except FileNotFoundError as exc:
-        raise ArtifactError(f"no model at {path}: {exc.filename} is missing") from exc
-    except (ValueError, OSError, json.JSONDecodeError) as exc:
-        raise ArtifactError(f"the model at {path} cannot be read: {exc}") from exc
+        missing = Path(exc.filename).name if exc.filename else "a file"
+        raise ArtifactError(f"no model at {path}: {missing} is missing") from exc
+    except _UNREADABLE as exc:
+        raise ArtifactError(f"the model at {path} cannot be read: "
+                            f"{type(exc).__name__}: {exc}"[:500]) from exc
+
+
+def _load(path: Path) -> Artifact:
+    meta = json.loads((path / "meta.json").read_text())
+    if not isinstance(meta, dict):
+        raise ArtifactError(f"the model at {path} cannot be read: meta.json is not an object")
+    with np.load(path / "arrays.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
     if meta.get("format") != FORMAT_VERSION:
         raise ArtifactError(f"the model at {path} has format {meta.get('format')!r}, "
                             f"this dotify reads format {FORMAT_VERSION}")
+    lacking = [k for k in _REQUIRED if k not in arrays]
+    if lacking:
+        raise ArtifactError(f"the model at {path} cannot be read: arrays.npz lacks "
+                            f"{', '.join(lacking)}")
     model = make_model(meta["kind"], **meta.get("params", {}))
     model.country_factors = arrays["country_factors"]
     model.song_factors = arrays["song_factors"]
@@ -171,6 +197,7 @@ def load(path: Path) -> Artifact:
                       if k.startswith(_STATE_PREFIX)})
     songs = Songs.from_arrays({k[len(_SONG_PREFIX):]: v for k, v in arrays.items()
                                if k.startswith(_SONG_PREFIX)})
+    _check_shapes(path, model, arrays["countries"], len(songs))
     charted = None
     if "charted_indptr" in arrays:
         indices = arrays["charted_indices"]
@@ -185,6 +212,24 @@ def load(path: Path) -> Artifact:
                     arrays.get("song_first_date"), arrays.get("song_last_date"), streams)
 
 
+_REQUIRED = ("country_factors", "song_factors", "countries", *(
+    _SONG_PREFIX + k for k in ("keys", "titles", "artists", "urls", "streams")))
+
+
+def _check_shapes(path: Path, model: Recommender, countries: np.ndarray, n_songs: int) -> None:
+    """ArtifactError unless the vectors are finite float matrices, one row per country and
+    per song, of one width."""
+    c, s = np.asarray(model.country_factors), np.asarray(model.song_factors)
+    if (c.ndim != 2 or s.ndim != 2 or c.shape[1] != s.shape[1] or len(c) != len(countries)
+            or len(s) != n_songs or not np.issubdtype(c.dtype, np.floating)
+            or not np.issubdtype(s.dtype, np.floating)):
+        raise ArtifactError(
+            f"the model at {path} cannot be read: vectors of shapes {c.shape} and {s.shape} "
+            f"do not fit {len(countries)} countries and {n_songs} songs")
+    if not (np.isfinite(c).all() and np.isfinite(s).all()):
+        raise ArtifactError(f"the model at {path} cannot be read: its vectors hold NaN or inf")
+
+
 def _song_dates(song_dates: tuple[np.ndarray, np.ndarray] | None, n_songs: int
                 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     if song_dates is None:
@@ -197,12 +242,14 @@ def _song_dates(song_dates: tuple[np.ndarray, np.ndarray] | None, n_songs: int
 
 
 def publish(models_dir: Path, version: str) -> None:
-    """Point ``current`` at ``version`` atomically (a new symlink renamed over the old)."""
+    """Point ``current`` at ``version`` atomically (a new symlink renamed over the old), and
+    mark the version as one that was live (:func:`prune` keeps those first)."""
     if not (models_dir / version / "meta.json").exists():
         raise ArtifactError(f"cannot publish {version}: no such model in {models_dir}")
     tmp = models_dir / f".{CURRENT}.{os.getpid()}.{os.urandom(2).hex()}"
     os.symlink(version, tmp)
     os.replace(tmp, models_dir / CURRENT)
+    (models_dir / version / PUBLISHED).write_text(datetime.now(UTC).isoformat() + "\n")
 
 
 def current_version(models_dir: Path) -> str | None:
@@ -228,10 +275,22 @@ def versions(models_dir: Path) -> list[str]:
                   if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
 
 
+def was_live(models_dir: Path, version: str) -> bool:
+    """True when ``version`` was published at some time (or is now)."""
+    return (models_dir / version / PUBLISHED).exists() or version == current_version(models_dir)
+
+
 def prune(models_dir: Path, keep: int) -> list[str]:
-    """Delete all but the newest ``keep`` versions, never the published one."""
+    """Delete all but ``keep`` versions: the published one, then the newest of those that
+    were live (rollback targets), then the newest never published (a run that died before
+    publishing leaves one: it never pushes out a model that served)."""
+    if keep <= 0:
+        return []
     live = current_version(models_dir)
-    old = [v for v in versions(models_dir)[:-keep] if v != live] if keep > 0 else []
+    every = versions(models_dir)
+    ranked = sorted(every, key=lambda v: (v == live, was_live(models_dir, v), v), reverse=True)
+    kept = set(ranked[:keep])
+    old = [v for v in every if v not in kept and v != live]
     for version in old:
         shutil.rmtree(models_dir / version, ignore_errors=True)
     return old

@@ -30,10 +30,10 @@ class Settings(BaseSettings):
     http_url_template: str = LEGACY_URL_TEMPLATE
     http_format: Literal["csv", "json"] = "csv"
     http_token: str | None = None
-    http_timeout_s: float = 30.0
-    http_retries: int = 3
-    http_concurrency: int = 4
-    http_requests_per_s: float = 2.0
+    http_timeout_s: float = Field(default=30.0, gt=0, description="seconds per try, in all")
+    http_retries: int = Field(default=3, ge=0)
+    http_concurrency: int = Field(default=4, ge=1)
+    http_requests_per_s: float = Field(default=2.0, gt=0)
     drop_folder: Path | None = None
     markets: list[str] | None = None  # None: every market of the registry (or of the simulator)
     chart_kind: Literal["daily", "weekly"] = "daily"

@@ -38,6 +38,7 @@ from dotify.charts.validate import (
     MAX_POSITION,
     Columns,
     careful_columns,
+    check_chart_date,
     fast_columns,
     is_blank,
     numbered,
@@ -55,6 +56,8 @@ __all__ = ["FORMATS", "KINDS", "MAX_POSITION", "ONE_CHART_FORMATS", "Chart", "Ch
 KINDS = ("daily", "weekly")
 MAX_OPEN_CHARTS = 512  # many-chart files: charts kept open at once before the oldest is closed
 _FAST_ROWS = 4 * MAX_POSITION  # a one-chart file with more rows takes the careful path
+MAX_LINE_BYTES = 64 * 1024  # real chart lines are a few hundred bytes
+_BATCH_BYTES = 1 << 20
 
 
 class ChartRow(NamedTuple):
@@ -202,7 +205,7 @@ def chart_identity(path: object, name: str, market: str | None, day: date | str 
     """The (market, date, kind) of a one-chart file: what its name says, else the options,
     else (market) its ``<cc>/`` folder; the kind defaults to daily."""
     if isinstance(day, str):
-        day = _parse_date(path, None, day)
+        day = _parse_date(path, None, day, check=False)  # checked below, if it is used
     if kind is not None and kind not in KINDS:
         raise ChartFormatError(path, None, f"kind {kind!r} is not one of {', '.join(KINDS)}")
     try:
@@ -219,14 +222,25 @@ def chart_identity(path: object, name: str, market: str | None, day: date | str 
     found = find(str(market))
     if found is None:
         raise ChartFormatError(path, None, f"unknown market {market!r}")
+    try:
+        check_chart_date(day)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ChartFormatError(path, None, str(exc)) from None
     return NameInfo(found.code, day, str(kind))  # type: ignore[arg-type]
 
 
-def _parse_date(path: object, line: int | None, text: str) -> date:
+def _parse_date(path: object, line: int | None, text: str, check: bool = True) -> date:
     try:
-        return date.fromisoformat(text.strip()[:10])
+        day = date.fromisoformat(text.strip()[:10])
     except ValueError:
-        raise ChartFormatError(path, line, f"bad date {text!r} (want YYYY-MM-DD)") from None
+        raise ChartFormatError(path, line, f"bad date {text[:40]!r} (want YYYY-MM-DD)"
+                               ) from None
+    if not check:
+        return day
+    try:
+        return check_chart_date(day)
+    except ValueError as exc:
+        raise ChartFormatError(path, line, str(exc)) from None
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -237,11 +251,30 @@ def _text_lines(stream: BinaryIO, path: object) -> Iterator[str]:
 
 
 def _text_batches(stream: BinaryIO, path: object) -> Iterator[io.StringIO]:
+    """Whole lines about a MiB at a time; a line longer than MAX_LINE_BYTES is an error
+    (no real chart line comes near, and a file of one endless line would fill the memory)."""
     done = 0  # lines before this batch
-    while batch := stream.readlines(1 << 20):
-        data = b"".join(batch)
+    carry = b""
+    while True:
+        chunk = stream.read(_BATCH_BYTES)
+        data = carry + chunk
+        if chunk:
+            cut = data.rfind(b"\n") + 1
+            if cut == 0 or len(data) - cut > MAX_LINE_BYTES:
+                if len(data) - cut > MAX_LINE_BYTES:
+                    _check_lines(data, done, path)
+                carry = data
+                continue
+            data, carry = data[:cut], data[cut:]
+        elif not data:
+            return
         if done == 0:
             data = data.removeprefix(codecs.BOM_UTF8)
+        if len(data) > MAX_LINE_BYTES:
+            _check_lines(data, done, path)
+        if (nul := data.find(b"\0")) >= 0:  # never in a CSV chart; PostgreSQL refuses it
+            raise ChartFormatError(path, done + data.count(b"\n", 0, nul) + 1,
+                                   "a NUL byte: not a text chart (UTF-16 or binary?)")
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -249,7 +282,18 @@ def _text_batches(stream: BinaryIO, path: object) -> Iterator[io.StringIO]:
             raise ChartFormatError(path, line, f"undecodable bytes ({exc.reason}); "
                                                "the file is not UTF-8") from None
         yield io.StringIO(text, newline="")
-        done += len(batch)
+        done += data.count(b"\n")
+        if not chunk:
+            return
+
+
+def _check_lines(data: bytes, done: int, path: object) -> None:
+    """ChartFormatError naming the first line of ``data`` longer than MAX_LINE_BYTES."""
+    lengths = list(map(len, data.split(b"\n")))
+    if max(lengths) > MAX_LINE_BYTES:
+        line = done + next(i for i, n in enumerate(lengths) if n > MAX_LINE_BYTES) + 1
+        raise ChartFormatError(path, line, f"a line longer than {MAX_LINE_BYTES:,} bytes: "
+                                           "not a chart")
 
 
 def _is_note(fields: list[str]) -> bool:

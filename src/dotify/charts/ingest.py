@@ -1,42 +1,43 @@
 """Ingest chart files into the store: files, folders, globs, ``.tar.gz`` archives or bytes.
 
 :func:`ingest_paths` reads every input as a stream (archive members too, never extracted to
-disk), validates each chart whole before writing it, commits whole charts about
-``COMMIT_ROWS`` rows per transaction (a chart is never split across two), records every file
-in ``ingested_files`` (ok | unchanged | failed, with its sha256 and error) and returns an
-:class:`IngestReport`. A bad file adds no rows and does not stop the run; in a many-chart
-file only the bad charts are left out.
+disk; see :mod:`dotify.charts.inputs` for what is opened and how it is bounded), validates
+each chart whole before writing it, commits whole charts about ``COMMIT_ROWS`` rows per
+transaction (a chart is never split across two), records every file in ``ingested_files``
+(ok | unchanged | failed, with its sha256 and error) and returns an :class:`IngestReport`.
+A bad file adds no rows and does not stop the run; in a many-chart file only the bad charts
+are left out. A chart shorter than its market's recent charts is rejected
+(:mod:`dotify.charts.completeness`), and so is every chart of a file not yet written when the
+file turns out to have changed while it was read.
 """
 
 from __future__ import annotations
 
-import glob
-import gzip
 import hashlib
 import io
 import logging
 import tarfile
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
-from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy.engine import Engine
 
+from dotify.charts.completeness import ChartSizes
 from dotify.charts.formats import MAX_POSITION, ONE_CHART_FORMATS, Chart, ChartReader
+from dotify.charts.inputs import Input, Opened, expand, open_entry, size
 from dotify.errors import ChartFormatError
 from dotify.store.charts import Batch, ChartResult, FileRecord, Store
+from dotify.store.sizes import recent_chart_sizes
 
 log = logging.getLogger("dotify")
 
 Progress = Callable[[int, int, str], None]  # (bytes done, bytes in all, current file)
-Input = str | Path | tuple[str, bytes]  # a path, a glob, or (name, content)
 COMMIT_ROWS = 200_000  # fewer, bigger commits: SQLite checkpoints its WAL once per commit
 _READ_ERRORS = (OSError, EOFError, tarfile.TarError, zlib.error)
-_CHART_SUFFIXES = (".csv", ".csv.gz", ".tar.gz", ".tgz", ".tar")
 
 
 @dataclass
@@ -57,11 +58,16 @@ class IngestReport:
     first_date: date | None = None
     last_date: date | None = None
     errors: list[ChartFormatError] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why): not charts
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
         return self.files_failed == 0
+
+    @property
+    def files_skipped(self) -> int:
+        return len(self.skipped)
 
     @property
     def files(self) -> int:
@@ -73,9 +79,11 @@ class IngestReport:
         self.last_date = max(self.last_date or day, day)
 
     def to_dict(self) -> dict:
-        data = {k: v for k, v in self.__dict__.items() if k not in ("markets", "errors")}
+        data = {k: v for k, v in self.__dict__.items()
+                if k not in ("markets", "errors", "skipped")}
         data.update(
             markets=sorted(self.markets), ok=self.ok,
+            skipped=[{"path": path, "reason": why} for path, why in self.skipped],
             first_date=self.first_date.isoformat() if self.first_date else None,
             last_date=self.last_date.isoformat() if self.last_date else None,
             errors=[{"path": e.path, "line": e.line, "reason": e.reason} for e in self.errors],
@@ -116,16 +124,21 @@ def ingest_paths(target: Engine | Store, paths: Iterable[Input],
     store = target if isinstance(target, Store) else Store(target)
     report = IngestReport()
     started = time.perf_counter()
-    inputs = _expand(paths, report)
-    total = sum(_size(item) for item in inputs)
+    found = expand(paths)
+    for error in found.failed:
+        _fail(report, error)
+    report.skipped.extend(found.skipped)
+    sizes = [size(entry) for entry in found.entries]
+    total = sum(sizes)
     batcher = _Batcher(store, report, commit_rows)
     done = 0
-    for item in inputs:
-        for name, stream, position in _streams(item, report):
-            _ingest_stream(batcher, name, stream, (market, date, kind))
+    for entry, entry_size in zip(found.entries, sizes, strict=True):
+        for opened in open_entry(entry, lambda e: _fail(report, e),
+                                 lambda name, why: report.skipped.append((name, why))):
+            _ingest_stream(batcher, opened, (market, date, kind))
             if progress is not None:
-                progress(done + position(), total, name)
-        done += _size(item)
+                progress(min(done + opened.position(), total), total, opened.name)
+        done += entry_size
     batcher.flush()
     if progress is not None:
         progress(total, total, "")
@@ -133,74 +146,10 @@ def ingest_paths(target: Engine | Store, paths: Iterable[Input],
     return report
 
 
-def _size(item: Path | tuple[str, bytes]) -> int:
-    return len(item[1]) if isinstance(item, tuple) else item.stat().st_size
-
-
-def _expand(paths: Iterable[Input], report: IngestReport) -> list[Path | tuple[str, bytes]]:
-    """Every input file, folders walked and globs matched; a missing path is a failed file."""
-    found: list[Path | tuple[str, bytes]] = []
-    for item in paths:
-        if isinstance(item, tuple):
-            found.append(item)
-            continue
-        path = Path(item).expanduser()
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and _is_chart(p)))
-        elif path.is_file():
-            found.append(path)
-        elif matches := sorted(glob.glob(str(path), recursive=True)):
-            found.extend(Path(m) for m in matches if Path(m).is_file())
-        else:
-            _fail(report, ChartFormatError(item, None, "no such file, folder or glob match"))
-    return found
-
-
-def _is_chart(path: Path) -> bool:
-    return not path.name.startswith(".") and path.name.lower().endswith(_CHART_SUFFIXES)
-
-
 def _fail(report: IngestReport, error: ChartFormatError) -> None:
     report.files_failed += 1
     report.errors.append(error)
     log.info("%s", error)
-
-
-def _streams(item: Path | tuple[str, bytes], report: IngestReport,
-             ) -> Iterator[tuple[str, BinaryIO, Callable[[], int]]]:
-    """(name, binary stream, bytes of the input read so far) for each chart file in ``item``."""
-    if isinstance(item, tuple):
-        yield item[0], io.BytesIO(item[1]), lambda: len(item[1])
-        return
-    lower = item.name.lower()
-    try:
-        raw = open(item, "rb")  # closed by the with below
-    except OSError as exc:
-        _fail(report, ChartFormatError(item, None, f"cannot open the file: {exc.strerror}"))
-        return
-    with raw:
-        if lower.endswith((".tar.gz", ".tgz", ".tar")):
-            yield from _members(item, raw, report)
-        elif lower.endswith(".gz"):
-            with gzip.open(raw) as unzipped:
-                yield str(item), unzipped, raw.tell  # type: ignore[misc]
-        else:
-            yield str(item), raw, raw.tell
-
-
-def _members(archive: Path, raw: BinaryIO, report: IngestReport,
-             ) -> Iterator[tuple[str, BinaryIO, Callable[[], int]]]:
-    """The chart files of a tar archive, read in one streaming pass."""
-    try:
-        with tarfile.open(fileobj=raw, mode="r|*") as tar:
-            for member in tar:
-                base = member.name.rsplit("/", 1)[-1]
-                if member.isfile() and not base.startswith(".") and _is_chart(Path(base)):
-                    stream = tar.extractfile(member)
-                    if stream is not None:
-                        yield f"{archive}:{member.name}", stream, raw.tell  # type: ignore[misc]
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        _fail(report, ChartFormatError(archive, None, f"unreadable archive: {exc}"))
 
 
 def _identified(chart: Chart, file_sha256: str) -> Chart:
@@ -217,6 +166,22 @@ class _Batcher:
         self.pending: Batch = []
         self.keys: set[tuple] = set()
         self.rows = 0
+        self._sizes: ChartSizes | None = None
+
+    @property
+    def sizes(self) -> ChartSizes:
+        """The recent chart sizes per market, read from the store once per run."""
+        if self._sizes is None:
+            self._sizes = ChartSizes(recent_chart_sizes(self.store.engine))
+        return self._sizes
+
+    def drop(self, record: FileRecord) -> None:
+        """Forget the charts of ``record`` that are not written yet."""
+        kept = [(r, charts) for r, charts in self.pending if r is not record]
+        if len(kept) != len(self.pending):
+            self.pending = kept
+            self.keys = {(c.market, c.chart_date, c.kind) for _, charts in kept for c in charts}
+            self.rows = sum(sum(map(len, charts)) + 1 for _, charts in kept)
 
     def add(self, record: FileRecord, charts: list[Chart]) -> None:
         keys = {(c.market, c.chart_date, c.kind) for c in charts}
@@ -232,10 +197,12 @@ class _Batcher:
         if not self.pending:
             return
         results = self.store.write(self.pending)
+        counted: set[int] = set()  # a big file comes in several parts: count it once
         for (record, charts), done in zip(self.pending, results, strict=True):
             for chart, result in zip(charts, done, strict=True):
                 _tally(self.report, chart, result)
-            if record.final:
+            if record.final and id(record) not in counted:
+                counted.add(id(record))
                 status = record.status
                 self.report.files_ok += status == "ok"
                 self.report.files_unchanged += status == "unchanged"
@@ -254,15 +221,20 @@ def _tally(report: IngestReport, chart: Chart, result: ChartResult) -> None:
     report.new_songs += result.new_songs
 
 
-def _ingest_stream(batcher: _Batcher, name: str, stream: BinaryIO, options: tuple) -> None:
+def _ingest_stream(batcher: _Batcher, opened: Opened, options: tuple) -> None:
     """Parse one chart file and queue its charts; its errors go to the report."""
-    hashing = _HashingReader(stream)
+    name = opened.name
+    hashing = _HashingReader(opened.stream)
     reader = ChartReader(io.BufferedReader(hashing, 1 << 16), name, *options)
     record = FileRecord(path=name, final=False)
     charts: list[Chart] = []
     errors: list[ChartFormatError] = []
     try:
         for chart in reader:
+            if (short := batcher.sizes.problem(chart)) is not None:
+                reader.rejected.append(ChartFormatError(name, chart.line, short))
+                continue
+            batcher.sizes.see(chart)
             charts.append(chart)
             if len(charts) * MAX_POSITION >= batcher.commit_rows:  # a big many-chart file
                 batcher.add(record, charts)
@@ -272,16 +244,23 @@ def _ingest_stream(batcher: _Batcher, name: str, stream: BinaryIO, options: tupl
     except _READ_ERRORS as exc:  # a corrupt archive member or gzip stream
         errors.append(ChartFormatError(name, None, f"unreadable: {exc}"))
     errors.extend(reader.rejected)
+    if reader.format not in ONE_CHART_FORMATS:  # else the file's one chart: the file fails
+        batcher.report.charts_failed += len(reader.rejected)
     batcher.report.rows_skipped += reader.rows_skipped
-    batcher.report.charts_failed += len(reader.rejected)
+    try:
+        record.sha256 = hashing.drain()
+    except (ChartFormatError, *_READ_ERRORS):  # already reported above
+        record.sha256 = hashing.sha256.hexdigest()
+    if (changed := opened.changed()) is not None:  # what was read may be half of it
+        errors.insert(0, ChartFormatError(name, None, changed))
+        batcher.drop(record)
+        charts = []
     for error in errors:
         batcher.report.errors.append(error)
         log.info("%s", error)
-    try:
-        record.sha256 = hashing.drain()
-    except _READ_ERRORS:  # already reported above
-        record.sha256 = hashing.sha256.hexdigest()
     record.final = True
+    if reader.format in ONE_CHART_FORMATS and errors:
+        charts = []
     if len(charts) == 1 and reader.format in ONE_CHART_FORMATS:  # cheaper than hashing rows
         charts[0] = _identified(charts[0], record.sha256)
     if errors:

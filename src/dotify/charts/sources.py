@@ -8,16 +8,17 @@ Every source fills the archive (``settings.charts_dir/<market>/...``) with one c
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import logging
 import os
 import re
+import string
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -33,6 +34,8 @@ log = logging.getLogger("dotify")
 LEGACY_HEADER = ["Position", "Track Name", "Artist", "Streams", "URL"]
 _TRACK_URL = "https://open.spotify.com/track/"
 _RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
+MAX_ANSWER_BYTES = 8 << 20  # after decompression; a chart is some 40 KB of CSV, 300 KB of JSON
+PLACEHOLDERS = ("market", "date", "kind")
 _NAME_DAILY = re.compile(r"regional-([a-z]{2}|global)-(daily|weekly)-(\d{4}-\d{2}-\d{2})")
 _NAME_WEEKLY = re.compile(r"(\d{4}-\d{2}-\d{2})--\d{4}-\d{2}-\d{2}([a-z]{2})")
 
@@ -119,7 +122,8 @@ def json_to_csv(payload: bytes, where: str) -> bytes:
 
 
 class RateLimiter:
-    """At most ``per_s`` request starts per second across threads (a polite crawler)."""
+    """At most ``per_s`` request starts per second across threads and tasks (a polite
+    crawler)."""
 
     def __init__(self, per_s: float) -> None:
         if per_s <= 0:
@@ -128,19 +132,44 @@ class RateLimiter:
         self._next = time.monotonic()
         self._lock = threading.Lock()
 
-    def wait(self) -> None:
+    def delay(self) -> float:
+        """Book the next start; the seconds to wait for it."""
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
             self._next = start + self.interval
-        if start > now:
-            time.sleep(start - now)
+        return start - now
+
+    def wait(self) -> None:
+        time.sleep(self.delay())
+
+
+def check_url_template(template: str) -> None:
+    """ConfigError, in one sentence, unless ``template`` is a URL with ``{market}`` and
+    ``{date}`` (and maybe ``{kind}``) and no other placeholder."""
+    where = f"DOTIFY_HTTP_URL_TEMPLATE {template!r}"
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(template)
+                 if name is not None}
+        unknown = sorted(names - set(PLACEHOLDERS))
+        if unknown:
+            raise ConfigError(f"{where} has the unknown placeholder "
+                              f"{', '.join('{' + n + '}' for n in unknown)}; use "
+                              "{market}, {date} and {kind}")
+        for key in ("market", "date"):
+            if key not in names:
+                raise ConfigError(f"{where} lacks {{{key}}}")
+        template.format(market="se", date="2021-03-01", kind="daily")
+    except (ValueError, IndexError, KeyError, AttributeError) as exc:
+        raise ConfigError(f"{where} is not a valid template ({exc})") from None
 
 
 class HttpSource:
     """Fetch charts over HTTP from ``settings.http_url_template`` (``{market}``, ``{date}``,
     ``{kind}``), as legacy CSV or charts API JSON (archived raw as ``.json`` beside the CSV
     made from it); with retries, backoff, a concurrency limit and a request rate.
+    ``http_timeout_s`` bounds each try whole (connect, headers and body), and an answer
+    is read to at most ``MAX_ANSWER_BYTES`` after decompression.
     ``newest`` is yesterday (UTC): today's chart is not out yet."""
 
     name = "http"
@@ -148,10 +177,7 @@ class HttpSource:
     def __init__(self, settings: Settings, backoff_s: float = 1.0) -> None:
         self.settings = settings
         self.backoff_s = backoff_s
-        for key in ("{market}", "{date}"):
-            if key not in settings.http_url_template:
-                raise ConfigError(f"http_url_template {settings.http_url_template!r} "
-                                  f"lacks {key}")
+        check_url_template(settings.http_url_template)
 
     def markets(self, stored: list[str]) -> list[str]:
         """The settings' markets, else those already stored, else every registry country."""
@@ -164,59 +190,99 @@ class HttpSource:
 
     def pull(self, wanted: Wanted, archive: Path, kind: str) -> list[Pull]:
         jobs = [(m, d) for m, days in wanted.items() for d in days]
+        return asyncio.run(self._pull_all(jobs, archive, kind)) if jobs else []
+
+    async def _pull_all(self, jobs: list[tuple[str, date]], archive: Path, kind: str
+                        ) -> list[Pull]:
         limiter = RateLimiter(self.settings.http_requests_per_s)
+        slots = asyncio.Semaphore(max(1, self.settings.http_concurrency))
         headers = {"User-Agent": "dotify-nightly"}
         if self.settings.http_token:
             headers["Authorization"] = f"Bearer {self.settings.http_token}"
         timeout = httpx.Timeout(self.settings.http_timeout_s)
-        with httpx.Client(headers=headers, timeout=timeout, follow_redirects=True) as client, \
-                ThreadPoolExecutor(max(1, self.settings.http_concurrency)) as pool:
-            return list(pool.map(lambda job: self._pull_one(client, limiter, archive, kind, *job),
-                                 jobs))
+        async with httpx.AsyncClient(headers=headers, timeout=timeout,
+                                     follow_redirects=True) as client:
 
-    def _pull_one(self, client: httpx.Client, limiter: RateLimiter, archive: Path, kind: str,
-                  market: str, day: date) -> Pull:
+            async def one(market: str, day: date) -> Pull:
+                async with slots:
+                    return await self._pull_one(client, limiter, archive, kind, market, day)
+
+            return list(await asyncio.gather(*(one(m, d) for m, d in jobs)))
+
+    async def _pull_one(self, client: httpx.AsyncClient, limiter: RateLimiter, archive: Path,
+                        kind: str, market: str, day: date) -> Pull:
         url = self.settings.http_url_template.format(market=market, date=day.isoformat(),
                                                      kind=kind)
         attempts, error = 0, ""
         while attempts <= self.settings.http_retries:
             if attempts:
-                time.sleep(self.backoff_s * 2 ** (attempts - 1))
+                await asyncio.sleep(self.backoff_s * 2 ** (attempts - 1))
             attempts += 1
-            limiter.wait()
+            await asyncio.sleep(limiter.delay())
             try:
-                response = client.get(url)
-            except httpx.TimeoutException:
+                answer = await self._fetch(client, url)
+            except (TimeoutError, httpx.TimeoutException):
                 error = f"timed out after {self.settings.http_timeout_s:g} s"
                 continue
             except httpx.TransportError as exc:
                 error = f"cannot connect: {exc}"
                 continue
-            if response.status_code in _RETRY_STATUS:
-                error = f"HTTP {response.status_code}"
+            except SourceError as exc:
+                return Pull(market, day, "failed", error=str(exc), attempts=attempts)
+            if answer.status in _RETRY_STATUS:
+                error = f"HTTP {answer.status}"
                 continue
             try:
-                data = self._chart_bytes(response, f"{market} {day}")
+                data = self._chart_bytes(answer, f"{market} {day}")
             except SourceError as exc:
                 return Pull(market, day, "failed", error=str(exc), attempts=attempts)
             path = archive_path(archive, market, day, kind)
             if self.settings.http_format == "json":  # keep the raw answer beside its CSV
-                write_atomic(path.with_suffix(".json"), response.content)
+                write_atomic(path.with_suffix(".json"), answer.body)
             write_atomic(path, data)
             return Pull(market, day, "ok", path=path, attempts=attempts)
         return Pull(market, day, "failed", error=f"{url}: {error}", attempts=attempts)
 
-    def _chart_bytes(self, response: httpx.Response, where: str) -> bytes:
-        url = str(response.request.url)
-        if response.status_code != 200:
-            raise SourceError(f"{url}: HTTP {response.status_code}")
-        if looks_like_html(response.content, response.headers.get("content-type", "")):
+    async def _fetch(self, client: httpx.AsyncClient, url: str) -> _Answer:
+        """One try, connect to last byte within ``http_timeout_s``; the body (decoded) only
+        for a 200 answer, and never more than MAX_ANSWER_BYTES of it."""
+        async with asyncio.timeout(self.settings.http_timeout_s), \
+                client.stream("GET", url) as response:
+            answer = _Answer(str(response.url), response.status_code,
+                             response.headers.get("content-type", ""))
+            if response.status_code != 200:
+                return answer
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+                raise SourceError(f"{url}: the answer is larger than {MAX_ANSWER_BYTES:,} bytes")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise SourceError(f"{url}: the answer is larger than {MAX_ANSWER_BYTES:,} "
+                                      "bytes (after decompression)")
+            answer.body = bytes(body)
+            return answer
+
+    def _chart_bytes(self, answer: _Answer, where: str) -> bytes:
+        url = answer.url
+        if answer.status != 200:
+            raise SourceError(f"{url}: HTTP {answer.status}")
+        if looks_like_html(answer.body, answer.content_type):
             raise SourceError(f"{url}: an HTML page instead of a chart")
-        if not response.content.strip():
+        if not answer.body.strip():
             raise SourceError(f"{url}: empty answer")
         if self.settings.http_format == "json":
-            return json_to_csv(response.content, f"{url} ({where})")
-        return response.content
+            return json_to_csv(answer.body, f"{url} ({where})")
+        return answer.body
+
+
+@dataclass
+class _Answer:
+    url: str
+    status: int
+    content_type: str
+    body: bytes = b""
 
 
 def name_market_date(name: str) -> tuple[str | None, date | None, str | None]:

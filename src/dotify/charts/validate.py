@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
 from dotify.errors import ChartFormatError
 
 MAX_POSITION = 200
+# The largest real count seen is about 30 million (a weekly US chart); a billion leaves room
+# for any real chart while keeping sums over years of charts far inside 64-bit integers.
+MAX_STREAMS = 1_000_000_000
+MAX_TRACK_ID = 32  # Spotify ids are 22 characters; the store's column holds 32
+FIRST_DATE = date(2000, 1, 1)  # older than any chart: a typo or a hostile value
 FIELDS = ("position", "track", "title", "artists", "streams")  # what every format has
 
 
@@ -36,7 +42,10 @@ EMPTY = Columns((), (), (), (), ())
 # --- one field ---------------------------------------------------------------------------
 
 def parse_streams(text: str) -> int:
-    """Streams as an int: '10,969,080' and '253019.0' are accepted; ValueError otherwise."""
+    """Streams as an int: '10,969,080' and '253019.0' are accepted; ValueError otherwise,
+    also for a count above :data:`MAX_STREAMS` ("streams out of range")."""
+    if len(text) > 40:  # int() of thousands of digits is slow, and no count is that long
+        raise ValueError(f"streams out of range: {_shown(text)} has {len(text)} characters")
     try:
         value = int(text)
     except ValueError:
@@ -46,7 +55,15 @@ def parse_streams(text: str) -> int:
         value = int(whole)
     if value < 0:
         raise ValueError(f"streams {text!r} is negative")
+    if value > MAX_STREAMS:
+        raise ValueError(f"streams out of range: {_shown(text)} is above {MAX_STREAMS:,}, "
+                         "far more than any real chart's count")
     return value
+
+
+def _shown(text: str) -> str:
+    text = text.strip()
+    return repr(text if len(text) <= 24 else text[:21] + "...")
 
 
 def _streams(text: str) -> int:
@@ -72,9 +89,25 @@ def track_id(text: str) -> str | None:
     if not text:
         return None
     tail = re.split(r"[/:]", text.split("?")[0].rstrip("/"))[-1]
-    if not tail.isalnum():
-        raise ValueError(f"no Spotify track id in {text!r}")
+    if not tail.isalnum() or not tail.isascii() or len(tail) > MAX_TRACK_ID:
+        raise ValueError(f"no Spotify track id in {_shown(text)}")
     return tail
+
+
+def latest_chart_date() -> date:
+    """Tomorrow (UTC): no market's day is later than that, in any time zone, and a chart is
+    published only after its day."""
+    return datetime.now(UTC).date() + timedelta(days=1)
+
+
+def check_chart_date(day: date) -> date:
+    """``day`` when a chart can be of that day; ValueError for the future or before 2000."""
+    latest = latest_chart_date()
+    if day > latest:
+        raise ValueError(f"chart date {day} is in the future (later than tomorrow, {latest})")
+    if day < FIRST_DATE:
+        raise ValueError(f"chart date {day} is before {FIRST_DATE}: not a chart's date")
+    return day
 
 
 # --- a whole chart -----------------------------------------------------------------------
@@ -100,7 +133,7 @@ def fast_columns(rows: Sequence[Sequence[str]], columns: dict[str, int]) -> Colu
     except ValueError:
         return None
     if (min(positions) < 1 or max(positions) > MAX_POSITION or min(counts) < 0
-            or len(set(positions)) != len(positions)):
+            or max(counts) > MAX_STREAMS or len(set(positions)) != len(positions)):
         return None
     titles = tuple(map(str.strip, title))
     if None in track_ids and not all(map(any, zip(track_ids, titles, strict=True))):

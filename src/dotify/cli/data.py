@@ -60,11 +60,15 @@ def _print_report(report: IngestReport) -> None:
     for error in report.errors:
         console.print(f"[red]failed[/red] {escape(str(error))}", highlight=False,
                       soft_wrap=True)  # one line per error, whatever the terminal width
+    for path, why in report.skipped:
+        console.print(f"[dim]skipped[/dim] {escape(path)}: {escape(why)}", highlight=False,
+                      soft_wrap=True)
     table = Table(title="ingest summary", show_header=False)
     dates = f"{report.first_date} .. {report.last_date}" if report.first_date else "-"
     for label, value in [
         ("files ok", report.files_ok), ("files unchanged", report.files_unchanged),
-        ("files failed", report.files_failed), ("charts written", report.charts_written),
+        ("files failed", report.files_failed), ("files skipped", report.files_skipped),
+        ("charts written", report.charts_written),
         ("charts replaced", report.charts_replaced),
         ("charts unchanged", report.charts_unchanged), ("rows", report.rows),
         ("rows skipped", report.rows_skipped), ("new songs", report.new_songs),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -54,9 +54,9 @@ _HEADERS = {"val_epr_filtered": "val filtered", "fit_seconds": "fit s",
             "tune_trials": "tuned"}
 
 
-def render(table: dict[str, dict[str, float]]) -> Table:
-    """The comparison as a rich table, one row per model."""
-    columns = list(next(iter(table.values())))
+def render(table: dict[str, dict[str, Any]]) -> Table:
+    """The comparison as a rich table, one row per model (the metrics; not the params)."""
+    columns = [c for c in next(iter(table.values())) if c != "params"]
     out = Table(title="models on one split (EPR: lower is better, 0.5 is random)")
     out.add_column("model", no_wrap=True)
     for column in columns:

@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from itertools import islice
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from typer.core import TyperCommand
 
 from dotify import artifact
 from dotify.cli._app import app, console, settings
@@ -38,7 +40,49 @@ _FORMAT = Annotated[Format, typer.Option("--format", "-f", help="table, json, ur
 _DAY = DATE_FORMATS
 
 
-@app.command("recommend")
+class ExpressionCommand(TyperCommand):
+    """A command whose arguments are a country expression: a word starting with '-'
+    (``"-Germany + Colombia"``) belongs to it unless it is one of the command's options."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, expression_last(self.get_params(ctx), ctx, args))
+
+
+def expression_last(params: list[Any], ctx: typer.Context, args: list[str]) -> list[str]:
+    """``args`` with the options (and their values) first, then ``--`` and the words of the
+    expression, so that no word of it is read as an option."""
+    options = {name: p for p in params if p.param_type_name == "option"
+               for name in (*p.opts, *p.secondary_opts)}
+    front: list[str] = []
+    words: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--":
+            words.extend(rest)
+            break
+        option = options.get(arg.split("=", 1)[0] if arg.startswith("--") else arg)
+        if option is not None:
+            front.append(arg)
+            if not option.is_flag and "=" not in arg:
+                front.extend(islice(rest, 1))  # its value, whatever it looks like
+        elif _attached_value(options.get(arg[:2]), arg[2:], ctx):
+            front.append(arg)  # "-n5": a short option and its value in one word
+        else:
+            words.append(arg)
+    return [*front, "--", *words] if words else front
+
+
+def _attached_value(option: Any, value: str, ctx: typer.Context) -> bool:
+    if option is None or option.is_flag or not value:
+        return False
+    try:
+        option.process_value(ctx, value)
+    except Exception:  # noqa: BLE001 (the parser's BadParameter)
+        return False  # "-netherlands" is a country, not "-n etherlands"
+    return True
+
+
+@app.command("recommend", cls=ExpressionCommand)
 def recommend_command(
     ctx: typer.Context,
     expression: Annotated[list[str], typer.Argument(help='e.g. "Colombia x Turkey - Germany"')],
@@ -62,7 +106,7 @@ def recommend_command(
     _print_songs(result, Format.json if as_json else fmt)
 
 
-@app.command("top")
+@app.command("top", cls=ExpressionCommand)
 def top_command(
     ctx: typer.Context,
     country: Annotated[list[str], typer.Argument(help="A country: name, ISO code or alias.")],
@@ -78,7 +122,7 @@ def top_command(
     _print_songs(result, Format.json if as_json else fmt)
 
 
-@app.command("similar")
+@app.command("similar", cls=ExpressionCommand)
 def similar_command(
     ctx: typer.Context,
     country: Annotated[list[str], typer.Argument(help="A country (or an expression).")],

@@ -43,7 +43,7 @@ from dotify import artifact
 from dotify.charts.sources import Pull, Source, Wanted, make_source, ok_paths
 from dotify.config import Settings
 from dotify.countries import GLOBAL
-from dotify.errors import LockedError
+from dotify.errors import DotifyError, LockedError
 from dotify.learn.window import DataWindow
 from dotify.models import default_kind
 from dotify.store import runs as store_runs
@@ -130,6 +130,7 @@ def run_nightly(settings: Settings, today: date | None = None, source: Source | 
     (default: :func:`dotify.models.default_kind` for the settings' engine; IMF takes the
     tuned parameters)."""
     kind = kind or default_kind(settings.engine)
+    source = source or make_source(settings)  # a bad setting is a ConfigError before the run
     with nightly_lock(settings):
         settings.ensure_dirs()
         with opened(settings) as engine:
@@ -137,8 +138,10 @@ def run_nightly(settings: Settings, today: date | None = None, source: Source | 
             run_id = store_runs.start_run(engine)
             result = NightlyResult(run_id, "running", EXIT_FAILED)
             try:
-                _run(settings, engine, source or make_source(settings), today, kind, params,
-                     result)
+                _run(settings, engine, source, today, kind, params, result)
+            except DotifyError as exc:  # said in one sentence: no traceback
+                log.error("nightly run %s failed: %s", run_id, exc)
+                result.status, result.exit_code, result.error = "failed", EXIT_FAILED, str(exc)
             except Exception as exc:  # anything at all: the live model stays as it is
                 log.exception("nightly run %s failed", run_id)
                 result.status, result.exit_code = "failed", EXIT_FAILED
@@ -199,9 +202,14 @@ def live_val_epr(models_dir: Path) -> float | None:
     version = artifact.current_version(models_dir)
     if version is None:
         return None
-    meta = json.loads((models_dir / version / "meta.json").read_text())
-    value = meta.get("metrics", {}).get("val_epr")
-    return None if value is None else float(value)
+    try:
+        meta = json.loads((models_dir / version / "meta.json").read_text())
+        value = meta.get("metrics", {}).get("val_epr")
+        return None if value is None else float(value)
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        log.warning("the live model %s cannot be read (%s): a new one may replace it",
+                    version, exc)
+        return None
 
 
 def _ingest(engine: Engine, paths: list[Path]) -> dict[str, Any]:

@@ -35,9 +35,10 @@ COLUMNS = ("train_epr", "val_epr", "val_epr_filtered", "ndcg@10", "fit_seconds",
 def compare(train: Ratings, validation: Ratings, models: Sequence[str] = MODELS,
             params: dict[str, dict[str, Any]] | None = None, epochs: int | None = None,
             seed: int = 0, cold: bool = False, progress: Callable[[str], None] | None = None,
-            tune_trials: int = 0) -> dict[str, dict[str, float]]:
+            tune_trials: int = 0) -> dict[str, dict[str, Any]]:
     """``{kind: {train_epr, val_epr, val_epr_filtered, ndcg@10, fit_seconds, tune_trials[,
-    cold_epr]}}``.
+    cold_epr], params}}``: ``params`` are those the model was fitted with (the tuned ones
+    with ``tune_trials``).
 
     ``params`` per kind override the defaults; ``epochs`` applies to networks 1-5;
     ``seed`` is every model's ``random_state``. With ``tune_trials``, each model with
@@ -51,7 +52,7 @@ def compare(train: Ratings, validation: Ratings, models: Sequence[str] = MODELS,
     if tune_trials < 0:
         raise ConfigError(f"tune_trials must be >= 0, not {tune_trials}")
     say = progress or log.info
-    table: dict[str, dict[str, float]] = {}
+    table: dict[str, dict[str, Any]] = {}
     for kind in models:
         given = model_params(kind, (params or {}).get(kind), epochs, seed)
         budget = tune_trials if search_space(kind) else 0
@@ -64,6 +65,7 @@ def compare(train: Ratings, validation: Ratings, models: Sequence[str] = MODELS,
         metrics["tune_trials"] = budget
         table[kind] = {column: metrics[column] for column in COLUMNS + (("cold_epr",) if cold
                                                                         else ())}
+        table[kind]["params"] = {k: v for k, v in given.items() if v is not None}
     return table
 
 
@@ -80,7 +82,7 @@ def _tuned(train: Ratings, kind: str, fixed: dict[str, Any], trials: int, seed: 
 def compare_store(settings: Settings, models: Sequence[str] = MODELS, *,
                   window: DataWindow | None = None, split: SplitSpec | None = None,
                   epochs: int | None = None, progress: Callable[[str], None] | None = None,
-                  tune_trials: int = 0) -> dict[str, dict[str, float]]:
+                  tune_trials: int = 0) -> dict[str, dict[str, Any]]:
     """:func:`compare` on ``split`` of ``window``'s ratings in the store: the seed protocol or
     "cold" (hold out whole songs). Every model starts from its defaults (parameters saved by
     ``dotify tune`` are not used: they would tune some models and not others) and gets

@@ -23,8 +23,9 @@ MODEL_KINDS: dict[str, str] = {
 }
 
 # The kind trained when none is named: the best held-out EPR on the real 2019-2021 weekly
-# charts (validation EPR 0.107 for bpr-net against 0.174 for IMF at its defaults, seed split
-# 0; `python bench/bench_fidelity.py`). Answers follow the charts whatever the kind
+# charts (validation EPR 0.101 for bpr-net against 0.174 for IMF at its defaults, seed split
+# 0; `python bench/bench_fidelity.py`), and the best with the same tuning budget for every kind
+# (`dotify compare --tune 8`). Answers follow the charts whatever the kind
 # (dotify.query.tastes); the model ranks what they do not cover.
 DEFAULT_KIND = "bpr-net"
 SPARK_KIND = "imf"  # Spark trains IMF only (as spark-als)

@@ -189,7 +189,7 @@ def recommend(
     top = _top(scores, n, artifact.songs.streams,
                len(scores) if allowed is None else int(allowed.sum()))
     chosen = evaluate(tree, lambda c: _columns(own[c.code], c.name, top))
-    parts = {**chosen.parts, WORLD: -world[top]}
+    parts = {**chosen.parts, **({WORLD: -world[top]} if weight else {})}  # no world: no part
     songs = _songs(artifact, top, scores[top], parts, size)
     log.debug("recommend %r: %d songs in %.2f ms", str(tree), len(songs),
               1e3 * (time.perf_counter() - started))

@@ -167,8 +167,10 @@ class Store:
         insert each for new songs, charts and entries."""
         self._load_caches(conn)
         fresh: tuple[dict[str, int], dict[str, int]] = ({}, {})
+        # a big file's charts come in several parts of one batch: one record, written once
+        records = list({id(record): record for record, _ in batch}.values())
         if record_files:
-            _insert_files(conn, [record for record, _ in batch if record.id is None])
+            _insert_files(conn, [record for record in records if record.id is None])
         items = [(record, chart, chart_digest(chart)) for record, file_charts in batch
                  for chart in file_charts]
         found = _find_charts(conn, [chart for _, chart, _ in items])
@@ -187,7 +189,7 @@ class Store:
             record.add(done)
             per_file.append(done)
         if record_files:
-            _update_files(conn, [record for record, _ in batch])
+            _update_files(conn, records)
         return per_file, fresh
 
     def _write_charts(self, conn: Connection, writes: list[tuple], fresh: tuple[dict, dict],

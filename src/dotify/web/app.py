@@ -21,12 +21,11 @@ from dotify.errors import ArtifactError, DotifyError, ExpressionError, UnknownCo
 from dotify.web.chart_history import ChartHistory
 from dotify.web.model_holder import ModelHolder
 from dotify.web.schemas import MAX_BODY_BYTES
+from dotify.web.security import DOCS_CSP, SecurityHeaders, redact
 
 log = logging.getLogger("dotify")
 HERE = Path(__file__).resolve().parent
 DOCS_ASSETS = "/docs-assets"
-LOCAL_ONLY = ("default-src 'self'; script-src 'self' 'unsafe-inline' blob:; "
-              "style-src 'self' 'unsafe-inline'; img-src 'self' data:; worker-src 'self' blob:")
 
 
 def build_app(settings: Settings, scheduler: Any = None, check_every: float = 1.0) -> FastAPI:
@@ -48,6 +47,7 @@ def build_app(settings: Settings, scheduler: Any = None, check_every: float = 1.
     app.include_router(routes_pages.router)
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(SecurityHeaders)  # outermost: on every answer, a 413 too
     return app
 
 
@@ -80,8 +80,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _error(400, str(exc), suggestions=exc.suggestions)
 
     @app.exception_handler(ArtifactError)
-    async def _no_model(_: Request, exc: ArtifactError) -> JSONResponse:
-        return _error(503, str(exc))
+    async def _no_model(request: Request, exc: ArtifactError) -> JSONResponse:
+        return _error(503, redact(str(exc), request.app.state.settings))
 
     @app.exception_handler(DotifyError)
     async def _dotify(_: Request, exc: DotifyError) -> JSONResponse:
@@ -112,11 +112,13 @@ def _mount_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def _swagger() -> HTMLResponse:
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url="/openapi.json", title="dotify API",
             swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
             swagger_favicon_url="/static/favicon.svg")
+        page.headers["Content-Security-Policy"] = DOCS_CSP  # its start is an inline script
+        return page
 
     @app.get("/redoc", include_in_schema=False)
     async def _redoc() -> HTMLResponse:
@@ -124,7 +126,7 @@ def _mount_docs(app: FastAPI) -> None:
                               redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
                               redoc_favicon_url="/static/favicon.svg", with_google_fonts=False)
         # ReDoc's footer logo points at its vendor's site: keep the page fully local
-        page.headers["Content-Security-Policy"] = LOCAL_ONLY
+        page.headers["Content-Security-Policy"] = DOCS_CSP
         return page
 
 

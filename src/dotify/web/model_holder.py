@@ -5,8 +5,10 @@ Requests call :meth:`ModelHolder.get` once at their start and keep the returned
 ``get`` looks at the ``current`` symlink at most once per ``check_every`` seconds (one
 ``readlink``); when it points somewhere new, a background thread loads the new version
 fully and only then replaces the reference (a single assignment, atomic under the GIL).
-Until then requests keep using the old model; a version that fails to load is logged and
-skipped. Only the very first load (no model yet) happens in the calling request.
+Until then requests keep using the old model. A version that fails to load is logged once,
+marked failed (``failed_version``, ``last_error``: what ``/healthz`` and the about page
+show) and not tried again until the pointer moves to another version. Only the very first
+load (no model yet) happens in the calling request.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class ModelHolder:
         self.warm = warm
         self._live: Live | None = None
         self._checked_at = float("-inf")
-        self._failed: str | None = None  # a version that failed to load; not retried
+        self.failed_version: str | None = None  # failed to load; not retried
         self._loading = threading.Lock()
         self.last_error: str | None = None
 
@@ -86,11 +88,21 @@ class ModelHolder:
             if version is None:
                 raise ArtifactError(f"no published model in {self.models_dir}; "
                                     "run `dotify train` first")
-            return self._load(version)
+            try:
+                return self._load(version)
+            except ArtifactError as exc:
+                self._mark_failed(version, exc)
+                raise
+
+    @property
+    def degraded(self) -> bool:
+        """True when the published version cannot be read (an older one, or none, is served)."""
+        return self.failed_version is not None and \
+            self.failed_version == artifacts.current_version(self.models_dir)
 
     def _follow(self, live: Live | None) -> None:
         version = artifacts.current_version(self.models_dir)
-        if version is None or version == self._failed:
+        if version is None or version == self.failed_version:
             return
         if live is not None and version == live.version:
             return
@@ -111,10 +123,14 @@ class ModelHolder:
     def _try_load(self, version: str) -> None:
         try:
             self._load(version)
-        except ArtifactError as exc:
-            self._failed, self.last_error = version, str(exc)
-            log.warning("model %s cannot be loaded, keeping %s: %s", version,
-                        self._live.version if self._live else "none", exc)
+        except Exception as exc:  # noqa: BLE001 (the last good model is kept, whatever it is)
+            self._mark_failed(version, exc)
+
+    def _mark_failed(self, version: str, exc: Exception) -> None:
+        reason = str(exc) if isinstance(exc, ArtifactError) else f"{type(exc).__name__}: {exc}"
+        self.failed_version, self.last_error = version, reason
+        log.warning("model %s cannot be loaded, keeping %s: %s", version,
+                    self._live.version if self._live else "none", reason)
 
     def _load(self, version: str) -> Live:
         started = time.monotonic()
@@ -123,7 +139,7 @@ class ModelHolder:
             self.warm(loaded)
         live = Live(loaded, version, time.time())
         self._live = live  # the swap: one reference assignment
-        self._failed, self.last_error = None, None
+        self.failed_version, self.last_error = None, None
         log.info("serving model %s (loaded in %.0f ms)", live.version,
                  1000 * (time.monotonic() - started))
         return live

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
@@ -23,6 +22,7 @@ from dotify.web.schemas import (
     Song,
     TasteMap,
 )
+from dotify.web.security import check_admin, redact
 
 # Cheap routes are ``async``: a query takes about a millisecond of numpy, less than a
 # thread-pool hop costs. The map (t-SNE, once per model) and the reload stay in threads.
@@ -39,20 +39,32 @@ TopN = Annotated[int, Query(ge=1, le=100)]
 
 async def live_model(request: Request) -> Live:
     """The model for this request: taken once, kept even if a new one is swapped in."""
-    live = request.app.state.holder.get()
+    holder = request.app.state.holder
+    live = holder.get()
     if live is None:
-        raise HTTPException(503, f"no model is published in {request.app.state.settings.models_dir}"
-                                 "; run `dotify train` (or `make demo`) first")
+        if holder.degraded:
+            raise HTTPException(503, "the published model cannot be read: "
+                                f"{redact(holder.last_error, request.app.state.settings)}")
+        raise HTTPException(503, "no model is published yet; run `dotify train` (or "
+                                 "`make demo`) first")
     return live
 
 
 LiveModel = Annotated[Live, Depends(live_model)]
 
 
-@router.get("/healthz", response_model=Health, tags=["service"])
+@router.get("/healthz", response_model=Health, response_model_exclude_unset=True,
+            tags=["service"])
 async def healthz(request: Request) -> Health:
-    live = request.app.state.holder.get()
-    return Health(status="ok", model_version=live.version if live else None)
+    """``ok``, or ``degraded`` with the published version that cannot be read and why."""
+    holder = request.app.state.holder
+    live = holder.get()
+    version = live.version if live else None
+    if not holder.degraded:
+        return Health(status="ok", model_version=version)
+    return Health(status="degraded", model_version=version,
+                  failed_version=holder.failed_version,
+                  model_error=redact(holder.last_error or "", request.app.state.settings))
 
 
 @router.get("/api/countries", response_model=list[Country], tags=["countries"])
@@ -107,17 +119,8 @@ async def model_info(live: LiveModel) -> ModelInfo:
 def reload_model(request: Request,
                  authorization: Annotated[str | None, Header(max_length=512)] = None) -> ModelInfo:
     """Load the published model now. Needs ``Authorization: Bearer <admin_token>``."""
-    _check_admin(request.app.state.settings.admin_token, authorization)
+    check_admin(request.app.state.settings.admin_token, authorization)
     return ModelInfo(**queries.model_info(request.app.state.holder.reload()))
-
-
-def _check_admin(token: str | None, authorization: str | None) -> None:
-    if not token:
-        raise HTTPException(403, "admin endpoints are disabled: set DOTIFY_ADMIN_TOKEN to enable")
-    given = (authorization or "").removeprefix("Bearer ").strip()
-    if not authorization or not hmac.compare_digest(given.encode(), token.encode()):
-        raise HTTPException(401, "missing or wrong admin token (Authorization: Bearer <token>)",
-                            headers={"WWW-Authenticate": "Bearer"})
 
 
 def _known(code: str) -> str:

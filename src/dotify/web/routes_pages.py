@@ -12,12 +12,10 @@ from dotify.errors import DotifyError
 from dotify.query.arithmetic import OPERATORS, countries_in, parse
 from dotify.web import queries
 from dotify.web.model_holder import Live
+from dotify.web.security import PAGE_CSP, redact
 
 router = APIRouter(include_in_schema=False)
 NO_MODEL = 503
-# Defence in depth against injected markup: only this server's own scripts ever run.
-PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 EXAMPLES = ("Colombia x Turkey - Germany", "Sweden + Japan", "Brazil - United States",
             "Mexico x Spain", "South Korea + Chile", "France ÷ Germany")
 
@@ -25,11 +23,15 @@ EXAMPLES = ("Colombia x Turkey - Germany", "Sweden + Japan", "Brazil - United St
 def _page(request: Request, template: str, live: Live | None, status: int = 200,
           **context: Any) -> HTMLResponse:
     templates = request.app.state.templates
-    context |= {"live": live, "models_dir": str(request.app.state.settings.models_dir)}
+    holder, settings = request.app.state.holder, request.app.state.settings
+    failed = None
+    if holder.degraded:  # the published model cannot be read: every page says so
+        failed = {"version": holder.failed_version,
+                  "error": redact(holder.last_error or "", settings)}
+    context |= {"live": live, "failed": failed}
     response: HTMLResponse = templates.TemplateResponse(request, template, context,
                                                         status_code=status)
     response.headers["Content-Security-Policy"] = PAGE_CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -120,8 +120,12 @@ class TasteMap(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
-    model_version: str | None
+    status: str = Field(description="ok, or degraded when the published model cannot be read")
+    model_version: str | None = Field(description="the version served")
+    failed_version: str | None = Field(
+        default=None, description="the published version that cannot be read (not served, "
+        "not retried until the pointer moves); left out when none")
+    model_error: str | None = Field(default=None, description="why it cannot be read")
 
 
 class ErrorBody(BaseModel):

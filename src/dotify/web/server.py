@@ -21,7 +21,7 @@ from dotify.config import Settings
 
 log = logging.getLogger("dotify")
 CHECK_EVERY_ENV = "DOTIFY_WEB_CHECK_EVERY"
-HTTP_PROTOCOL = "dotify.web.server:NoDelayHttpToolsProtocol"
+HTTP_PROTOCOL = "dotify.web.protocol:GuardedHttpToolsProtocol"  # TCP_NODELAY, bounded heads
 LOOP = "uvloop"  # with httptools, about half the per-request CPU of asyncio + h11
 
 
@@ -62,6 +62,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     import uvicorn
 
     from dotify.web import create_app
+    from dotify.web.protocol import MAX_CONNECTIONS
 
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
@@ -74,7 +75,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
         limit_blas()
         app = create_app(settings, scheduler=scheduler, check_every=check_every)
         uvicorn.run(app, host=host, port=port, log_level="warning", http=HTTP_PROTOCOL,
-                    loop=LOOP)
+                    loop=LOOP, limit_concurrency=MAX_CONNECTIONS, timeout_keep_alive=5)
         return
     os.environ["DOTIFY_HOME"] = str(settings.home)
     if settings.database_url:
@@ -83,7 +84,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     try:
         uvicorn.run("dotify.web.server:app_from_env", factory=True, host=host, port=port,
                     workers=workers, log_level="warning", http=HTTP_PROTOCOL,
-                    loop=LOOP)
+                    loop=LOOP, limit_concurrency=MAX_CONNECTIONS, timeout_keep_alive=5)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
