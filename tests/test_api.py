@@ -268,15 +268,18 @@ def test_recommend_and_top_answer_with_tables(live: dotify.Artifact) -> None:
     assert answer.parsed == "Colombia * Turkey - Germany" and len(answer.songs) == 7
     frame = answer.to_pandas()
     assert frame.index.tolist() == list(range(1, 8)) and frame.index.name == "rank"
+    assert answer.world_weight == 0  # a difference: the world is no part of the scores
     assert list(frame.columns) == ["title", "artists", "score", "match", "uri", "url",
-                                   "Colombia", "Turkey", "Germany", "the world"]
+                                   "Colombia", "Turkey", "Germany"]
     assert frame["score"].is_monotonic_decreasing and frame["score"].dtype == np.float64
-    assert frame[["Colombia", "Turkey", "Germany", "the world"]].sum(axis=1).to_numpy() \
+    assert frame[["Colombia", "Turkey", "Germany"]].sum(axis=1).to_numpy() \
         == pytest.approx(frame["score"].to_numpy())
     assert (frame["Germany"] <= 0).all()
-    mine = dotify.top(live, "Japan", n=5)
+    mine = dotify.top(live, "Japan", n=5, popularity=0.5)
     assert [s.title for s in mine.songs] == [s.title for s in dotify.recommend(live, "JP",
                                                                                 n=5).songs]
+    shares = mine.to_pandas()[["Japan", "the world"]]
+    assert (shares["the world"] < 0).all() and (shares["Japan"] > 0).all()
     with pytest.raises(UnknownCountryError, match="Did you mean Colombia"):
         dotify.recommend(live, "Colombai")
     with pytest.raises(ExpressionError, match="position"):
