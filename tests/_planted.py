@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from dotify.config import Settings
 from dotify.countries import MARKETS
 from dotify.learn.ratings import Ratings, Songs
-from dotify.store import schema
+from dotify.store import aggregate, schema
 
 CODES = ["ar", "br", "cl", "co", "mx", "pe", "de", "at", "ch", "pl", "cz", "hu",
          "se", "no", "dk", "fi", "jp", "kr", "tw", "hk", "us", "ca", "gb", "ie"]
@@ -62,7 +62,8 @@ def planted_ratings(**kwargs: int) -> tuple[Ratings, np.ndarray]:
 def insert_charts(engine: sa.Engine, codes: list[str], entries: list[list[tuple[int, int]]],
                   day: date, kind: str = "weekly") -> None:
     """One chart per market on ``day``: ``entries[k]`` = [(song number, streams), ...] for
-    ``codes[k]``, in chart order. Songs are created as ``track<number>`` when new."""
+    ``codes[k]``, in chart order. Songs are created as ``track<number>`` when new. Rows go
+    in by plain SQL; the ratings aggregate is then rebuilt, as the store keeps it."""
     with engine.begin() as conn:
         known = {r[0] for r in conn.execute(sa.select(schema.markets.c.code))}
         for code in codes:
@@ -77,6 +78,7 @@ def insert_charts(engine: sa.Engine, codes: list[str], entries: list[list[tuple[
                      "streams": streams} for position, (song, streams) in enumerate(chart, 1)]
             if rows:
                 conn.execute(schema.chart_entries.insert(), rows)
+        aggregate.rebuild(conn)
 
 
 def _song_id(conn: sa.Connection, song: int) -> int:

@@ -266,3 +266,26 @@ def test_drop_folder_feeds_the_nightly_job(home: Path, tmp_path: Path) -> None:
     assert (config.charts_dir / "se" / "regional-se-daily-2020-03-09.csv").exists()
     again = run_nightly(config, kind="imf", params=SMALL)
     assert (again.status, again.exit_code, again.pulls) == ("nothing", 0, [])
+
+
+def test_a_nightly_run_reads_the_aggregate_not_the_chart_history(home: Path) -> None:
+    import sqlalchemy as sa
+
+    config = _settings(home, backfill_days=6)
+    assert run_nightly(config, today=TODAY, kind="imf", params=SMALL).status == "published"
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", seen)
+    try:
+        run = run_nightly(config, today=TODAY + timedelta(days=1), kind="imf", params=SMALL)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
+    assert run.status in ("published", "kept") and run.rows > 0
+    reads = [s for s in statements if s.startswith("SELECT") and "chart_entries" in s]
+    # the ratings come from the aggregate; the only entries read are the row counts of each
+    # market's last few charts (to tell a chart cut short), a bounded read
+    assert all("row_number()" in s and "r <=" in s.replace('"', "") for s in reads), reads
+    assert any("song_totals" in s for s in statements)

@@ -24,7 +24,7 @@ from dotify.models.spark import SparkALS, spark_reg_param
 from dotify.spark import export as spark_export
 from dotify.spark import ratings as spark_ratings
 from dotify.spark import session as spark_session
-from dotify.store import schema
+from dotify.store import aggregate, schema
 from dotify.store.engine import engine_for, opened
 from tests._planted import insert_charts, insert_planted, planted_ratings
 
@@ -77,6 +77,7 @@ def spark_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             schema.charts.c.market == "de", schema.charts.c.kind == "daily")).scalar()
         conn.execute(schema.chart_entries.insert().values(
             chart_id=chart, position=2, song_id=song, streams=1_234))
+        aggregate.rebuild(conn)  # as the store keeps it
     engine.dispose()
     return settings
 

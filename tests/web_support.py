@@ -66,6 +66,7 @@ def add_charts(settings: Settings, market: str, days: int, entries: int = 3) -> 
     import sqlalchemy as sa
 
     from dotify import countries
+    from dotify.store import aggregate
     from dotify.store.engine import engine_for
     from dotify.store.schema import chart_entries, charts, markets, songs
 
@@ -83,6 +84,7 @@ def add_charts(settings: Settings, market: str, days: int, entries: int = 3) -> 
             conn.execute(sa.insert(chart_entries), [
                 {"chart_id": chart_id, "position": p + 1, "song_id": song_ids[p],
                  "streams": 1000 - p} for p in range(entries)])
+        aggregate.rebuild(conn)  # as the store keeps it
     engine.dispose()
 
 

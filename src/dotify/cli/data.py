@@ -17,6 +17,7 @@ from dotify.charts.formats import KINDS
 from dotify.charts.ingest import IngestReport, ingest_paths
 from dotify.cli._app import app, console, settings
 from dotify.cli.options import DATE_FORMATS, JsonOpt
+from dotify.store import aggregate
 from dotify.store.charts import Store
 from dotify.store.engine import opened
 
@@ -83,9 +84,17 @@ def _print_report(report: IngestReport) -> None:
 def stats(
     ctx: typer.Context,
     top: Annotated[int, typer.Option("--top", min=1, help="How many markets to list.")] = 10,
+    verify: Annotated[bool, typer.Option(
+        help="Recompute the ratings aggregate from the chart entries and list any difference "
+        "(exit 1 when there is one).")] = False,
+    rebuild: Annotated[bool, typer.Option(
+        help="Rebuild the ratings aggregate from the chart entries.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Show what the database holds: markets, charts, entries, songs, dates."""
+    if verify or rebuild:
+        _check_aggregate(ctx, verify, rebuild, as_json)
+        return
     with opened(settings(ctx)) as engine:
         summary = Store(engine).summary(top=top)
     if as_json:
@@ -103,3 +112,27 @@ def stats(
     for row in summary["top_markets"]:
         markets.add_row(row["market"], row["name"], f"{row['charts']:,}", f"{row['entries']:,}")
     console.print(markets)
+
+
+def _check_aggregate(ctx: typer.Context, verify: bool, rebuild: bool, as_json: bool) -> None:
+    """``stats --verify`` and ``--rebuild``: the ratings aggregate against its entries."""
+    with opened(settings(ctx)) as engine:
+        if rebuild:
+            with engine.begin() as conn:
+                aggregate.rebuild(conn)
+        count, shown = aggregate.differences(engine)
+    if as_json:
+        sys.stdout.write(json.dumps({"differences": count, "first": shown,
+                                     "rebuilt": rebuild}, indent=2) + "\n")
+    elif count == 0:
+        console.print("the ratings aggregate matches the chart entries"
+                      + (" (rebuilt)" if rebuild else ""))
+    else:
+        for row in shown:
+            console.print(f"[red]differs[/red] {row['market']} {row['kind']} song "
+                          f"{row['song_id']}: stored {row['stored']}, expected "
+                          f"{row['expected']}", highlight=False, soft_wrap=True)
+        console.print(f"{count:,} rows of the ratings aggregate differ from the chart entries; "
+                      "`dotify stats --rebuild` rebuilds it")
+    if count and verify:
+        raise typer.Exit(1)

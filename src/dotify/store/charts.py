@@ -8,7 +8,8 @@ chart_date, kind) replaces the old one whole. Songs are keyed by Spotify track i
 known, else by ``"n:" + normalised title + "|" + normalised artists`` (:func:`song_key`);
 the key -> id map is loaded once per :class:`Store` and kept in memory, so a write does no
 per-row SELECT. Chart entries, the bulk of every write, go straight to the driver in the
-same transaction (executemany over plain tuples; COPY on PostgreSQL).
+same transaction (executemany over plain tuples; COPY on PostgreSQL), and the ratings
+aggregate (:mod:`dotify.store.aggregate`) follows them in that transaction.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from dotify.charts.formats import Chart, Columns
 from dotify.countries import MARKETS
 from dotify.errors import StoreError
+from dotify.store import aggregate
 from dotify.store.schema import (
     artists,
     chart_entries,
@@ -144,7 +146,7 @@ class Store:
                 if attempt:
                     raise StoreError(f"cannot write charts: {exc.orig}") from exc
                 continue
-            except sa.exc.OperationalError as exc:
+            except sa.exc.DBAPIError as exc:  # the database refused the write: it rolled back
                 self._reset(batch, snapshot)
                 raise StoreError(f"cannot write charts to {self.engine.url!r}: {exc.orig}") from exc
             except BaseException:
@@ -201,6 +203,8 @@ class Store:
         charts_ = [chart for _, _, chart, _, _ in writes]
         keys = [_song_keys(chart.columns) for chart in charts_]
         song_ids, new_keys = self._song_ids(conn, charts_, keys, fresh)
+        replaced = [old for _, _, _, _, old in writes if old is not None]
+        old_songs = _entry_songs(conn, replaced) if replaced else {}
         chart_ids = _chart_ids(conn, writes)
         for (i, _, chart, _, old_id), chart_keys in zip(writes, keys, strict=True):
             new = 0
@@ -211,6 +215,17 @@ class Store:
         _insert_entries(conn, chain.from_iterable(
             zip(repeat(chart_id), chart.columns.positions, ids, chart.columns.streams)
             for chart_id, chart, ids in zip(chart_ids, charts_, song_ids, strict=True)))
+        # the ratings aggregate, in this transaction: new charts add to it, then a replaced
+        # chart's songs (old and new) are recomputed from the entries, new ones included
+        writes_ids = list(zip(writes, song_ids, strict=True))
+        aggregate.add(conn, [(w[2], ids) for w, ids in writes_ids if w[4] is None])
+        if replaced:
+            affected: dict[tuple[str, str], set[int]] = {}
+            for (_, _, chart, _, old), ids in writes_ids:
+                if old is not None:
+                    affected.setdefault((chart.market, chart.kind), set()).update(
+                        ids, old_songs.get(old, ()))
+            aggregate.recompute(conn, affected)
 
     def _load_caches(self, conn: Connection) -> None:
         if self._songs is None:
@@ -338,6 +353,17 @@ def _find_charts(conn: Connection, wanted: list[Chart]) -> dict[tuple, tuple[int
                           charts.c.kind).where(_CHART_KEY.in_(chunk))
         for chart_id, sha, market, day, kind in conn.execute(query):
             found[(market, _as_date(day), kind)] = (chart_id, sha)
+    return found
+
+
+def _entry_songs(conn: Connection, chart_ids: list[int]) -> dict[int, set[int]]:
+    """The song ids on each of these stored charts."""
+    found: dict[int, set[int]] = {}
+    for start in range(0, len(chart_ids), _LOOKUP_CHUNK):
+        query = sa.select(chart_entries.c.chart_id, chart_entries.c.song_id).where(
+            chart_entries.c.chart_id.in_(chart_ids[start:start + _LOOKUP_CHUNK]))
+        for chart_id, song_id in conn.execute(query):
+            found.setdefault(chart_id, set()).add(song_id)
     return found
 
 

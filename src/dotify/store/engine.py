@@ -17,6 +17,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from dotify.config import Settings
 from dotify.errors import StoreError
+from dotify.store import aggregate
 from dotify.store.schema import metadata
 
 
@@ -38,6 +39,7 @@ def create_engine(url: str) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     try:
         metadata.create_all(engine)
+        aggregate.ensure(engine)  # a database from before the aggregate gets it built once
     except sa.exc.OperationalError as exc:
         raise StoreError(f"cannot open the database at {engine.url!r}: {exc.orig}") from exc
     return engine

@@ -94,6 +94,21 @@ chart_entries = Table(
 Index("ix_chart_entries_song", chart_entries.c.song_id)
 Index("ix_charts_date", charts.c.chart_date)
 
+# The ratings aggregate, kept in the transaction that writes the charts
+# (:mod:`dotify.store.aggregate`): per (market, kind, song), the streams summed over every
+# chart, the number of charts it is on and its first and last chart day.
+song_totals = Table(
+    "song_totals",
+    metadata,
+    Column("market", String(8), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("song_id", Integer, ForeignKey("songs.id"), primary_key=True),
+    Column("streams", BigInteger, nullable=False),
+    Column("days", Integer, nullable=False),
+    Column("first_date", Date, nullable=False),
+    Column("last_date", Date, nullable=False),
+)
+
 nightly_runs = Table(
     "nightly_runs",
     metadata,

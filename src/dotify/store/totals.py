@@ -1,8 +1,11 @@
 """The ratings read: streams summed per (market, song) over a data window, with song metadata.
 
-The one SQL statement behind :func:`dotify.learn.ratings.from_store`; the Spark engine runs the
-same selection on its own frames (``dotify.spark.ratings``), and both hand their columns to
-:func:`dotify.learn.ratings.from_totals`.
+The SQL behind :func:`dotify.learn.ratings.from_store`. A window that covers the whole
+history (the default, and a nightly run's) reads the ratings aggregate kept as charts are
+written (:mod:`dotify.store.aggregate`), so its cost follows the number of (market, song)
+pairs, not the number of chart entries; any other window sums the chart entries inside it.
+The Spark engine runs the entries' selection on its own frames (``dotify.spark.ratings``),
+and all hand their columns to :func:`dotify.learn.ratings.from_totals`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dotify.countries import GLOBAL
-from dotify.store.schema import chart_entries, charts, songs
+from dotify.store import aggregate
+from dotify.store.schema import chart_entries, charts, song_totals, songs
 
 if TYPE_CHECKING:
     from dotify.learn.window import DataWindow
@@ -29,19 +33,39 @@ def chart_totals(engine: Engine, window: DataWindow) -> dict[str, list[Any]]:
 
     Returns one list per name of :data:`COLUMNS` (dates as the driver gives them: text on
     SQLite, dates elsewhere)."""
+    with engine.connect() as conn:
+        query = _from_aggregate(window) if aggregate.covers(conn, window) else _from_entries(window)
+        rows = conn.execute(query).all()
+    return {name: [row[i] for row in rows] for i, name in enumerate(COLUMNS)}
+
+
+def _from_aggregate(window: DataWindow) -> sa.Select:
+    t = song_totals
+    totals = (sa.select(t.c.market, t.c.song_id, sa.func.sum(t.c.streams).label("streams"),
+                        sa.func.min(t.c.first_date).label("first_date"),
+                        sa.func.max(t.c.last_date).label("last_date"))
+              .where(t.c.market != GLOBAL)
+              .group_by(t.c.market, t.c.song_id))  # over the kinds, when none is asked
+    if window.kind is not None:
+        totals = totals.where(t.c.kind == window.kind)
+    return _with_songs(totals.subquery("totals"))
+
+
+def _from_entries(window: DataWindow) -> sa.Select:
     summed = _window_rows(window).subquery("window")
     totals = (sa.select(summed.c.market, summed.c.song_id,
                         sa.func.sum(summed.c.streams).label("streams"),
                         sa.func.min(summed.c.chart_date).label("first_date"),
                         sa.func.max(summed.c.chart_date).label("last_date"))
               .group_by(summed.c.market, summed.c.song_id).subquery("totals"))
-    query = (sa.select(totals.c.market, songs.c.key, songs.c.title, songs.c.artists,
-                       songs.c.spotify_id, totals.c.streams, totals.c.first_date,
-                       totals.c.last_date)
-             .select_from(totals.join(songs, songs.c.id == totals.c.song_id)))
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    return {name: [row[i] for row in rows] for i, name in enumerate(COLUMNS)}
+    return _with_songs(totals)
+
+
+def _with_songs(totals: sa.Subquery) -> sa.Select:
+    return (sa.select(totals.c.market, songs.c.key, songs.c.title, songs.c.artists,
+                      songs.c.spotify_id, totals.c.streams, totals.c.first_date,
+                      totals.c.last_date)
+            .select_from(totals.join(songs, songs.c.id == totals.c.song_id)))
 
 
 def _window_rows(window: DataWindow) -> sa.Select:

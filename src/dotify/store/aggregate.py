@@ -1,0 +1,169 @@
+"""The ratings aggregate: streams summed per (market, kind, song), kept as charts are written.
+
+The table (:data:`dotify.store.schema.song_totals`) holds, per market, chart kind and song,
+the streams summed over every chart, the number of chart entries (one per chart day) and the
+first and last chart day. It changes in the transaction that writes the charts
+(:class:`dotify.store.charts.Store`), so it is always what the entries say:
+
+* a new chart adds its entries (:func:`add`): streams summed, one more day, the first and
+  last day widened;
+* a replaced chart's songs, old and new, are recomputed from the entries (:func:`recompute`);
+* a write that rolls back takes its changes to the aggregate with it.
+
+The ratings read (:func:`dotify.store.totals.chart_totals`) uses it when the data window
+covers the whole history (:func:`covers`), so a nightly run reads the aggregate, not every
+chart entry; other windows (a start or end inside the history, the N most recent rows) read
+the entries. :func:`differences` recomputes it from the entries (``dotify stats --verify``),
+and a database written before the aggregate existed gets it built when it is opened
+(:func:`ensure`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from dotify.store.schema import chart_entries, charts, song_totals
+
+if TYPE_CHECKING:
+    from dotify.charts.formats import Chart
+    from dotify.learn.window import DataWindow
+
+_CHUNK = 500  # song ids per recompute statement
+_KEY = ("market", "kind", "song_id")
+_VALUES = ("streams", "days", "first_date", "last_date")
+
+
+def add(conn: Connection, written: Iterable[tuple[Chart, Sequence[int]]]) -> None:
+    """Add new charts (each with the song id of each of its rows) to the aggregate."""
+    summed: dict[tuple[str, str, int], list[Any]] = {}
+    for chart, song_ids in written:
+        day = chart.chart_date
+        for song_id, streams in zip(song_ids, chart.columns.streams, strict=True):
+            key = (chart.market, chart.kind, int(song_id))
+            row = summed.get(key)
+            if row is None:
+                summed[key] = [int(streams), 1, day, day]
+            else:
+                row[0] += int(streams)
+                row[1] += 1
+                row[2], row[3] = min(row[2], day), max(row[3], day)
+    if not summed:
+        return
+    _upsert(conn, [(*key, *row) for key, row in summed.items()])
+
+
+_UPSERT = ("INSERT INTO song_totals (market, kind, song_id, streams, days, first_date, last_date)"
+           " VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m})"
+           " ON CONFLICT (market, kind, song_id) DO UPDATE"
+           " SET streams = song_totals.streams + excluded.streams,"
+           " days = song_totals.days + excluded.days,"
+           " first_date = {least}(song_totals.first_date, excluded.first_date),"
+           " last_date = {greatest}(song_totals.last_date, excluded.last_date)")
+
+
+def _upsert(conn: Connection, rows: list[tuple]) -> None:
+    """Add ``rows`` to the rows already there (INSERT ... ON CONFLICT DO UPDATE), straight
+    through the DBAPI cursor of ``conn``'s transaction, as the chart entries are written."""
+    name = conn.dialect.name
+    if name == "sqlite":  # SQLite's scalar min() and max(); dates stored as ISO text
+        sql = _UPSERT.format(m="?", least="min", greatest="max")
+        rows = [(*row[:5], row[5].isoformat(), row[6].isoformat()) for row in rows]
+    elif name == "postgresql":
+        sql = _UPSERT.format(m="%s", least="least", greatest="greatest")
+    else:
+        raise NotImplementedError(f"the ratings aggregate needs SQLite or PostgreSQL, not {name}")
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, rows)
+    except dbapi_error as exc:
+        raise sa.exc.DBAPIError.instance(sql, None, exc, dbapi_error) from exc
+    finally:
+        cursor.close()
+
+
+def recompute(conn: Connection, songs_by_chart: dict[tuple[str, str], set[int]]) -> None:
+    """Recompute, from the entries, the rows of these songs in these (market, kind)s."""
+    for (market, kind), ids in songs_by_chart.items():
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start:start + _CHUNK]
+            conn.execute(sa.delete(song_totals).where(
+                song_totals.c.market == market, song_totals.c.kind == kind,
+                song_totals.c.song_id.in_(chunk)))
+            conn.execute(sa.insert(song_totals).from_select(
+                list(_KEY + _VALUES),
+                _from_entries().where(charts.c.market == market, charts.c.kind == kind,
+                                      chart_entries.c.song_id.in_(chunk))))
+
+
+def rebuild(conn: Connection) -> None:
+    """The whole aggregate again from the entries."""
+    conn.execute(sa.delete(song_totals))
+    conn.execute(sa.insert(song_totals).from_select(list(_KEY + _VALUES), _from_entries()))
+
+
+def ensure(engine: Engine) -> None:
+    """Build the aggregate of a database whose charts were written before it existed."""
+    with engine.begin() as conn:
+        if conn.execute(sa.select(song_totals.c.song_id).limit(1)).first() is not None:
+            return
+        if conn.execute(sa.select(chart_entries.c.chart_id).limit(1)).first() is None:
+            return
+        rebuild(conn)
+
+
+def _from_entries() -> sa.Select:
+    """Per (market, kind, song) of the chart entries: the aggregate's columns."""
+    return (sa.select(charts.c.market, charts.c.kind, chart_entries.c.song_id,
+                      sa.func.sum(chart_entries.c.streams), sa.func.count(),
+                      sa.func.min(charts.c.chart_date), sa.func.max(charts.c.chart_date))
+            .select_from(chart_entries.join(charts, chart_entries.c.chart_id == charts.c.id))
+            .group_by(charts.c.market, charts.c.kind, chart_entries.c.song_id))
+
+
+def covers(conn: Connection, window: DataWindow) -> bool:
+    """Whether ``window`` holds every chart of its kind, so the aggregate answers it."""
+    if window.n_top_songs is not None:
+        return False
+    if window.start is None and window.end is None:
+        return True
+    days = sa.select(sa.func.min(charts.c.chart_date), sa.func.max(charts.c.chart_date))
+    if window.kind is not None:
+        days = days.where(charts.c.kind == window.kind)
+    first, last = conn.execute(days).one()
+    if first is None:
+        return True
+    return ((window.start is None or window.start <= _day(first))
+            and (window.end is None or window.end >= _day(last)))
+
+
+def differences(engine: Engine, limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
+    """(how many rows differ, the first ``limit`` of them) between the aggregate and a
+    recomputation from the entries; each difference has the row's key, ``stored`` and
+    ``expected`` (None where a row is missing)."""
+    with engine.connect() as conn:
+        expected = {tuple(r[:3]): _values(r[3:]) for r in conn.execute(_from_entries())}
+        stored = {tuple(r[:3]): _values(r[3:]) for r in conn.execute(
+            sa.select(*(song_totals.c[name] for name in _KEY + _VALUES)))}
+    found = []
+    for key in sorted(expected.keys() | stored.keys()):
+        if expected.get(key) != stored.get(key):
+            found.append({**dict(zip(_KEY, key, strict=True)),
+                          "stored": stored.get(key), "expected": expected.get(key)})
+    return len(found), found[:limit]
+
+
+def _values(row: Sequence[Any]) -> dict[str, Any]:
+    streams, days, first, last = row
+    return {"streams": int(streams), "days": int(days), "first_date": str(_day(first)),
+            "last_date": str(_day(last))}
+
+
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
