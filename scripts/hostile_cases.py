@@ -1,4 +1,4 @@
-"""Re-run the kinds of hostile cases of issue 13 and print the closing note's table.
+"""Run a catalogue of hostile inputs against dotify and print how each group was handled.
 
     PYTHONPATH=src .venv/bin/python scripts/hostile_cases.py
 

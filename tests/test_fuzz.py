@@ -1,4 +1,4 @@
-"""Fuzzing (issue 13): mutated chart files into ingest, mutated expressions into the CLI and
+"""Fuzzing: mutated chart files into ingest, mutated expressions into the CLI and
 mutated JSON bodies into the API. Whatever comes in: no traceback, a clear message, a
 documented exit code or a 4xx with ``detail``, and nothing stored of what was rejected.
 

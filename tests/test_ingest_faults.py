@@ -1,4 +1,4 @@
-"""Hostile chart input (issue 13): each fault reproduced on real files and a real store.
+"""Hostile chart input: each fault reproduced on real files and a real store.
 
 Every case asserts the rule of the ingest: the bad unit fails with its file, line and
 reason; nothing of it is stored; the rest of the run goes on; the exit status is not 0.

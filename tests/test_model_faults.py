@@ -1,4 +1,4 @@
-"""A published model that cannot be read (issue 13): one clear error in the CLI (exit 2); the
+"""A published model that cannot be read: one clear error in the CLI (exit 2); the
 server keeps the last good model, marks the bad version failed, does not retry it until the
 pointer moves, and says so on /healthz and every page; pruning keeps the rollback target."""
 

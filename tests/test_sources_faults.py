@@ -1,4 +1,4 @@
-"""Hostile chart sources (issue 13): a dripping server, a gzip bomb, a bad URL template."""
+"""Hostile chart sources: a dripping server, a gzip bomb, a bad URL template."""
 
 from __future__ import annotations
 

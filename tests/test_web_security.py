@@ -1,4 +1,4 @@
-"""Hostile web clients (issue 13): security headers on every answer, the admin token read as
+"""Hostile web clients: security headers on every answer, the admin token read as
 RFC 6750 says, no server paths in error bodies, and a uvicorn server that bounds request heads
 and connections."""
 
