@@ -145,6 +145,8 @@ def test_human_output_goes_to_stderr(planted_home: Settings) -> None:
     (["tune", "--model", "popularity"], "popularity has no parameters to tune"),
     (["tune", "--model", "net1", "--search", "grid"], "tune net1 with --search bayes"),
     (["tune", "--model", "net9"], "unknown model 'net9'"),
+    (["tune", "--model", "bpr-net", "--trials", "1", "--param", "factors=0"],
+     "bpr-net: factors must be an integer >= 1, not 0"),
     (["evaluate", "--model", "imf", "--param", "solver=lu"],
      "solver must be one of cg, cholesky, not 'lu'"),
 ])

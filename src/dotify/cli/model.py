@@ -200,10 +200,11 @@ def tune_command(
     fields = {k: base.pop(k) for k in WINDOW_FIELDS if k in base}
     data, split = options.window(start, end, n_top_songs, fields), options.split(seed)
     say, names = _progress(as_json), [*search_space(kind), "eps"]
-    result = tuning.tune(cfg, search or ("grid" if kind in tuning.GRID_KINDS else "bayes"),
-                         trials, base, window=data, split=split,
-                         on_trial=lambda t: say(_trial_line(t, names)), engine=cfg.engine,
-                         kind=kind)
+    with bad_values():
+        result = tuning.tune(cfg, search or ("grid" if kind in tuning.GRID_KINDS else "bayes"),
+                             trials, base, window=data, split=split,
+                             on_trial=lambda t: say(_trial_line(t, names)), engine=cfg.engine,
+                             kind=kind)
     payload = {"kind": kind, **tuning.summary(result)}
     if as_json:
         sys.stdout.write(json.dumps(payload, default=_json_default) + "\n")

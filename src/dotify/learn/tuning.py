@@ -97,7 +97,7 @@ def bayes_search(full: Ratings, base: dict[str, Any], n_trials: int, split: Spli
     ``base`` fixes) and, with ``search_eps``, the ratings' ``eps``: ``n_trials`` trials."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # a failed trial raises, and says why
     trials: list[Trial] = []
     space = {k: d for k, d in search_space(kind).items() if k not in base}
 
