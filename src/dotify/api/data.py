@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -100,7 +100,9 @@ def simulate(out: str | Path, days: int = 365, markets: Iterable[str] | None = N
     return write_charts(Path(out).expanduser(), days, markets, seed, start)
 
 
-def ingest(home: Settings, *paths: str | Path) -> IngestReport:
+def ingest(home: Settings, *paths: str | Path, market: str | None = None,
+           chart_date: date | None = None, kind: str | None = None,
+           progress: Callable[[int, int, str], None] | None = None) -> IngestReport:
     """Read chart files, folders, globs or ``.tar.gz`` archives into the home's database.
 
     Parameters
@@ -109,6 +111,10 @@ def ingest(home: Settings, *paths: str | Path) -> IngestReport:
         From :func:`open_home`.
     *paths : str or Path
         What to read (``~`` is expanded); the format of each file is told by its header.
+    market, chart_date, kind : optional
+        For files whose name does not say them (``kind``: "daily" or "weekly").
+    progress : callable, optional
+        Called with (bytes done, bytes in all, the file being read) as files are read.
 
     Returns
     -------
@@ -126,7 +132,8 @@ def ingest(home: Settings, *paths: str | Path) -> IngestReport:
     from dotify.store.engine import opened
 
     with opened(home) as engine:
-        return ingest_paths(engine, [Path(p).expanduser() for p in paths])
+        return ingest_paths(engine, [Path(p).expanduser() for p in paths], market=market,
+                            date=chart_date, kind=kind, progress=progress)
 
 
 def read_ratings(home: Settings, start: date | None = None, end: date | None = None, *,

@@ -13,8 +13,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dotify import api
 from dotify.charts.formats import KINDS
-from dotify.charts.ingest import IngestReport, ingest_paths
+from dotify.charts.ingest import IngestReport
 from dotify.cli._app import app, console, settings
 from dotify.cli.options import DATE_FORMATS, JsonOpt
 from dotify.store import aggregate
@@ -46,10 +47,9 @@ def ingest(
         def progress(done: int, total: int, name: str) -> None:
             bar.update(task, completed=done, total=total, description=Path(name).name[-40:])
 
-        with opened(settings(ctx)) as engine:
-            report = ingest_paths(engine, paths, market=market,
-                                  date=date.date() if date else None, kind=kind,
-                                  progress=progress)
+        report = api.ingest(settings(ctx), *paths, market=market,
+                            chart_date=date.date() if date else None, kind=kind,
+                            progress=progress)
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     _print_report(report)

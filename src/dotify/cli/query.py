@@ -1,4 +1,5 @@
-"""dotify CLI commands (query): ``recommend``, ``similar`` and ``top``."""
+"""dotify CLI commands (query): ``recommend``, ``similar`` and ``top``, through the public
+API (:mod:`dotify.api`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperCommand
 
-from dotify import artifact
+from dotify import api
 from dotify.cli._app import app, console, settings
 from dotify.cli.options import DATE_FORMATS
 from dotify.errors import ExpressionError
@@ -98,11 +99,11 @@ def recommend_command(
     fmt: _FORMAT = Format.table,
 ) -> None:
     """Songs for a country expression: "Colombia x Turkey - Germany"."""
-    model = artifact.load_current(settings(ctx).models_dir)
+    model = api.load_model(settings(ctx))
     text = " ".join(expression)
     with _pointing_at(text):
-        result = engine.recommend(model, text, n=n, popularity=popularity,
-                                  exclude_charting=discover, since=_day(since), until=_day(until))
+        result = api.recommend(model, text, n=n, popularity=popularity, discover=discover,
+                               since=_day(since), until=_day(until))
     _print_songs(result, Format.json if as_json else fmt)
 
 
@@ -116,9 +117,9 @@ def top_command(
     fmt: _FORMAT = Format.table,
 ) -> None:
     """A country's best songs by its own vector."""
-    model = artifact.load_current(settings(ctx).models_dir)
+    model = api.load_model(settings(ctx))
     with _pointing_at(" ".join(country)):
-        result = engine.top(model, " ".join(country), n=n, popularity=popularity)
+        result = api.top(model, " ".join(country), n=n, popularity=popularity)
     _print_songs(result, Format.json if as_json else fmt)
 
 
@@ -130,9 +131,9 @@ def similar_command(
     as_json: _JSON = False,
 ) -> None:
     """The countries whose taste is nearest to a country's (cosine of their vectors)."""
-    model = artifact.load_current(settings(ctx).models_dir)
+    model = api.load_model(settings(ctx))
     with _pointing_at(" ".join(country)):
-        found = engine.similar(model, " ".join(country), n=n)
+        found = api.similar(model, " ".join(country), n=n)
     if as_json:
         sys.stdout.write(json.dumps([c.to_dict() for c in found], ensure_ascii=False) + "\n")
         return
