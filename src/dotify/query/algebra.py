@@ -59,7 +59,8 @@ def mul(a: Value, b: Value, at: int) -> Value:
     if a.is_scalar or b.is_scalar:
         scale, other = (a, b) if a.is_scalar else (b, a)
         return Value(a.vector * b.vector, {k: v * scale.vector for k, v in other.parts.items()})
-    vector = np.maximum(a.vector, 0.0) * np.maximum(b.vector, 0.0)
+    vector = np.maximum(a.vector, 0.0)  # a new array, multiplied in place
+    vector *= np.maximum(b.vector, 0.0)
     return Value(vector, _shared(vector, a, b))
 
 
@@ -85,6 +86,8 @@ def div(a: Value, b: Value, at: int) -> Value:
 def _spread(share: np.ndarray, side: Value) -> dict[str, np.ndarray]:
     """``share`` among ``side``'s parts in proportion to ``part / side`` where the side is
     positive (zero elsewhere)."""
+    if not side.parts:  # the engine scores every song without parts first
+        return {}
     positive = side.vector > 0
     denominator = np.where(positive, side.vector, 1.0)
     return {name: np.where(positive, share * part / denominator, 0.0)

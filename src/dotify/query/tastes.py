@@ -121,8 +121,10 @@ class Tastes:
         streams) the model's estimates alone."""
         if discover or self.chart is None:
             return self.estimate(row)
-        r = self.observed(row)
-        return np.where(r > 0, r, FILL_IN * self.estimate(row))
+        out = FILL_IN * self.estimate(row)  # a new array: the charted songs go in over it
+        lo, hi = self.chart.indptr[row], self.chart.indptr[row + 1]
+        out[self.chart.indices[lo:hi]] = self.chart.data[lo:hi]  # all > 0 (see profiles)
+        return out
 
     def world_taste(self, discover: bool) -> np.ndarray:
         """The world's taste on the scale of :meth:`own`, float64 (n_songs,)."""
