@@ -86,6 +86,41 @@ def add_charts(settings: Settings, market: str, days: int, entries: int = 3) -> 
     engine.dispose()
 
 
+def write_charts(settings: Settings, rows: list[tuple[str, str, str, int, str, int]]) -> None:
+    """Write chart rows ``(market, ISO day, kind, position, song key, streams)`` into the
+    store: markets, songs and charts are made as needed (songs titled after their keys)."""
+    import sqlalchemy as sa
+
+    from dotify import countries
+    from dotify.store.engine import engine_for
+    from dotify.store.schema import chart_entries, charts, markets, songs
+
+    engine = engine_for(settings)
+    with engine.begin() as conn:
+        have = set(conn.execute(sa.select(markets.c.code)).scalars())
+        new = sorted({r[0] for r in rows} - have)
+        if new:
+            conn.execute(sa.insert(markets), [
+                {"code": c, "name": countries.MARKETS[c].name,
+                 "region": countries.MARKETS[c].region} for c in new])
+        song_ids = dict(conn.execute(sa.select(songs.c.key, songs.c.id)).all())
+        for key in sorted({r[4] for r in rows} - set(song_ids)):
+            song_ids[key] = conn.execute(sa.insert(songs).values(
+                key=key, title=f"title of {key}", artists="A")).inserted_primary_key[0]
+        chart_ids = {(m, d, k): i for i, m, d, k in conn.execute(
+            sa.select(charts.c.id, charts.c.market, charts.c.chart_date, charts.c.kind))}
+        for market, day, kind, position, key, streams in rows:
+            at = (market, date.fromisoformat(day), kind)
+            if at not in chart_ids:
+                chart_ids[at] = conn.execute(sa.insert(charts).values(
+                    market=market, chart_date=at[1], kind=kind,
+                    sha256="0" * 64)).inserted_primary_key[0]
+            conn.execute(sa.insert(chart_entries).values(
+                chart_id=chart_ids[at], position=position, song_id=song_ids[key],
+                streams=streams))
+    engine.dispose()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
