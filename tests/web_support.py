@@ -28,8 +28,12 @@ XSS_ARTISTS = '<img src=x onerror="alert(2)">'
 
 
 def build_artifact(models_dir: Path, n_songs: int = 40, factors: int = 8, seed: int = 0,
-                   publish: bool = True, meta: dict | None = None) -> artifacts.Artifact:
-    """An IMF artifact with three country clusters; song 0 (the XSS title) leads Latin taste."""
+                   publish: bool = True, meta: dict | None = None,
+                   with_streams: bool = False) -> artifacts.Artifact:
+    """An IMF artifact with three country clusters; song 0 (the XSS title) leads Latin taste.
+
+    ``with_streams`` saves summed streams too (:func:`planted_streams`): song ``s`` is
+    streamed most, by far, in country ``s % 14`` (its home market)."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(len(CLUSTERS), factors))
     codes, rows = [], []
@@ -55,10 +59,26 @@ def build_artifact(models_dir: Path, n_songs: int = 40, factors: int = 8, seed: 
     info = {"metrics": {"val_epr": 0.123, "val_ndcg@10": 0.456},
             "window": {"start": "2021-01-01", "end": "2021-03-31", "n_top_songs": None},
             "first_date": "2021-01-01", "last_date": "2021-03-30", **(meta or {})}
-    saved = artifacts.save(model, np.array(codes), songs, models_dir, info, charted=charted)
+    streams = planted_streams(charted, codes) if with_streams else None
+    saved = artifacts.save(model, np.array(codes), songs, models_dir, info, charted=charted,
+                           streams=streams)
     if publish:
         artifacts.publish(models_dir, saved.version)
     return saved
+
+
+def planted_streams(charted: sp.csr_matrix, codes: list[str]) -> sp.csr_matrix:
+    """2,000 streams where a song charted, and 1,000,000 in its home market
+    ``codes[s % len(codes)]``: there its chart profile is 1, elsewhere about 0.16."""
+    streams = charted.astype(np.float64).toarray() * 2000.0
+    for s in range(streams.shape[1]):
+        streams[s % len(codes), s] = 1e6
+    return sp.csr_matrix(streams)
+
+
+def home_of_song(codes: list[str], song: int) -> str:
+    """The home market :func:`planted_streams` gives song ``song``."""
+    return codes[song % len(codes)]
 
 
 def add_charts(settings: Settings, market: str, days: int, entries: int = 3) -> None:

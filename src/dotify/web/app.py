@@ -37,7 +37,7 @@ def build_app(settings: Settings, scheduler: Any = None, check_every: float = 1.
                   "country arithmetic over a matrix factorization of Spotify Charts.")
     app.state.settings = settings
     app.state.holder = ModelHolder(settings.models_dir, check_every=check_every,
-                                   warm=queries.warm)
+                                   warm=queries.warm, prepare=queries.prepare)
     app.state.history = ChartHistory(settings)
     app.state.scheduler = scheduler
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
