@@ -11,7 +11,7 @@ from dotify.config import Settings
 from dotify.query.arithmetic import parse
 from dotify.web import create_app
 from dotify.web.song_facts import Standing, reason, roles
-from tests.web_support import build_artifact, home_of_song, write_charts
+from tests.web_support import build_artifact, home_of_song, planted_rows, position, write_charts
 
 
 def test_reason_in_words() -> None:
@@ -42,29 +42,6 @@ def test_wanted_and_avoided_countries(expression: str, wanted: dict[str, bool]) 
 
 
 # ---------------------------------------------------------------- through the API
-
-
-def position(song: int, market: str) -> int | None:
-    """The planted peak of song ``song`` (of 40) in ``market``: co and tr always, de for odd
-    songs (one song per position and chart)."""
-    if market == "co":
-        return song + 1
-    if market == "tr":
-        return (7 * song) % 40 + 1
-    return song + 1 if song % 2 else None
-
-
-def planted_rows(art: artifacts.Artifact) -> list[tuple[str, str, str, int, str, int]]:
-    """Two days of charts in co, tr and de: the peak on the second day, 100 places lower and
-    10 streams less on the first."""
-    rows = []
-    for song, key in enumerate(art.songs.keys.tolist()):
-        for market in ("co", "tr", "de"):
-            peak = position(song, market)
-            if peak is not None:
-                rows.append((market, "2021-01-01", "daily", 100 + peak, key, 990))
-                rows.append((market, "2021-01-02", "daily", peak, key, 1000))
-    return rows
 
 
 @pytest.fixture

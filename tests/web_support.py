@@ -141,6 +141,29 @@ def write_charts(settings: Settings, rows: list[tuple[str, str, str, int, str, i
     engine.dispose()
 
 
+def position(song: int, market: str) -> int | None:
+    """The planted peak of song ``song`` (of 40) in ``market``: co and tr always, de for odd
+    songs (one song per position and chart)."""
+    if market == "co":
+        return song + 1
+    if market == "tr":
+        return (7 * song) % 40 + 1
+    return song + 1 if song % 2 else None
+
+
+def planted_rows(art: artifacts.Artifact) -> list[tuple[str, str, str, int, str, int]]:
+    """Two days of charts in co, tr and de: the peak on the second day, 100 places lower and
+    10 streams less on the first."""
+    rows = []
+    for song, key in enumerate(art.songs.keys.tolist()):
+        for market in ("co", "tr", "de"):
+            peak = position(song, market)
+            if peak is not None:
+                rows.append((market, "2021-01-01", "daily", 100 + peak, key, 990))
+                rows.append((market, "2021-01-02", "daily", peak, key, 1000))
+    return rows
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
