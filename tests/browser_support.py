@@ -30,6 +30,13 @@ BROWSER_MARKS = [
 ]
 
 
+def browser_test(test):  # type: ignore[no-untyped-def]
+    """Mark one test of a module that is not all browser tests as :data:`BROWSER_MARKS`."""
+    for mark in BROWSER_MARKS:
+        test = mark(test)
+    return test
+
+
 def planted_site(home: Path, **settings: object) -> Settings:
     """A home with a published model (streams kept: home markets) and two days of charts in
     Colombia, Turkey and Germany for every song (``web_support.planted_rows``)."""
