@@ -119,21 +119,6 @@ def test_a_hostile_title_renders_as_text(page) -> None:  # type: ignore[no-untyp
     assert page.dialogs == [] and not page.console_errors
 
 
-def test_map_hover_and_click(page) -> None:  # type: ignore[no-untyped-def]
-    page.goto("/map")
-    dots = page.locator("#scatter circle.pt")
-    dots.first.wait_for()
-    assert dots.count() == 14
-    assert page.locator("#heatmap rect.cell").count() == 14 * 14
-    assert page.locator("#legend li").count() >= 3
-    dots.first.hover()
-    assert page.locator("#tip").is_visible() and "·" in page.inner_text("#tip")
-    dots.first.click()
-    page.wait_for_url(re.compile(r"/country/[a-z]{2}$"))
-    assert page.locator("h2", has_text="Nearest countries").is_visible()
-    assert not page.console_errors
-
-
 def test_docs_render_offline(page) -> None:  # type: ignore[no-untyped-def]
     outside: list[str] = []  # scripts, styles, fonts or data from anywhere but this server
     page.on("request", lambda r: r.url.startswith(("http://127.0.0.1", "blob:", "data:"))
