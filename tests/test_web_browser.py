@@ -48,7 +48,7 @@ def test_build_an_expression_and_get_ten_songs(page, base_url: str) -> None:  # 
     songs = page.locator("#songs > li")
     songs.nth(9).wait_for()
     assert songs.count() == 10
-    links = page.get_by_role("link", name=re.compile("^Open .* in Spotify$"))
+    links = page.get_by_role("link", name=re.compile("^Open in Spotify: "))
     assert links.count() == 10
     for i in range(10):
         assert links.nth(i).get_attribute("target") == "_blank"

@@ -46,7 +46,7 @@ def test_after_ask_the_songs_come_into_view_and_the_form_folds(sized) -> None:  
     expect(page.locator("#summary")).to_have_text(re.compile(f"Music like {PRETTY}\\s*Edit"))
     summary = page.locator("#summary").bounding_box()
     assert summary is not None and summary["height"] < 60  # one line
-    shot(page, f"results-{page.size}")
+    shot(page, f"asked-{page.size}")
     page.click("#edit")
     expect(page.locator("#form-body")).to_be_visible()
     expect(page.locator(".term input.country").last).to_be_focused()

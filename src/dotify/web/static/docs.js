@@ -5,9 +5,9 @@
   window.SwaggerUIBundle({
     url: root.dataset.openapi,
     dom_id: "#swagger-ui",
-    deepLinking: true,
+    deepLinking: false,  // its links sit inside the operations' buttons (nested controls)
     presets: [window.SwaggerUIBundle.presets.apis],
     layout: "BaseLayout",
-    syntaxHighlight: { activated: true, theme: "agate" },
+    syntaxHighlight: false,  // plain examples in the theme's colours
   });
 })();

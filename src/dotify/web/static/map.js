@@ -202,7 +202,7 @@
     ramp.style.background = `linear-gradient(90deg, ${RAMP.join(", ")})`;
     scale.replaceChildren("cosine similarity ", Object.assign(document.createElement("b"), { textContent: lo.toFixed(2) }),
       ramp, Object.assign(document.createElement("b"), { textContent: "1.00" }));
-    const root = svg("svg", { viewBox: `0 0 ${left + size + 4} ${top + size + 4}`, role: "group",
+    const root = svg("svg", { viewBox: `0 0 ${left + size + 56} ${top + size + 4}`, role: "group",
       "aria-label": "country similarity heatmap" });
     const cells = svg("g");
     root.append(cells);

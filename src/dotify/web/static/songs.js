@@ -78,7 +78,7 @@ window.dotifySongs = (() => {
     if (s.url) {
       const open = el("a", { className: "chip", href: s.url, target: "_blank", rel: "noopener",
         textContent: "Open in Spotify" });
-      open.setAttribute("aria-label", `Open ${s.title} in Spotify`);
+      open.setAttribute("aria-label", `Open in Spotify: ${s.title}`);
       bar.append(open);
     }
     if (s.key && countries.length) {
