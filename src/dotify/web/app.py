@@ -66,7 +66,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     scheduler = app.state.scheduler
     if scheduler is not None and not getattr(scheduler, "running", True):
         scheduler.start()
-    app.state.holder.get()  # load the published model before the first request
+    app.state.holder.prepared()  # load the published model and its map before any request
     try:
         yield
     finally:

@@ -13,7 +13,8 @@ load (no model yet) happens in the calling request.
 ``prepare(live)`` builds a version's derived data (the map, the song index) ahead of the
 requests that need it: a version loaded in the background is prepared before it is swapped
 in; the first one is swapped in at once and prepared in a background thread (a request that
-needs a value meanwhile waits for that one computation, see :meth:`Live.cached`).
+needs a value meanwhile waits for that one computation, see :meth:`Live.cached`), unless
+the server's start waits for it (:meth:`ModelHolder.prepared`).
 """
 
 from __future__ import annotations
@@ -87,6 +88,14 @@ class ModelHolder:
             self._checked_at = now
             self._follow(live)
             live = self._live
+        return live
+
+    def prepared(self) -> Live | None:
+        """The live model with its derived data built (waiting for that here): what a server
+        calls before it takes requests, so that no first visitor waits for the map."""
+        live = self.get()
+        if live is not None:
+            self._prepare(live)
         return live
 
     def reload(self) -> Live:
