@@ -32,6 +32,7 @@ def client(settings: Settings) -> TestClient:
     return TestClient(create_app(settings))
 
 
+@pytest.mark.slow  # follows every link of every page
 def test_no_link_leads_to_an_error(client: TestClient) -> None:
     """Follow every link of this server's pages from the start, the country pages of every
     market included (Italy and Romania have no data in this model)."""
