@@ -136,8 +136,6 @@ def test_copy_uris_and_download_csv(browser, base_url: str) -> None:  # type: ig
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.goto("/?q=Colombia")
     page.locator("#songs > li").nth(9).wait_for()
-    uris = page.evaluate("[...document.querySelectorAll('#songs .player, #songs li')].length")
-    assert uris == 10
     page.click("#copy-uris")
     expect(page.locator("#export-status")).to_have_text(re.compile("^Copied 10 Spotify URIs"))
     copied = page.evaluate("navigator.clipboard.readText()").split("\n")

@@ -64,6 +64,8 @@ def test_save_to_spotify_makes_a_playlist(browser, site: str, fake: tuple[FakeSp
         "12 songs of Music like Colombia × Turkey − Germany")
     expect(page.locator("#playlist-link")).to_have_attribute(
         "href", "https://open.spotify.com/playlist/pl1")
+    expect(page.get_by_role("link", name="Back to the songs")).to_have_attribute(
+        "href", "/?q=Colombia+x+Turkey+-+Germany&n=12")
     assert spotify.tokens_given == 1 and len(spotify.playlists) == 1
     made = spotify.playlists[0]
     assert made["name"] == "Music like Colombia × Turkey − Germany (dotify)"

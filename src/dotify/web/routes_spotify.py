@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -75,7 +77,7 @@ def _save(request: Request, pending: spotify.Pending, code: str) -> HTMLResponse
                      "The playlist was not made", str(exc))
     return render_page(request, "spotify.html", live, title="Saved to Spotify", ok=True,
                  message=f"{made['songs']} songs of {title} are in a new private playlist.",
-                 playlist=made["url"], back=f"/?q={query['q']}")
+                 playlist=made["url"], back=f"/?{urlencode(query)}")
 
 
 def _done(request: Request, status: int, title: str, message: str) -> HTMLResponse:
