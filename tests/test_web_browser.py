@@ -1,65 +1,26 @@
-"""End to end in real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
-
-Screenshots of the results page (desktop and a 390x844 phone) and of the map are written
-to ``artifacts/screenshots/`` for people to look at.
-"""
+"""End to end in real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright):
+building a query, the URL and history, hostile titles, the map, the docs, the examples.
+Results, errors and song rows at both sizes are in ``test_web_results.py``."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from dotify.config import Settings
-from dotify.web import create_app
-from tests.web_support import XSS_TITLE, build_artifact, running_server
+from tests.browser_support import BROWSER_MARKS, base_url, browser, open_page
+from tests.web_support import XSS_TITLE
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-expect.set_options(timeout=20_000)  # a busy CI machine is slow, not wrong
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,  # a real browser starts
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed "
-                       "(apt-get install chromium; .ci/run does it)"),
-]
-
-
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    settings = Settings(home=tmp_path_factory.mktemp("home"))
-    build_artifact(settings.models_dir)
-    with running_server(create_app(settings)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = BROWSER_MARKS
+__all__ = ["base_url", "browser"]  # fixtures
 
 
 @pytest.fixture
 def page(browser, base_url: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, base_url=base_url)
-    page = context.new_page()
-    page.dialogs = []  # type: ignore[attr-defined]
-    page.console_errors = []  # type: ignore[attr-defined]
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    page = open_page(browser, base_url, viewport={"width": 1200, "height": 900})
     yield page
-    context.close()
+    page.context.close()
 
 
 def pick(page, typed: str, name: str, keyboard: bool = False) -> None:  # type: ignore[no-untyped-def]
@@ -84,10 +45,10 @@ def test_build_an_expression_and_get_ten_songs(page, base_url: str) -> None:  # 
     page.click("button[data-op='-']")
     pick(page, "Germ", "Germany")
     page.click("button[data-op='=']")
-    songs = page.locator("#songs li")
+    songs = page.locator("#songs > li")
     songs.nth(9).wait_for()
     assert songs.count() == 10
-    links = page.locator("#songs li a.title")
+    links = page.get_by_role("link", name=re.compile("^Open in Spotify: "))
     assert links.count() == 10
     for i in range(10):
         assert links.nth(i).get_attribute("target") == "_blank"
@@ -97,11 +58,10 @@ def test_build_an_expression_and_get_ten_songs(page, base_url: str) -> None:  # 
     expect(page.locator("#results-note")).to_be_visible()  # the world cancels out: 1 x 1 - 1
     assert "q=Colombia+x+Turkey+-+Germany" in page.url
     assert page.input_value("#expression") == "Colombia x Turkey - Germany"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "results.png"), full_page=True)
     assert not page.console_errors and not page.dialogs
 
     # an earlier term can be edited: the first operator becomes "+", the query runs again
+    page.click("#edit")
     page.select_option("select.op-pick >> nth=0", "+")
     expect(page.locator("#results-title")).to_contain_text("Colombia + Turkey − Germany")
     expect(page.locator("#results-note")).to_be_hidden()  # 1 + 1 - 1: the knob takes 1
@@ -109,9 +69,10 @@ def test_build_an_expression_and_get_ten_songs(page, base_url: str) -> None:  # 
 
 def test_the_url_holds_the_query_and_back_works(page) -> None:  # type: ignore[no-untyped-def]
     page.goto("/?q=Colombia+x+Turkey+-+Germany&n=5")
-    page.locator("#songs li").nth(4).wait_for()
-    assert page.locator("#songs li").count() == 5
+    page.locator("#songs > li").nth(4).wait_for()
+    assert page.locator("#songs > li").count() == 5
     assert page.locator(".term input.country").count() == 3  # the builder is rebuilt
+    page.click("#edit")
     page.fill("#expression", "Japan + South Korea")
     page.press("#expression", "Enter")
     expect(page).to_have_url(re.compile(r"q=Japan"))
@@ -119,6 +80,7 @@ def test_the_url_holds_the_query_and_back_works(page) -> None:  # type: ignore[n
     page.go_back()
     expect(page.locator("#results-title")).to_contain_text("Colombia × Turkey − Germany")
     assert page.input_value("#expression") == "Colombia x Turkey - Germany"
+    page.click("#edit")
     page.check("#discover")  # a knob asks again, and the URL keeps it
     expect(page).to_have_url(re.compile(r"discover=1"))
     page.click("#clear")
@@ -146,7 +108,7 @@ def test_unknown_country_shows_an_error_on_the_page(page) -> None:  # type: igno
 
 def test_a_hostile_title_renders_as_text(page) -> None:  # type: ignore[no-untyped-def]
     page.goto("/?q=Colombia")
-    first = page.locator("#songs li a.title").first
+    first = page.locator("#songs .title").first
     first.wait_for()
     assert first.inner_text() == XSS_TITLE
     assert page.locator("#songs img").count() == 0
@@ -157,43 +119,13 @@ def test_a_hostile_title_renders_as_text(page) -> None:  # type: ignore[no-untyp
     assert page.dialogs == [] and not page.console_errors
 
 
-def test_phone_sized_results(browser, base_url: str) -> None:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                  is_mobile=True, has_touch=True, base_url=base_url)
-    page = context.new_page()
-    page.goto("/?q=Colombia+x+Turkey+-+Germany")
-    page.locator("#songs li").nth(9).wait_for()
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"the page scrolls sideways on a phone ({width} px)"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "results-phone.png"), full_page=True)
-    context.close()
-
-
-def test_map_hover_and_click(page) -> None:  # type: ignore[no-untyped-def]
-    page.goto("/map")
-    dots = page.locator("#scatter circle.pt")
-    dots.first.wait_for()
-    assert dots.count() == 14
-    assert page.locator("#heatmap rect.cell").count() == 14 * 14
-    assert page.locator("#legend li").count() >= 3
-    dots.first.hover()
-    assert page.locator("#tip").is_visible() and "·" in page.inner_text("#tip")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "map.png"), full_page=True)
-    dots.first.click()
-    page.wait_for_url(re.compile(r"/country/[a-z]{2}$"))
-    assert page.locator("h2", has_text="Nearest countries").is_visible()
-    assert not page.console_errors
-
-
 def test_docs_render_offline(page) -> None:  # type: ignore[no-untyped-def]
     outside: list[str] = []  # scripts, styles, fonts or data from anywhere but this server
     page.on("request", lambda r: r.url.startswith(("http://127.0.0.1", "blob:", "data:"))
             or r.resource_type == "image" or outside.append(r.url))
     page.goto("/docs")
-    page.locator(".opblock").nth(8).wait_for()
-    assert page.locator(".opblock").count() == 9
+    page.locator(".opblock").nth(9).wait_for()
+    assert page.locator(".opblock").count() == 10
     page.goto("/redoc")
     page.get_by_text("Music like Colombia x Turkey").first.wait_for()
     page.get_by_text("/api/recommendations").first.wait_for()
@@ -205,5 +137,5 @@ def test_examples_link_to_queries(page) -> None:  # type: ignore[no-untyped-def]
     example = page.locator(".examples a").first
     assert example.inner_text() == "Colombia x Turkey - Germany"
     example.click()
-    page.locator("#songs li").nth(9).wait_for()
+    page.locator("#songs > li").nth(9).wait_for()
     assert "Colombia × Turkey − Germany" in page.inner_text("#results-title")

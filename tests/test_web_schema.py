@@ -32,7 +32,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 OPERATIONS = [
     "GET /healthz", "GET /api/countries", "GET /api/operators", "POST /api/recommendations",
     "GET /api/countries/{code}/similar", "GET /api/countries/{code}/top", "GET /api/map",
-    "GET /api/model", "POST /api/model/reload",
+    "GET /api/model", "POST /api/model/reload", "GET /api/songs/history",
 ]
 
 

@@ -47,6 +47,13 @@ class Settings(BaseSettings):
 
     # web
     admin_token: str | None = None
+    # "Save to Spotify" (Authorization Code with PKCE): on when a client ID is set; the
+    # redirect URI defaults to this server's /spotify/callback; the base URLs are settings so
+    # that tests can point them at a local stand-in
+    spotify_client_id: str | None = None
+    spotify_redirect_uri: str | None = None
+    spotify_accounts_url: str = "https://accounts.spotify.com"
+    spotify_api_url: str = "https://api.spotify.com/v1"
 
     # distributed engine
     engine: Literal["local", "spark"] = "local"  # what train, tune and nightly run on

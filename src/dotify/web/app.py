@@ -10,18 +10,26 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.openapi.docs import get_redoc_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dotify import countries as registry
 from dotify.config import Settings
-from dotify.errors import ArtifactError, DotifyError, ExpressionError, UnknownCountryError
+from dotify.errors import (
+    ArtifactError,
+    CountryNotInModelError,
+    DotifyError,
+    ExpressionError,
+    UnknownCountryError,
+)
 from dotify.web.chart_history import ChartHistory
 from dotify.web.model_holder import ModelHolder
 from dotify.web.schemas import MAX_BODY_BYTES
-from dotify.web.security import DOCS_CSP, SecurityHeaders, redact
+from dotify.web.security import DOCS_CSP, PAGE_CSP, SecurityHeaders, redact
 
 log = logging.getLogger("dotify")
 HERE = Path(__file__).resolve().parent
@@ -30,14 +38,14 @@ DOCS_ASSETS = "/docs-assets"
 
 def build_app(settings: Settings, scheduler: Any = None, check_every: float = 1.0) -> FastAPI:
     """See :func:`dotify.web.create_app`."""
-    from dotify.web import queries, routes_api, routes_pages
+    from dotify.web import queries, routes_api, routes_pages, routes_spotify
 
     app = FastAPI(title="dotify", version="0.1.0", lifespan=_lifespan, docs_url=None,
                   redoc_url=None, description="Music like Colombia x Turkey - Germany: "
                   "country arithmetic over a matrix factorization of Spotify Charts.")
     app.state.settings = settings
     app.state.holder = ModelHolder(settings.models_dir, check_every=check_every,
-                                   warm=queries.warm)
+                                   warm=queries.warm, prepare=queries.prepare)
     app.state.history = ChartHistory(settings)
     app.state.scheduler = scheduler
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
@@ -45,6 +53,7 @@ def build_app(settings: Settings, scheduler: Any = None, check_every: float = 1.
     _mount_docs(app)
     app.include_router(routes_api.router)
     app.include_router(routes_pages.router)
+    app.include_router(routes_spotify.router)
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(SecurityHeaders)  # outermost: on every answer, a 413 too
@@ -57,7 +66,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     scheduler = app.state.scheduler
     if scheduler is not None and not getattr(scheduler, "running", True):
         scheduler.start()
-    app.state.holder.get()  # load the published model before the first request
+    app.state.holder.prepared()  # load the published model and its map before any request
     try:
         yield
     finally:
@@ -66,8 +75,37 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.history.close()
 
 
-def _error(status: int, detail: Any, **extra: Any) -> JSONResponse:
-    return JSONResponse({"detail": detail, **extra}, status_code=status)
+def _error(status: int, detail: Any, headers: dict[str, str] | None = None,
+           **extra: Any) -> JSONResponse:
+    return JSONResponse({"detail": detail, **extra}, status_code=status, headers=headers)
+
+
+def _in_model(name: str, codes: frozenset[str] | None, n: int = 3) -> list[str]:
+    """The closest market names to ``name`` among those the live model can answer for (all
+    markets when no model is live), so that a suggestion never leads to another error."""
+    close = registry.suggest(name, n=40)
+    if codes is None:
+        return close[:n]
+    return [c for c in close if registry.lookup(c).code in codes][:n]
+
+
+API_PREFIXES = ("/api/", "/healthz", "/openapi.json", "/static/", DOCS_ASSETS + "/")
+
+
+def _is_page(path: str) -> bool:
+    """A path a person browses to (answered in HTML), not one of the API or the assets."""
+    return not path.startswith(API_PREFIXES) and path != "/api"
+
+
+def _not_found_page(request: Request) -> HTMLResponse:
+    templates = request.app.state.templates
+    page: HTMLResponse = templates.TemplateResponse(
+        request, "error.html", {"live": request.app.state.holder.get(), "failed": None,
+                                "title": "Page not found",
+                                "message": f"There is no page at {request.url.path[:80]}."},
+        status_code=404)
+    page.headers["Content-Security-Policy"] = PAGE_CSP
+    return page
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -76,8 +114,18 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _error(400, str(exc), position=exc.position)
 
     @app.exception_handler(UnknownCountryError)
-    async def _unknown(_: Request, exc: UnknownCountryError) -> JSONResponse:
-        return _error(400, str(exc), suggestions=exc.suggestions)
+    async def _unknown(request: Request, exc: UnknownCountryError) -> JSONResponse:
+        if isinstance(exc, CountryNotInModelError):  # its suggestions are in the model
+            return _error(400, str(exc), suggestions=exc.suggestions, unknown=exc.name)
+        live = request.app.state.holder.get()
+        known = UnknownCountryError(exc.name, _in_model(exc.name, live.codes if live else None))
+        return _error(400, str(known), suggestions=known.suggestions, unknown=exc.name)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and _is_page(request.url.path):
+            return _not_found_page(request)
+        return _error(exc.status_code, exc.detail, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(ArtifactError)
     async def _no_model(request: Request, exc: ArtifactError) -> JSONResponse:
@@ -111,13 +159,12 @@ def _mount_docs(app: FastAPI) -> None:
     app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
-    async def _swagger() -> HTMLResponse:
-        page = get_swagger_ui_html(
-            openapi_url="/openapi.json", title="dotify API",
-            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
-            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg")
-        page.headers["Content-Security-Policy"] = DOCS_CSP  # its start is an inline script
+    def _swagger(request: Request) -> HTMLResponse:
+        templates = request.app.state.templates
+        page: HTMLResponse = templates.TemplateResponse(
+            request, "docs.html", {"live": request.app.state.holder.get(), "failed": None,
+                                   "assets": DOCS_ASSETS})
+        page.headers["Content-Security-Policy"] = DOCS_CSP  # Swagger UI builds inline styles
         return page
 
     @app.get("/redoc", include_in_schema=False)

@@ -1,5 +1,7 @@
-"""The page data of how much chart data the store holds for a market (``History``), read
-through one engine opened on first use (the SQL is :func:`dotify.store.charts.chart_counts`)."""
+"""What the pages read from the chart store, through one engine opened on first use: how
+much chart data a market has (``History``, the SQL is :func:`dotify.store.charts.chart_counts`)
+and how songs charted (:mod:`dotify.store.song_history`). Without a database, or when it
+cannot be read, the song reads answer None and the pages say less."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from dotify.config import Settings
 from dotify.errors import StoreError
 from dotify.store.charts import chart_counts
 from dotify.store.engine import engine_for
+from dotify.store.song_history import Peak, song_peaks, song_positions
 
 MAX_DAYS = 400
 
@@ -47,6 +50,28 @@ class ChartHistory:
             return History([], 0, 0, f"The chart database cannot be read: {type(exc).__name__}.")
         note = None if days else "The database holds no charts for this market."
         return History(days, sum(d[1] for d in days), sum(d[2] for d in days), note)
+
+    def song_peaks(self, songs_keys: list[list[str]],
+                   markets: list[str]) -> list[dict[str, Peak]] | None:
+        """Per song (its store keys), its :class:`Peak` per market; None without a store."""
+        engine = self._engine_or_none()
+        if engine is None:
+            return None
+        try:
+            return song_peaks(engine, songs_keys, markets)
+        except (sa.exc.SQLAlchemyError, StoreError):
+            return None
+
+    def song_positions(self, keys: list[str],
+                       markets: list[str]) -> dict[str, list[tuple[str, int]]] | None:
+        """One song's positions per market, oldest first; None without a store."""
+        engine = self._engine_or_none()
+        if engine is None:
+            return None
+        try:
+            return song_positions(engine, keys, markets, MAX_DAYS)
+        except (sa.exc.SQLAlchemyError, StoreError):
+            return None
 
     def _engine_or_none(self) -> Engine | None:
         url = self.settings.db_url

@@ -9,6 +9,12 @@ Until then requests keep using the old model. A version that fails to load is lo
 marked failed (``failed_version``, ``last_error``: what ``/healthz`` and the about page
 show) and not tried again until the pointer moves to another version. Only the very first
 load (no model yet) happens in the calling request.
+
+``prepare(live)`` builds a version's derived data (the map, the song index) ahead of the
+requests that need it: a version loaded in the background is prepared before it is swapped
+in; the first one is swapped in at once and prepared in a background thread (a request that
+needs a value meanwhile waits for that one computation, see :meth:`Live.cached`), unless
+the server's start waits for it (:meth:`ModelHolder.prepared`).
 """
 
 from __future__ import annotations
@@ -58,13 +64,16 @@ class ModelHolder:
     """Owns the live model of ``models_dir`` and follows its ``current`` pointer."""
 
     def __init__(self, models_dir: Path, check_every: float = 1.0,
-                 warm: Callable[[artifacts.Artifact], None] | None = None) -> None:
-        """``warm(artifact)`` runs on a newly loaded model before it is swapped in."""
+                 warm: Callable[[artifacts.Artifact], None] | None = None,
+                 prepare: Callable[[Live], None] | None = None) -> None:
+        """``warm(artifact)`` runs on a newly loaded model before it is swapped in;
+        ``prepare(live)`` as the module docstring says."""
         if check_every < 0:
             raise ValueError(f"check_every must be >= 0 seconds, got {check_every}")
         self.models_dir = Path(models_dir)
         self.check_every = check_every
         self.warm = warm
+        self.prepare = prepare
         self._live: Live | None = None
         self._checked_at = float("-inf")
         self.failed_version: str | None = None  # failed to load; not retried
@@ -79,6 +88,14 @@ class ModelHolder:
             self._checked_at = now
             self._follow(live)
             live = self._live
+        return live
+
+    def prepared(self) -> Live | None:
+        """The live model with its derived data built (waiting for that here): what a server
+        calls before it takes requests, so that no first visitor waits for the map."""
+        live = self.get()
+        if live is not None:
+            self._prepare(live)
         return live
 
     def reload(self) -> Live:
@@ -116,15 +133,27 @@ class ModelHolder:
 
     def _load_in_background(self, version: str) -> None:
         try:
-            self._try_load(version)
+            self._try_load(version, background=True)
         finally:
             self._loading.release()
 
-    def _try_load(self, version: str) -> None:
+    def _try_load(self, version: str, background: bool = False) -> None:
         try:
-            self._load(version)
+            self._load(version, background)
         except Exception as exc:  # noqa: BLE001 (the last good model is kept, whatever it is)
             self._mark_failed(version, exc)
+
+    def _prepare(self, live: Live) -> None:
+        if self.prepare is None:
+            return
+        started = time.monotonic()
+        try:
+            self.prepare(live)
+        except Exception:  # noqa: BLE001 (a request computing it later will say what failed)
+            log.exception("preparing model %s failed", live.version)
+            return
+        log.info("model %s prepared in %.0f ms", live.version,
+                 1000 * (time.monotonic() - started))
 
     def _mark_failed(self, version: str, exc: Exception) -> None:
         reason = str(exc) if isinstance(exc, ArtifactError) else f"{type(exc).__name__}: {exc}"
@@ -132,12 +161,17 @@ class ModelHolder:
         log.warning("model %s cannot be loaded, keeping %s: %s", version,
                     self._live.version if self._live else "none", reason)
 
-    def _load(self, version: str) -> Live:
+    def _load(self, version: str, background: bool = False) -> Live:
         started = time.monotonic()
         loaded = artifacts.load(self.models_dir / version)
         if self.warm is not None:
             self.warm(loaded)
         live = Live(loaded, version, time.time())
+        if background:
+            self._prepare(live)
+        elif self.prepare is not None:
+            threading.Thread(target=self._prepare, args=(live,), name="dotify-model-prepare",
+                             daemon=True).start()
         self._live = live  # the swap: one reference assignment
         self.failed_version, self.last_error = None, None
         log.info("serving model %s (loaded in %.0f ms)", live.version,

@@ -20,12 +20,14 @@ from dotify.web.schemas import (
     RecommendationResponse,
     SimilarCountry,
     Song,
+    SongHistory,
     TasteMap,
 )
 from dotify.web.security import check_admin, redact
 
 # Cheap routes are ``async``: a query takes about a millisecond of numpy, less than a
-# thread-pool hop costs. The map (t-SNE, once per model) and the reload stay in threads.
+# thread-pool hop costs. Routes that read the store, the map (t-SNE, once per model, waited
+# for when the first request comes before it is done) and the reload stay in threads.
 router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "bad expression or unknown country"},
@@ -81,9 +83,25 @@ async def list_operators() -> list[Operator]:
 
 @router.post("/api/recommendations", response_model=RecommendationResponse,
              responses=ERRORS, tags=["recommendations"])
-async def recommendations(body: RecommendationRequest, live: LiveModel) -> RecommendationResponse:
-    """Songs for a country expression (``expression``, or ``tokens`` as the form builds)."""
-    return queries.recommend(live, body)
+def recommendations(body: RecommendationRequest, live: LiveModel,
+                    request: Request) -> RecommendationResponse:
+    """Songs for a country expression (``expression``, or ``tokens`` as the form builds),
+    each with its home market, its peak and streams in the query's countries (from the
+    chart store) and the reason in words."""
+    return queries.recommend(live, body, request.app.state.history)
+
+
+@router.get("/api/songs/history", response_model=SongHistory, responses=ERRORS,
+            tags=["recommendations"])
+def song_history(live: LiveModel, request: Request,
+                 key: Annotated[str, Query(min_length=1, max_length=1100,
+                                           description="the song's key, as a song has it")],
+                 countries: Annotated[str, Query(min_length=1, max_length=700, description=(
+                     "comma-separated codes or names, at most 10, e.g. 'co,tr,de'"))],
+                 ) -> SongHistory:
+    """A song's chart position per day in some countries (from the chart store)."""
+    codes = [_known(c.strip()) for c in countries.split(",") if c.strip()]
+    return queries.song_history(live, key, codes, request.app.state.history)
 
 
 @router.get("/api/countries/{code}/similar", response_model=list[SimilarCountry],

@@ -12,7 +12,7 @@ from dotify.errors import DotifyError
 from dotify.query.arithmetic import OPERATORS, countries_in, parse
 from dotify.web import queries
 from dotify.web.model_holder import Live
-from dotify.web.security import PAGE_CSP, redact
+from dotify.web.security import PAGE_CSP, PLAYER_CSP, redact
 
 router = APIRouter(include_in_schema=False)
 NO_MODEL = 503
@@ -20,8 +20,8 @@ EXAMPLES = ("Colombia x Turkey - Germany", "Sweden + Japan", "Brazil - United St
             "Mexico x Spain", "South Korea + Chile", "France ÷ Germany")
 
 
-def _page(request: Request, template: str, live: Live | None, status: int = 200,
-          **context: Any) -> HTMLResponse:
+def render_page(request: Request, template: str, live: Live | None, status: int = 200,
+          csp: str = PAGE_CSP, **context: Any) -> HTMLResponse:
     templates = request.app.state.templates
     holder, settings = request.app.state.holder, request.app.state.settings
     failed = None
@@ -31,15 +31,48 @@ def _page(request: Request, template: str, live: Live | None, status: int = 200,
     context |= {"live": live, "failed": failed}
     response: HTMLResponse = templates.TemplateResponse(request, template, context,
                                                         status_code=status)
-    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["Content-Security-Policy"] = csp
     return response
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request) -> HTMLResponse:
+def index(request: Request, q: str | None = None, n: str | None = None) -> HTMLResponse:
     live = request.app.state.holder.get()
-    return _page(request, "index.html", live, popularity=queries.default_popularity(),
-                 examples=_examples(live), operators=OPERATORS)
+    settings = request.app.state.settings
+    return render_page(request, "index.html", live, csp=PLAYER_CSP,
+                 popularity=queries.default_popularity(), examples=_examples(live),
+                 operators=OPERATORS, shared=_shared(request, q, n),
+                 spotify_enabled=bool(settings.spotify_client_id),
+                 spotify_redirect=spotify_redirect(request))
+
+
+def _shared(request: Request, q: str | None, n: str | None) -> dict[str, str] | None:
+    """The title and preview tags of a shared query link, or None for no (or a bad) query."""
+    if not q or len(q) > 500:
+        return None
+    pretty = pretty_query(q)
+    if pretty is None:
+        return None
+    count = n if n and n.isdigit() and 1 <= int(n) <= 100 else "10"
+    return {"pretty": pretty, "url": str(request.url),
+            "description": f"{count} songs for {pretty}: country arithmetic over Spotify's "
+                           "daily charts, with each song's peak and streams there."}
+
+
+def pretty_query(q: str) -> str | None:
+    """An expression as the page writes it ("Colombia × Turkey − Germany"), None if bad."""
+    try:
+        tree = parse(q)
+    except (DotifyError, ValueError):
+        return None
+    label = {op.canonical: op.label for op in OPERATORS}
+    return " ".join(label.get(word, word) for word in str(tree).split(" "))
+
+
+def spotify_redirect(request: Request) -> str:
+    """The redirect URI of Save to Spotify: the setting, else this server's callback."""
+    configured = request.app.state.settings.spotify_redirect_uri
+    return configured or str(request.url_for("spotify_callback"))
 
 
 def _examples(live: Live | None) -> list[str]:
@@ -54,8 +87,8 @@ def _examples(live: Live | None) -> list[str]:
 def country(request: Request, code: str) -> Response:
     market = registry.find(code[:64])
     if market is None:
-        suggestions = registry.suggest(code[:64])
-        return _page(request, "error.html", request.app.state.holder.get(), 404,
+        suggestions = [registry.lookup(s) for s in registry.suggest(code[:64])]
+        return render_page(request, "error.html", request.app.state.holder.get(), 404,
                      title="Unknown country",
                      message=f"No market is called {code[:64]!r}.", suggestions=suggestions)
     if market.code != code:
@@ -63,7 +96,7 @@ def country(request: Request, code: str) -> Response:
     live = request.app.state.holder.get()
     history = request.app.state.history.for_market(market.code)
     if live is None:
-        return _page(request, "country.html", None, NO_MODEL, market=market, history=history)
+        return render_page(request, "country.html", None, NO_MODEL, market=market, history=history)
     try:
         similar = queries.similar(live, market.code, 10)
         top = queries.top(live, market.code, 20, None)
@@ -71,14 +104,14 @@ def country(request: Request, code: str) -> Response:
     except (HTTPException, DotifyError) as exc:
         similar, top = [], []
         problem = exc.detail if isinstance(exc, HTTPException) else str(exc)
-    return _page(request, "country.html", live, market=market, history=history,
+    return render_page(request, "country.html", live, market=market, history=history,
                  similar=similar, top=top, problem=problem)
 
 
 @router.get("/map", response_class=HTMLResponse)
 def taste_map(request: Request) -> HTMLResponse:
     live = request.app.state.holder.get()
-    return _page(request, "map.html", live, 200 if live else NO_MODEL,
+    return render_page(request, "map.html", live, 200 if live else NO_MODEL,
                  regions=list(registry.REGIONS))
 
 
@@ -86,4 +119,4 @@ def taste_map(request: Request) -> HTMLResponse:
 def about(request: Request) -> HTMLResponse:
     live = request.app.state.holder.get()
     info = queries.model_info(live) if live else None
-    return _page(request, "about.html", live, info=info)
+    return render_page(request, "about.html", live, info=info)

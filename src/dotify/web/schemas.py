@@ -41,6 +41,24 @@ class RecommendationRequest(BaseModel):
         return self
 
 
+class Market(BaseModel):
+    code: str
+    name: str
+
+
+class Standing(BaseModel):
+    """How a song did in one country of the query."""
+
+    code: str
+    name: str
+    wanted: bool = Field(description="true when more of this country raises the score "
+                         "(+, x, a numerator), false when it lowers it (-, a denominator)")
+    charted: bool = Field(description="the song was on this country's chart")
+    peak: int | None = Field(None, description="its best position there (from the store)")
+    streams: int | None = Field(None, description="its streams there, summed (from the store)")
+    charts: int | None = Field(None, description="how many charts (days) it was on there")
+
+
 class Song(BaseModel):
     rank: int
     title: str
@@ -51,6 +69,28 @@ class Song(BaseModel):
     match: float = Field(0.0, ge=0, le=100, description="0-100: the score over the best "
                          "score the expression could reach")
     contributions: dict[str, float] = Field(default_factory=dict)
+    key: str | None = Field(None, description="the song's key in the store (for its history)")
+    home: Market | None = Field(None, description="the market where the song stands highest "
+                                "against that market's biggest hit")
+    standings: list[Standing] = Field(default_factory=list,
+                                      description="per country of the query, in its order")
+    reason: str | None = Field(None, description="the standings in words, e.g. 'top 5 in "
+                               "Colombia and Turkey, never charted in Germany'")
+
+
+class CountryPositions(BaseModel):
+    code: str
+    name: str
+    points: list[tuple[str, int]] = Field(description="(ISO day, position) per chart")
+
+
+class SongHistory(BaseModel):
+    """A song's chart positions over time in some countries (oldest first)."""
+
+    key: str
+    title: str
+    artists: str
+    countries: list[CountryPositions]
 
 
 class RecommendationResponse(BaseModel):

@@ -24,6 +24,8 @@ from dotify.config import Settings
 # pages: only this server's own scripts ever run (defence in depth against injected markup)
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+# the query page may frame Spotify's embed player (only after a click on Play)
+PLAYER_CSP = PAGE_CSP + "; frame-src https://open.spotify.com"
 # Swagger UI and ReDoc start with inline scripts; still nothing from elsewhere
 DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' blob:; "
             "style-src 'self' 'unsafe-inline'; img-src 'self' data:; worker-src 'self' blob:; "

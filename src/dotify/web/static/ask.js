@@ -1,4 +1,6 @@
 // The query page: build "Colombia x Turkey - Germany" term by term, or type it whole.
+// After an answer the form folds to one line and the songs come into view, focus on their
+// heading; the URL holds the query (shareable, back and forward work) once it answered.
 // Data from the server is only ever put into the page with textContent (never innerHTML).
 "use strict";
 (() => {
@@ -14,13 +16,18 @@
   let split = /$^/;          // a typed expression cut at its operators
   let popTouched = false;
   let last = null; // the last query asked, re-asked when a knob changes
+  let answer = null; // the last answer shown (for the exports)
+  const results = $("results"), form = $("form-body"), summary = $("summary");
 
   const norm = (s) => s.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
     .replace(/[._-]/g, " ").replace(/\s+/g, " ").trim();
   const keysOf = (c) => [c.name, c.code, ...c.aliases].map(norm);
   const escape = (s) => s.replace(/[.*+?^${}()|[\]\\\/-]/g, "\\$&");
-  // a letter typed into a country box stays a letter: "Mexico" keeps its x
+  // a letter typed into a country box stays a letter ("Mexico" keeps its x) unless the box
+  // already names a country and no name goes on with that letter ("Colombia" then "x")
   const isSign = (key) => opOf.has(key) && !/\p{L}/u.test(key);
+  const endsTerm = (text, key) => isSign(key) || (opOf.has(key) && !!resolve(text)
+    && !countries.some((c) => keysOf(c).some((k) => k.startsWith(norm(text + key)))));
 
   function useOperators(list) {
     operators = list;
@@ -77,7 +84,7 @@
       close();
       mark();
       if (box === lastTerm()) { ops.querySelector(".op")?.focus(); }
-      else if (!$("results").hidden) askBuilder(true);
+      else if (!results.hidden) askBuilder(true, false);
     };
     const highlight = (i) => {
       const items = [...list.children];
@@ -115,7 +122,7 @@
         const items = matches(input.value);
         if (!list.hidden && active >= 0 && items[active]) pick(items[active]);
         else { close(); askBuilder(true); }
-      } else if ((e.key === "=" || isSign(e.key)) && resolve(input.value) && box === lastTerm()) {
+      } else if ((e.key === "=" || endsTerm(input.value, e.key)) && resolve(input.value) && box === lastTerm()) {
         e.preventDefault();
         choose(e.key === "=" ? "=" : opOf.get(e.key));
       }
@@ -132,7 +139,7 @@
     select.value = op;
     select.addEventListener("change", () => {
       if (select.value === "remove") { select.nextElementSibling?.remove(); select.remove(); refreshOps(); }
-      if (!$("results").hidden) askBuilder(true);
+      if (!results.hidden) askBuilder(true, false);
     });
     return select;
   }
@@ -159,19 +166,66 @@
     refreshOps();
   }
 
+  // Mark the terms the server did not know (and only those) after an error.
+  function markUnknown(name) {
+    for (const t of terms.querySelectorAll(".term")) {
+      const value = t.querySelector("input").value;
+      t.classList.toggle("unknown", !!name && norm(value) === norm(name));
+    }
+  }
+
   const tokens = () => [...terms.children].map((el) => el.tagName === "SELECT" ? el.value : el.querySelector("input").value.trim());
 
-  // Split "Colombia x Turkey - Germany" into builder parts when every term is a known country.
+  // Split "Colombia x Turkey - Germany" into builder parts (known names spelled as the
+  // registry does, unknown ones kept as typed); null when it is more than terms and
+  // operators (brackets, numbers), which only the typed box can hold.
   function partsOf(q) {
     const pieces = q.trim().replace(/\s*=\s*$/, "").split(split);
-    const parts = pieces.map((p, i) => i % 2 ? opOf.get(p) : (resolve(p) || {}).name);
-    return parts.every(Boolean) ? parts : null;
+    const parts = pieces.map((p, i) => i % 2 ? opOf.get(p) : ((resolve(p) || {}).name || p.trim()));
+    const simple = parts.every((p, i) => p && (i % 2 || !/[()\d]/.test(p)));
+    return simple ? parts : null;
   }
 
   // ---- asking the server ----
-  function showError(message) {
-    errorBox.textContent = message;
+  function showError(message, suggestions, unknown) {
+    errorBox.replaceChildren(message);
+    if (suggestions && suggestions.length) {
+      const line = document.createElement("p");
+      line.className = "did-you-mean";
+      line.append("Did you mean ");
+      suggestions.forEach((name, i) => {
+        const button = Object.assign(document.createElement("button"), { type: "button",
+          className: "suggestion", textContent: name });
+        button.addEventListener("click", () => useSuggestion(unknown, name));
+        line.append(button, i < suggestions.length - 1 ? " or " : "?");
+      });
+      errorBox.append(line);
+    }
     errorBox.hidden = false;
+  }
+
+  function hideError() {
+    errorBox.hidden = true;
+    errorBox.replaceChildren();
+    markUnknown(null);
+  }
+
+  // A clicked suggestion takes the unknown name's place, in the builder and the typed box.
+  function useSuggestion(unknown, name) {
+    const box = [...terms.querySelectorAll(".term input")].find((i) => norm(i.value) === norm(unknown || ""));
+    const typed = $("expression");
+    if (unknown) {
+      const at = typed.value.toLowerCase().indexOf(unknown.toLowerCase());
+      if (at >= 0) typed.value = typed.value.slice(0, at) + name + typed.value.slice(at + unknown.length);
+    }
+    if (box) {
+      box.value = name;
+      box.closest(".term").classList.add("known");
+      askBuilder(true);
+    } else {
+      setBuilder(partsOf(typed.value) || []);
+      ask({ expression: typed.value }, typed.value, true);
+    }
   }
 
   function describe(body, status) {
@@ -181,11 +235,23 @@
     return `The server answered with status ${status}.`;
   }
 
-  async function ask(query, q, push) {
-    errorBox.hidden = true;
+  // The Songs box: a whole number from 1 to 100, or a message beside it and no query.
+  function songsWanted() {
+    const text = nBox.value.trim();
+    const n = Number(text);
+    const ok = /^\d+$/.test(text) && n >= 1 && n <= 100;
+    nBox.setAttribute("aria-invalid", String(!ok));
+    $("n-error").textContent = ok ? "" : "Songs: a whole number from 1 to 100.";
+    $("n-error").hidden = ok;
+    return ok ? n : null;
+  }
+
+  async function ask(query, q, push, focus = true) {
+    const n = songsWanted();
+    if (n === null) { nBox.focus(); return; }
+    hideError();
     last = { query, q };
-    const body = { ...query, n: Math.min(100, Math.max(1, parseInt(nBox.value, 10) || 10)),
-      discover: discover.checked };
+    const body = { ...query, n, discover: discover.checked };
     if (popTouched) body.popularity = parseFloat(pop.value);
     let response, data;
     try {
@@ -196,67 +262,75 @@
       showError(`Cannot reach the dotify server (${err.message}).`);
       return;
     }
-    if (push) pushUrl(q);
-    if (!response.ok) {
-      $("results").hidden = true;
-      showError(describe(data, response.status));
+    if (!response.ok) {  // the query stays in the form, the URL and history stay as they were
+      results.hidden = true;
+      unfold(false);
+      markUnknown(data && data.unknown);
+      showError(describe(data, response.status), data && data.suggestions, data && data.unknown);
       return;
     }
+    if (push) pushUrl(q);
     render(data);
+    if (focus) {  // a new question: fold the form, bring the answer into view
+      fold(data);
+      bringIntoView();
+    } else {  // a knob or a term changed in the open form: it stays open
+      $("summary-query").textContent = prettyParsed(data.parsed);
+    }
   }
 
-  function askBuilder(push) {
+  function askBuilder(push, focus = true) {
     const parts = tokens().filter((t, i, all) => t !== "" || i < all.length - 1);
     if (parts.length && parts[parts.length - 1] === "") parts.pop();
     while (parts.length && labelOf.has(parts[parts.length - 1])) parts.pop();
     if (!parts.length) { showError("Pick a country first."); return; }
     if (parts.some((p) => p === "")) { showError("A country is missing: fill it in, or remove the operator before it."); return; }
-    terms.querySelectorAll(".term").forEach((t) => t.classList.toggle("unknown", !resolve(t.querySelector("input").value)));
     const q = parts.join(" ");
     $("expression").value = q;
-    ask({ tokens: parts }, q, push);
+    ask({ tokens: parts }, q, push, focus);
   }
 
+  const prettyParsed = (parsed) => parsed.split(" ").map((word) => prettyOf.get(word) || word).join(" ");
+
   function render(data) {
-    const title = $("results-title");
-    const pretty = data.parsed.split(" ").map((word) => prettyOf.get(word) || word).join(" ");
-    title.replaceChildren("Music like ", Object.assign(document.createElement("b"), { textContent: pretty }));
+    answer = data;
+    const pretty = prettyParsed(data.parsed);
+    $("results-title").replaceChildren("Music like ", Object.assign(document.createElement("b"), { textContent: pretty }));
+    document.title = `Music like ${pretty} · dotify`;
     $("results-note").hidden = data.world_weight !== 0;
-    const list = $("songs");
-    list.replaceChildren();
-    for (const s of data.songs) {
-      const li = document.createElement("li");
-      const rank = Object.assign(document.createElement("span"), { className: "rank", textContent: String(s.rank) });
-      const song = Object.assign(document.createElement("span"), { className: "song" });
-      const name = document.createElement(s.url ? "a" : "span");
-      name.textContent = s.title;
-      name.className = "title";
-      if (s.url) { name.href = s.url; name.target = "_blank"; name.rel = "noopener"; }
-      const artists = Object.assign(document.createElement("span"), { className: "artists", textContent: s.artists });
-      song.append(name, artists);
-      const score = Object.assign(document.createElement("span"), { className: "score" });
-      const bar = Object.assign(document.createElement("span"), { className: "bar" });
-      const fill = document.createElement("i");
-      fill.style.width = `${Math.max(0, Math.min(100, s.match))}%`;
-      bar.append(fill);
-      score.title = "match: the score over the best the expression could reach";
-      score.append(bar, document.createTextNode(String(Math.round(s.match))));
-      const parts = Object.entries(s.contributions || {}).map(([k, v]) => `${k} ${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(2)}`);
-      if (parts.length > 1) {
-        song.append(Object.assign(document.createElement("span"), { className: "why", textContent: parts.join(" · "),
-          title: "each country's share of the score" }));
-      }
-      li.append(rank, song, score);
-      list.append(li);
-    }
-    if (!data.songs.length) list.append(Object.assign(document.createElement("li"), { textContent: "No songs left after the filters." }));
-    $("results").hidden = false;
+    $("export-status").textContent = "";
+    const codes = (data.songs[0]?.standings || []).map((s) => s.code);
+    window.dotifySongs.render($("songs"), data.songs, codes);
+    const save = $("save-spotify");
+    if (save && save.tagName === "A") save.href = `/spotify/login?${new URLSearchParams(location.search)}`;
+    results.hidden = false;
+  }
+
+  // ---- the folded form: one line with the query and an edit button ----
+  function fold(data) {
+    $("summary-query").textContent = prettyParsed(data.parsed);
+    summary.hidden = false;
+    form.hidden = true;
+    $("edit").setAttribute("aria-expanded", "false");
+  }
+
+  function unfold(focusForm) {
+    summary.hidden = true;
+    form.hidden = false;
+    $("edit").setAttribute("aria-expanded", "true");
+    if (focusForm) (terms.querySelector(".term:last-child input") || $("expression")).focus();
+  }
+
+  function bringIntoView() {
+    const heading = $("results-title");
+    results.scrollIntoView({ block: "start" });
+    heading.focus({ preventScroll: true });
   }
 
   // ---- the URL holds the query: shareable, and the back button works ----
   function pushUrl(q) {
     const params = new URLSearchParams({ q });
-    if (nBox.value !== "10") params.set("n", nBox.value);
+    if (nBox.value !== "10") params.set("n", nBox.value.trim());
     if (popTouched) params.set("popularity", pop.value);
     if (discover.checked) params.set("discover", "1");
     const url = `/?${params}`;
@@ -272,8 +346,14 @@
     pop.value = popTouched ? params.get("popularity") : (pop.dataset.default || "0.5");
     showPopularity();
     $("expression").value = q;
-    errorBox.hidden = true;
-    if (!q) { setBuilder([]); $("results").hidden = true; return; }
+    hideError();
+    if (!q) {
+      setBuilder([]);
+      results.hidden = true;
+      unfold(false);
+      document.title = "Music like… · dotify";
+      return;
+    }
     setBuilder(partsOf(q) || []);
     ask({ expression: q }, q, false);
   }
@@ -282,6 +362,31 @@
     popOut.textContent = popTouched || pop.dataset.default ? Number(pop.value).toFixed(2) : "auto";
   }
 
+  // ---- exports ----
+  function exportStatus(text) { $("export-status").textContent = text; }
+
+  $("copy-uris").addEventListener("click", async () => {
+    const uris = (answer?.songs || []).map((s) => s.uri).filter(Boolean);
+    const done = uris.length && await window.dotifySongs.copy(uris.join("\n"));
+    exportStatus(done ? `Copied ${uris.length} Spotify URIs: paste them into a Spotify playlist.`
+      : "The URIs could not be copied.");
+  });
+  $("download-csv").addEventListener("click", () => {
+    if (!answer) return;
+    const name = `dotify ${answer.parsed.replace(/[^\w+-]+/g, " ").trim()}.csv`.replace(/\s+/g, "-");
+    window.dotifySongs.download(name, window.dotifySongs.csv(answer));
+    exportStatus(`Downloaded ${answer.songs.length} songs as ${name}.`);
+  });
+  const save = $("save-spotify");
+  if (save && save.tagName === "BUTTON") {
+    save.addEventListener("click", () => {
+      const help = $("spotify-help");
+      help.hidden = !help.hidden;
+      save.setAttribute("aria-expanded", String(!help.hidden));
+    });
+  }
+
+  // ---- wiring ----
   ops.addEventListener("click", (e) => {
     const button = e.target.closest("button[data-op]");
     if (button) choose(button.dataset.op);
@@ -290,19 +395,24 @@
     e.preventDefault();
     const q = $("expression").value.trim();
     if (!q) { showError("Type an expression, e.g. Colombia x Turkey - Germany."); return; }
-    setBuilder(partsOf(q) || []);
+    const parts = partsOf(q);
+    if (parts) setBuilder(parts);
     ask({ expression: q }, q, true);
   });
+  $("edit").addEventListener("click", () => unfold(true));
   pop.addEventListener("input", () => { popTouched = true; showPopularity(); });
+  nBox.addEventListener("input", () => { if (nBox.getAttribute("aria-invalid") === "true") songsWanted(); });
   for (const knob of [nBox, pop, discover]) {
-    knob.addEventListener("change", () => { if (last && !$("results").hidden) ask(last.query, last.q, true); });
+    knob.addEventListener("change", () => { if (last && !results.hidden) ask(last.query, last.q, true, false); });
   }
   $("clear").addEventListener("click", () => {
     setBuilder([]);
     $("expression").value = "";
-    errorBox.hidden = true;
-    $("results").hidden = true;
+    hideError();
+    results.hidden = true;
     last = null;
+    answer = null;
+    document.title = "Music like… · dotify";
     history.pushState({}, "", "/");
     terms.querySelector("input").focus();
   });

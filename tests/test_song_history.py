@@ -1,0 +1,58 @@
+"""Per-song chart history from the store (SQLite; PostgreSQL too when its URL is given)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dotify.config import Settings
+from dotify.store.engine import opened
+from dotify.store.song_history import Peak, song_peaks, song_positions
+from tests.web_support import write_charts
+
+ROWS = [
+    # market, day, kind, position, key, streams
+    ("co", "2021-01-01", "daily", 3, "a1", 900),
+    ("co", "2021-01-02", "daily", 1, "a1", 1000),
+    ("co", "2021-01-03", "daily", 7, "a2", 500),  # a2: the same recording as a1
+    ("co", "2021-01-03", "daily", 9, "a1", 400),  # both on one day: the better position
+    ("co", "2021-01-04", "weekly", 2, "a1", 9999),  # weekly rows are ignored beside daily
+    ("tr", "2021-01-04", "weekly", 40, "a1", 300),  # only weekly: read
+    ("de", "2021-01-01", "daily", 5, "b", 800),
+]
+
+
+@pytest.fixture
+def charted(db_settings: Settings) -> Settings:
+    write_charts(db_settings, ROWS)
+    return db_settings
+
+
+def test_peaks_merge_a_songs_keys_and_prefer_daily_charts(charted: Settings) -> None:
+    with opened(charted) as engine:
+        found = song_peaks(engine, [["a1", "a2"], ["b"], ["nowhere"]], ["co", "tr", "de"])
+    assert found[0] == {"co": Peak(best=1, streams=900 + 1000 + 500 + 400, charts=3,
+                                   kind="daily"),
+                        "tr": Peak(best=40, streams=300, charts=1, kind="weekly")}
+    assert found[1] == {"de": Peak(best=5, streams=800, charts=1, kind="daily")}
+    assert found[2] == {}
+
+
+def test_peaks_of_other_markets_are_left_out(charted: Settings) -> None:
+    with opened(charted) as engine:
+        assert song_peaks(engine, [["a1"]], ["de"]) == [{}]
+        assert song_peaks(engine, [["a1"]], []) == [{}]
+        assert song_peaks(engine, [], ["co"]) == []
+
+
+def test_positions_day_by_day_oldest_first(charted: Settings) -> None:
+    with opened(charted) as engine:
+        found = song_positions(engine, ["a1", "a2"], ["co", "tr", "de"])
+        latest = song_positions(engine, ["a1", "a2"], ["co"], max_points=2)
+    assert found == {"co": [("2021-01-01", 3), ("2021-01-02", 1), ("2021-01-03", 7)],
+                     "tr": [("2021-01-04", 40)]}
+    assert latest == {"co": [("2021-01-02", 1), ("2021-01-03", 7)]}
+
+
+def test_too_many_keys_are_refused(charted: Settings) -> None:
+    with opened(charted) as engine, pytest.raises(ValueError, match="at most 500"):
+        song_peaks(engine, [[f"k{i}"] for i in range(501)], ["co"])
