@@ -6,7 +6,7 @@ the dark and the light theme, from a real server on a dotify home (the demo's, s
 
 Writes ``<page>-<size>-<theme>.png`` (whole pages; the query page also as ``results-first-
 screen-<size>-<theme>.png``, the screen as it is right after Ask) and, with ``--readme``,
-the README's picture: the answer to "Colombia x Turkey - Germany" on a desktop, dark theme.
+the README's picture: the answer to "Colombia x Mexico - Spain" on a desktop, dark theme.
 Needs Chromium at /usr/bin/chromium and Playwright's Python package.
 """
 
@@ -25,7 +25,7 @@ from dotify.config import Settings
 from dotify.web import create_app
 
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
-QUERY = "/?q=Colombia+x+Turkey+-+Germany"
+QUERY = "/?q=Colombia+x+Mexico+-+Spain"  # on simulated charts: what both play, Spain not
 
 
 def pages(settings: Settings) -> dict[str, tuple[str, str]]:

@@ -108,7 +108,7 @@ def song_history(live: LiveModel, request: Request,
             responses=ERRORS, tags=["countries"])
 async def similar_countries(code: CountryCode, live: LiveModel,
                             n: TopN = 10) -> list[SimilarCountry]:
-    """The countries whose taste is closest (cosine of the country vectors)."""
+    """The countries whose taste is closest (cosine of their chart profiles less the world's)."""
     return queries.similar(live, _known(code), n)
 
 
