@@ -132,8 +132,10 @@ def _where(settings: Settings, port: int, result: DemoResult, say: Say) -> None:
     home = shlex.quote(str(settings.home))
     result.serve_command = f"DOTIFY_HOME={home} .venv/bin/dotify serve --port {port}"
     say(f"report:    file://{result.report}")
-    say(f"try:       DOTIFY_HOME={home} .venv/bin/dotify recommend \"Colombia x Turkey - "
-        "Germany\"")
+    # an expression whose countries share songs on simulated charts (Colombia and Turkey
+    # share almost none there, so their product is mostly the model's fill-in)
+    say(f"try:       DOTIFY_HOME={home} .venv/bin/dotify recommend \"Colombia x Mexico - "
+        "Spain\"")
     say(f"nightly:   DOTIFY_HOME={home} .venv/bin/dotify nightly")
     say(f"web app:   {result.serve_command}   then open http://127.0.0.1:{port}/")
 
