@@ -37,7 +37,7 @@ from dotify.web import create_app
 from tests._charts import URL, legacy_csv, track
 from tests.web_support import CLUSTERS, build_artifact
 
-pytestmark = pytest.mark.fuzz
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow]  # make fuzz runs more of them
 
 LONG = "DOTIFY_FUZZ_EXAMPLES" in os.environ
 FUZZ = settings(max_examples=int(os.environ.get("DOTIFY_FUZZ_EXAMPLES", "25")),

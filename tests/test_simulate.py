@@ -33,6 +33,8 @@ from dotify.countries import MARKETS
 from dotify.errors import UnknownCountryError
 from tests.conftest import require_shared_data
 
+pytestmark = pytest.mark.slow  # two weeks of 19 markets simulated, written and read back
+
 SAMPLE = ("mx", "co", "ar", "cl", "es", "se", "no", "dk", "de", "at", "ch", "us", "gb", "ca",
           "is", "ad", "jp", "tw", "hk")
 DAYS = 14

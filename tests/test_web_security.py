@@ -20,6 +20,8 @@ from dotify.web.security import bearer_token
 from tests.waiting import wait_until
 from tests.web_support import build_artifact, free_port
 
+pytestmark = pytest.mark.slow  # every route, and a real server
+
 SECURITY = ("content-security-policy", "x-content-type-options", "referrer-policy")
 
 
