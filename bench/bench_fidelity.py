@@ -4,8 +4,9 @@ Ingests ``charts-weekly-2019-2021`` into a scratch home (or reuses ``DOTIFY_BENC
 trains the default model kind and IMF at its defaults (seed split 0, refit on all), and
 prints for each: validation EPR and the fidelity table of ``dotify fidelity`` (precision@10
 against the chart truth, the local truth and either, single countries and combinations, at
-popularity 0, 0.25, 0.5, 0.75 and 1), then ``dotify top`` at the default popularity for
-Japan, Colombia, Turkey, Germany and Taiwan. Skips with a message without the data.
+popularity 0, 0.25, 0.5, 0.75 and 1; the combinations also by kind), then ``dotify top``
+at the default popularity for Japan, Colombia, Turkey, Germany and Taiwan. Skips with a
+message without the data.
 
 Run: ``.venv/bin/python bench/bench_fidelity.py [--kinds bpr-net,imf]``
 """
@@ -24,6 +25,17 @@ say = print  # a benchmark prints its figures
 ARCHIVE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "charts-weekly-2019-2021"
            / "chart_scrapes.tar.gz")
 TOP = ("Japan", "Colombia", "Turkey", "Germany", "Taiwan")
+
+
+def by_kind(combos: list[str]) -> dict[str, list[str]]:
+    """The combinations split by kind: sums of two and of three, differences, products."""
+    kinds: dict[str, list[str]] = {"  sum of 2": [], "  sum of 3": [], "  difference": [],
+                                   "  product": []}
+    for expression in combos:
+        kind = ("  product" if " x " in expression else "  difference" if " - " in expression
+                else "  sum of 3" if expression.count("+") == 2 else "  sum of 2")
+        kinds[kind].append(expression)
+    return kinds
 
 
 def main() -> int:
@@ -63,7 +75,10 @@ def main() -> int:
               f"trained in {time.perf_counter() - started:.1f} s")
         say(f"{'expressions':<12} {'popularity':>10} {'n':>3} {'charts':>7} {'local':>6} "
               f"{'either':>7} {'repeated':>8}")
-        for row in fidelity.fidelity(model, truth):
+        codes = [str(c) for c in model.countries]
+        singles, combos = fidelity.expressions(model, codes)
+        groups = {"single": singles, "combination": combos, **by_kind(combos)}
+        for row in fidelity.fidelity(model, truth, groups):
             say(f"{row.group:<12} {row.popularity:>10g} {row.expressions:>3} "
                   f"{row.charts:>7.2f} {row.local:>6.2f} {row.either:>7.2f} {row.repeated:>8}")
         for country in TOP:
