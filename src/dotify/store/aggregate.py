@@ -22,8 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -39,22 +41,34 @@ _VALUES = ("streams", "days", "first_date", "last_date")
 
 
 def add(conn: Connection, written: Iterable[tuple[Chart, Sequence[int]]]) -> None:
-    """Add new charts (each with the song id of each of its rows) to the aggregate."""
-    summed: dict[tuple[str, str, int], list[Any]] = {}
-    for chart, song_ids in written:
-        day = chart.chart_date
-        for song_id, streams in zip(song_ids, chart.columns.streams, strict=True):
-            key = (chart.market, chart.kind, int(song_id))
-            row = summed.get(key)
-            if row is None:
-                summed[key] = [int(streams), 1, day, day]
-            else:
-                row[0] += int(streams)
-                row[1] += 1
-                row[2], row[3] = min(row[2], day), max(row[3], day)
-    if not summed:
+    """Add new charts (each with the song id of each of its rows) to the aggregate: grouped
+    per (market, kind, song) with numpy, then one upsert row per group."""
+    written = list(written)
+    if not written:
         return
-    _upsert(conn, [(*key, *row) for key, row in summed.items()])
+    groups: dict[tuple[str, str], int] = {}
+    for chart, _ in written:
+        groups.setdefault((chart.market, chart.kind), len(groups))
+    sizes = [len(song_ids) for _, song_ids in written]
+    song = np.fromiter(chain.from_iterable(ids for _, ids in written), np.int64, sum(sizes))
+    streams = np.fromiter(chain.from_iterable(c.columns.streams for c, _ in written),
+                          np.int64, len(song))
+    day = np.repeat([chart.chart_date.toordinal() for chart, _ in written], sizes)
+    group = np.repeat([groups[(chart.market, chart.kind)] for chart, _ in written], sizes)
+    key = group.astype(np.int64) << 32 | song  # song ids are below 2**31
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    summed = np.add.reduceat(streams[order], starts)
+    days = np.diff(np.r_[starts, len(key)])
+    first = np.minimum.reduceat(day[order], starts)
+    last = np.maximum.reduceat(day[order], starts)
+    names = list(groups)
+    _upsert(conn, [(*names[k >> 32], k & 0xFFFFFFFF, s, n, date.fromordinal(f),
+                    date.fromordinal(la))
+                   for k, s, n, f, la in zip(key[starts].tolist(), summed.tolist(),
+                                             days.tolist(), first.tolist(), last.tolist(),
+                                             strict=True)])
 
 
 _UPSERT = ("INSERT INTO song_totals (market, kind, song_id, streams, days, first_date, last_date)"
