@@ -25,6 +25,9 @@ class ChartFormatError(DotifyError):
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {reason}")
 
+    def __reduce__(self) -> tuple:  # pickled as its three parts (ingest worker processes)
+        return type(self), (self.path, self.line, self.reason)
+
 
 class UnknownCountryError(DotifyError):
     """A country name or code matches no market; carries the closest matches."""

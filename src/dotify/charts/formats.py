@@ -26,6 +26,7 @@ import codecs
 import csv
 import io
 import re
+from array import array
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from pathlib import PurePosixPath
 from typing import BinaryIO, NamedTuple
 
 from dotify.charts.validate import (
+    EMPTY,
     MAX_POSITION,
     Columns,
     careful_columns,
@@ -104,6 +106,28 @@ class Chart:
 
     def __len__(self) -> int:
         return len(self.columns.positions)
+
+    def __reduce__(self) -> tuple:
+        """Pickled compact (parsed charts come back from ingest worker processes): numbers
+        as machine integers, texts joined by NUL, which a chart never holds."""
+        cols = self.columns
+        ids = cols.track_ids if None in cols.track_ids else "\0".join(cols.track_ids)  # type: ignore[arg-type]
+        packed = (array("H", cols.positions).tobytes(), ids, "\0".join(cols.titles),
+                  "\0".join(cols.artists), array("q", cols.streams).tobytes())
+        return _unpack, (self.market, self.chart_date, self.kind, packed, self.source,
+                         self.line, self.digest)
+
+
+def _unpack(market: str, chart_date: date, kind: str, packed: tuple, source: str, line: int,
+            digest: str | None) -> Chart:
+    positions, ids, titles, artists, streams = packed
+    if not positions:
+        return Chart(market, chart_date, kind, EMPTY, source, line, digest)
+    cols = Columns(tuple(array("H", positions)),
+                   tuple(ids.split("\0")) if isinstance(ids, str) else ids,
+                   tuple(titles.split("\0")), tuple(artists.split("\0")),
+                   tuple(array("q", streams)))
+    return Chart(market, chart_date, kind, cols, source, line, digest)
 
 
 @dataclass(frozen=True)

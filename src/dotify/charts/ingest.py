@@ -14,21 +14,20 @@ file turns out to have changed while it was read.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
-import tarfile
+import os
 import time
-import zlib
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import BinaryIO
 
 from sqlalchemy.engine import Engine
 
 from dotify.charts.completeness import ChartSizes
-from dotify.charts.formats import MAX_POSITION, ONE_CHART_FORMATS, Chart, ChartReader
-from dotify.charts.inputs import Input, Opened, expand, open_entry, size
+from dotify.charts.formats import MAX_POSITION, ONE_CHART_FORMATS, Chart
+from dotify.charts.inputs import Entry, Input, Opened, expand, open_entry, size
+from dotify.charts.parsing import ChartStream, Parsed, Parsers, read_small
 from dotify.errors import ChartFormatError
 from dotify.store.charts import Batch, ChartResult, FileRecord, Store
 from dotify.store.sizes import recent_chart_sizes
@@ -37,7 +36,7 @@ log = logging.getLogger("dotify")
 
 Progress = Callable[[int, int, str], None]  # (bytes done, bytes in all, current file)
 COMMIT_ROWS = 200_000  # fewer, bigger commits: SQLite checkpoints its WAL once per commit
-_READ_ERRORS = (OSError, EOFError, tarfile.TarError, zlib.error)
+PARALLEL_MIN_ROWS = 250_000  # a load this big (about) parses in worker processes
 
 
 @dataclass
@@ -91,35 +90,16 @@ class IngestReport:
         return data
 
 
-class _HashingReader(io.RawIOBase):
-    """A raw stream that hashes what is read through it."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw, self.sha256 = raw, hashlib.sha256()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
-        data = self.raw.read(len(buffer))
-        buffer[: len(data)] = data
-        self.sha256.update(data)
-        return len(data)
-
-    def drain(self) -> str:
-        while data := self.raw.read(1 << 20):
-            self.sha256.update(data)
-        return self.sha256.hexdigest()
-
-
 def ingest_paths(target: Engine | Store, paths: Iterable[Input],
                  market: str | None = None, date: date | str | None = None,
                  kind: str | None = None, progress: Progress | None = None,
-                 commit_rows: int = COMMIT_ROWS) -> IngestReport:
+                 commit_rows: int = COMMIT_ROWS, workers: int | None = None) -> IngestReport:
     """Ingest files, folders (recursive), globs, ``.tar.gz`` archives and (name, bytes) pairs.
 
     ``market``, ``date`` and ``kind`` apply to files whose name does not say them. Charts
-    are committed about ``commit_rows`` rows at a time, each chart whole.
+    are committed about ``commit_rows`` rows at a time, each chart whole. ``workers``
+    processes parse small files while this one writes (None: one less than the CPUs for a
+    load of ``PARALLEL_MIN_ROWS`` rows or more, else none); the result is the same.
     """
     store = target if isinstance(target, Store) else Store(target)
     report = IngestReport()
@@ -131,19 +111,37 @@ def ingest_paths(target: Engine | Store, paths: Iterable[Input],
     sizes = [size(entry) for entry in found.entries]
     total = sum(sizes)
     batcher = _Batcher(store, report, commit_rows)
+    rows = _rows_in(found.entries, sizes)
+    if workers is None:
+        workers = (os.cpu_count() or 1) - 1 if rows >= PARALLEL_MIN_ROWS else 0
     done = 0
-    for entry, entry_size in zip(found.entries, sizes, strict=True):
-        for opened in open_entry(entry, lambda e: _fail(report, e),
-                                 lambda name, why: report.skipped.append((name, why))):
-            _ingest_stream(batcher, opened, (market, date, kind))
-            if progress is not None:
-                progress(min(done + opened.position(), total), total, opened.name)
-        done += entry_size
-    batcher.flush()
+    with store.bulk(rows), (Parsers(workers) if workers > 0 else nullcontext()) as parsers:
+        for entry, entry_size in zip(found.entries, sizes, strict=True):
+            for opened in open_entry(entry, lambda e: _fail(report, e),
+                                     lambda name, why: report.skipped.append((name, why))):
+                _read(batcher, opened, (market, date, kind), parsers)
+                if progress is not None:
+                    progress(min(done + opened.position(), total), total, opened.name)
+            done += entry_size
+        if parsers is not None:
+            for parsed in parsers.drain():
+                _queue(batcher, parsed)
+        batcher.flush()
     if progress is not None:
         progress(total, total, "")
     report.seconds = time.perf_counter() - started
     return report
+
+
+_ROW_BYTES = 90  # a chart row in a CSV file, about; compressed files hold about 4 times more
+_COMPRESSED = (".gz", ".tgz")
+
+
+def _rows_in(entries: list[Entry], sizes: list[int]) -> int:
+    """About how many chart rows files of these sizes hold (to choose how to load them)."""
+    names = (entry[0] if isinstance(entry, tuple) else entry.name for entry in entries)
+    return sum(size * (4 if name.lower().endswith(_COMPRESSED) else 1)
+               for name, size in zip(names, sizes, strict=True)) // _ROW_BYTES
 
 
 def _fail(report: IngestReport, error: ChartFormatError) -> None:
@@ -221,47 +219,57 @@ def _tally(report: IngestReport, chart: Chart, result: ChartResult) -> None:
     report.new_songs += result.new_songs
 
 
-def _ingest_stream(batcher: _Batcher, opened: Opened, options: tuple) -> None:
-    """Parse one chart file and queue its charts; its errors go to the report."""
-    name = opened.name
-    hashing = _HashingReader(opened.stream)
-    reader = ChartReader(io.BufferedReader(hashing, 1 << 16), name, *options)
+def _read(batcher: _Batcher, opened: Opened, options: tuple, parsers: Parsers | None,
+          ) -> None:
+    """Queue the charts of one opened file: a small one's bytes go to the parsers, a big
+    one (or every one without parsers) is read here, after what the parsers hold."""
+    if parsers is not None:
+        data, opened.stream = read_small(opened.stream)
+        if data is not None:
+            parsers.submit(opened.name, data, options, opened.changed())
+            for parsed in parsers.ready():
+                _queue(batcher, parsed)
+            return
+        for parsed in parsers.drain():
+            _queue(batcher, parsed)
+    _queue(batcher, ChartStream(opened.stream, opened.name, options), opened.changed)
+
+
+def _queue(batcher: _Batcher, parsed: Parsed,
+           changed: Callable[[], str | None] | None = None) -> None:
+    """Check the charts of one file as they come (a chart shorter than its market's recent
+    ones is left out) and queue them; its errors go to the report. ``changed`` says, once
+    the file is read, whether it changed meanwhile (else ``parsed.changed`` says it)."""
+    name = parsed.name
     record = FileRecord(path=name, final=False)
     charts: list[Chart] = []
-    errors: list[ChartFormatError] = []
-    try:
-        for chart in reader:
-            if (short := batcher.sizes.problem(chart)) is not None:
-                reader.rejected.append(ChartFormatError(name, chart.line, short))
-                continue
-            batcher.sizes.see(chart)
-            charts.append(chart)
-            if len(charts) * MAX_POSITION >= batcher.commit_rows:  # a big many-chart file
-                batcher.add(record, charts)
-                charts = []
-    except ChartFormatError as exc:
-        errors.append(exc)
-    except _READ_ERRORS as exc:  # a corrupt archive member or gzip stream
-        errors.append(ChartFormatError(name, None, f"unreadable: {exc}"))
-    errors.extend(reader.rejected)
-    if reader.format not in ONE_CHART_FORMATS:  # else the file's one chart: the file fails
-        batcher.report.charts_failed += len(reader.rejected)
-    batcher.report.rows_skipped += reader.rows_skipped
-    try:
-        record.sha256 = hashing.drain()
-    except (ChartFormatError, *_READ_ERRORS):  # already reported above
-        record.sha256 = hashing.sha256.hexdigest()
-    if (changed := opened.changed()) is not None:  # what was read may be half of it
-        errors.insert(0, ChartFormatError(name, None, changed))
+    short: list[ChartFormatError] = []
+    for chart in parsed:
+        if (problem := batcher.sizes.problem(chart)) is not None:
+            short.append(ChartFormatError(name, chart.line, problem))
+            continue
+        batcher.sizes.see(chart)
+        charts.append(chart)
+        if len(charts) * MAX_POSITION >= batcher.commit_rows:  # a big many-chart file
+            batcher.add(record, charts)
+            charts = []
+    rejected = parsed.rejected + short
+    errors = parsed.errors + rejected
+    if parsed.format not in ONE_CHART_FORMATS:  # else the file's one chart: the file fails
+        batcher.report.charts_failed += len(rejected)
+    batcher.report.rows_skipped += parsed.rows_skipped
+    record.sha256 = parsed.sha256
+    if (why := changed() if changed is not None else parsed.changed) is not None:
+        errors.insert(0, ChartFormatError(name, None, why))  # what was read may be half
         batcher.drop(record)
         charts = []
     for error in errors:
         batcher.report.errors.append(error)
         log.info("%s", error)
     record.final = True
-    if reader.format in ONE_CHART_FORMATS and errors:
+    if parsed.format in ONE_CHART_FORMATS and errors:
         charts = []
-    if len(charts) == 1 and reader.format in ONE_CHART_FORMATS:  # cheaper than hashing rows
+    if len(charts) == 1 and parsed.format in ONE_CHART_FORMATS:  # cheaper than hashing rows
         charts[0] = _identified(charts[0], record.sha256)
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

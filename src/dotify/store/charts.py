@@ -17,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import chain, repeat
@@ -26,7 +27,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from dotify.charts.formats import Chart, Columns
+from dotify.charts.formats import MAX_POSITION, Chart, Columns
 from dotify.countries import MARKETS
 from dotify.errors import StoreError
 from dotify.store import aggregate
@@ -37,6 +38,7 @@ from dotify.store.schema import (
     ingested_files,
     markets,
     song_artists,
+    song_index,
     songs,
 )
 
@@ -110,6 +112,10 @@ class FileRecord:
 
 Batch = list[tuple[FileRecord, list[Chart]]]
 _UNCHANGED = ChartResult("unchanged", 0, 0)
+# a load of BULK_MIN_ROWS entries or more into a store of at most BULK_MAX_STORED builds the
+# song index once at the end (Store.bulk); a replaced chart's aggregate rows are recomputed
+# without it, by scanning its market's entries, which stays cheap in a store that small
+BULK_MIN_ROWS, BULK_MAX_STORED = 1_000_000, 2_000_000
 _LOOKUP_CHUNK = 300  # charts per lookup query (3 parameters each)
 
 
@@ -304,6 +310,27 @@ class Store:
                                     [{"name": name} for name in missing])
             new_artists.update(inserted.all())
         return {n: known.get(n) or new_artists[n] for n in wanted}
+
+    @contextmanager
+    def bulk(self, rows: int) -> Iterator[bool]:
+        """Around a load of about ``rows`` new chart entries: when that is a big load into a
+        nearly empty store, the song index of the entries is dropped before and built again
+        after (whatever happens in between), instead of growing row by row. Yields whether
+        it did. Each write stays a transaction of its own; a process killed in between
+        leaves the index to :func:`dotify.store.engine.create_engine`, which builds a
+        missing one when the database is next opened."""
+        with self.engine.connect() as conn:
+            stored = _count(conn, charts) * MAX_POSITION
+        if rows < BULK_MIN_ROWS or stored > BULK_MAX_STORED:
+            yield False
+            return
+        with self.engine.begin() as conn:
+            song_index.drop(conn, checkfirst=True)
+        try:
+            yield True
+        finally:
+            with self.engine.begin() as conn:
+                song_index.create(conn, checkfirst=True)
 
     # --- reads -----------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from dotify.config import Settings
 from dotify.errors import StoreError
 from dotify.store import aggregate
-from dotify.store.schema import metadata
+from dotify.store.schema import metadata, song_index
 
 
 def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -39,6 +39,8 @@ def create_engine(url: str) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     try:
         metadata.create_all(engine)
+        with engine.begin() as conn:  # an index dropped by a bulk load that did not finish
+            song_index.create(conn, checkfirst=True)
         aggregate.ensure(engine)  # a database from before the aggregate gets it built once
     except sa.exc.OperationalError as exc:
         raise StoreError(f"cannot open the database at {engine.url!r}: {exc.orig}") from exc

@@ -91,7 +91,9 @@ chart_entries = Table(
     Column("song_id", Integer, ForeignKey("songs.id"), nullable=False),
     Column("streams", BigInteger, nullable=False),
 )
-Index("ix_chart_entries_song", chart_entries.c.song_id)
+# a song's chart history (the web's song rows); a first big load drops it and builds it
+# again at the end (:meth:`dotify.store.charts.Store.bulk`), much faster than row by row
+song_index = Index("ix_chart_entries_song", chart_entries.c.song_id)
 Index("ix_charts_date", charts.c.chart_date)
 
 # The ratings aggregate, kept in the transaction that writes the charts
