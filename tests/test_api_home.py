@@ -4,15 +4,19 @@ errors."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 import dotify
 from dotify.config import Settings
 from dotify.errors import ConfigError, ModelError
+from dotify.store.charts import Store
 from dotify.store.engine import opened
+from dotify.store.schema import song_totals
 from tests._planted import insert_charts
 
 
@@ -26,6 +30,47 @@ def two_weeks(settings: Settings) -> Settings:
         insert_charts(engine, ["co", "de", "mx"], [[(1, 9000)], [(1, 3000), (5, 900)], [(2, 10)]],
                       date(2020, 1, 10))
     return settings
+
+
+# ---------------------------------------------------------------- what the database holds
+
+
+def test_stats_counts_what_the_home_holds(planted_home: Settings) -> None:
+    held = dotify.stats(planted_home, top=3)
+    assert (held.markets, held.charts) == (24, 24)
+    assert held.first_date == held.last_date == date(2020, 1, 3)
+    assert held.kinds == {"weekly": 24} and held.entries > held.songs > 0
+    with opened(planted_home) as engine:
+        assert held.to_dict() == Store(engine).summary(top=3)  # what `stats --json` printed
+    assert json.loads(json.dumps(held.to_dict()))["first_date"] == "2020-01-03"
+    frame = held.to_pandas()
+    assert frame.index.name == "market" and list(frame.columns) == ["name", "charts", "entries"]
+    assert len(frame) == 3 and frame["entries"].dtype == np.int64
+    assert frame["entries"].is_monotonic_decreasing
+    with pytest.raises(ValueError, match="top must be >= 1"):
+        dotify.stats(planted_home, top=0)
+
+
+def test_stats_of_an_empty_home(settings: Settings) -> None:
+    held = dotify.stats(dotify.open_home(settings.home))
+    assert (held.markets, held.charts, held.first_date) == (0, 0, None)
+    assert held.to_pandas().empty
+
+
+def test_verify_aggregate_finds_a_difference_and_rebuild_mends_it(planted_home: Settings
+                                                                  ) -> None:
+    assert dotify.verify_aggregate(planted_home).ok
+    with opened(planted_home) as engine, engine.begin() as conn:
+        conn.execute(sa.update(song_totals).where(song_totals.c.market == "co")
+                     .values(streams=song_totals.c.streams + 1))
+    found = dotify.verify_aggregate(planted_home)
+    assert not found.ok and found.differences == 70 and len(found.first) == 20
+    first = found.first[0]
+    assert first["market"] == "co" and first["stored"]["streams"] == \
+        first["expected"]["streams"] + 1
+    assert found.to_dict() == {"differences": 70, "first": found.first, "rebuilt": False}
+    mended = dotify.verify_aggregate(planted_home, rebuild=True)
+    assert mended.ok and mended.rebuilt and mended.first == []
 
 
 # ---------------------------------------------------------------- ratings and the date split

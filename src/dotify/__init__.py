@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         Ratings,
         SimilarCountries,
         Split,
+        StoreStats,
         TasteMap,
         Tuning,
         evaluate,
@@ -38,18 +39,20 @@ if TYPE_CHECKING:
         similar,
         simulate,
         split,
+        stats,
         taste_map,
         top,
         train,
         tune,
+        verify_aggregate,
     )
 
 __version__ = "0.1.0"
-__all__ = ["Answer", "Artifact", "DotifyError", "FidelityTable", "Metrics", "Ratings",
-           "Settings", "SimilarCountries", "Split", "TasteMap", "Tuning", "__version__",
+__all__ = ["Answer", "Artifact", "DotifyError", "FidelityTable", "Metrics", "Ratings", "Settings",
+           "SimilarCountries", "Split", "StoreStats", "TasteMap", "Tuning", "__version__",
            "evaluate", "fidelity", "ingest", "load_model", "open_home", "read_ratings",
-           "recommend", "save_model", "similar", "simulate", "split", "taste_map", "top",
-           "train", "tune"]
+           "recommend", "save_model", "similar", "simulate", "split", "stats", "taste_map", "top",
+           "train", "tune", "verify_aggregate"]
 _EAGER = ("DotifyError", "Settings", "__version__")  # the rest: dotify.api, on first use
 
 def __getattr__(name: str) -> Any:

@@ -34,6 +34,7 @@ from dotify.api.answers import (
     top,
 )
 from dotify.api.data import Split, ingest, open_home, read_ratings, simulate, split
+from dotify.api.database import StoreStats, stats, verify_aggregate
 from dotify.api.learning import Metrics, evaluate, load_model, save_model, train
 from dotify.api.tuning import Tuning, tune
 from dotify.artifact import Artifact
@@ -47,6 +48,7 @@ __all__ = [
     "Ratings",
     "SimilarCountries",
     "Split",
+    "StoreStats",
     "TasteMap",
     "Tuning",
     "evaluate",
@@ -60,8 +62,10 @@ __all__ = [
     "similar",
     "simulate",
     "split",
+    "stats",
     "taste_map",
     "top",
     "train",
     "tune",
+    "verify_aggregate",
 ]
