@@ -17,7 +17,7 @@ from dotify.errors import ConfigError, ModelError
 from dotify.store.charts import Store
 from dotify.store.engine import opened
 from dotify.store.schema import song_totals
-from tests._planted import insert_charts
+from tests._planted import insert_charts, planted_ratings
 
 
 @pytest.fixture
@@ -108,5 +108,46 @@ def test_split_by_date_asks_for_its_date_and_home(two_weeks: Settings) -> None:
 def test_read_ratings_refuses_an_unknown_engine(settings: Settings) -> None:
     with pytest.raises(ConfigError, match="unknown engine 'hadoop'; choose one of local, spark"):
         dotify.read_ratings(settings, engine="hadoop")
+
+
+# ---------------------------------------------------------------- compare
+
+
+def test_compare_measures_kinds_on_one_split() -> None:
+    ratings, _ = planted_ratings()
+    said: list[str] = []
+    table = dotify.compare(ratings, ["popularity", "random"], seed=1, progress=said.append)
+    assert list(table) == ["popularity", "random"] and table["popularity"]["params"] == {}
+    assert said[0].startswith("24 countries x 330 songs; seed split") and said[-1] == \
+        "fitting random"
+    assert json.loads(json.dumps(table)) == table  # what `compare --json` prints
+    frame = table.to_pandas()
+    assert frame.index.name == "model" and list(frame.index) == ["popularity", "random"]
+    assert list(frame.columns) == ["train_epr", "val_epr", "val_epr_filtered", "ndcg@10",
+                                   "fit_seconds", "tune_trials"]
+    assert frame["tune_trials"].dtype == np.int64 and frame["val_epr"].dtype == np.float64
+    assert frame.loc["random", "val_epr"] == pytest.approx(0.5, abs=0.1)
+    assert frame.loc["popularity", "val_epr"] == table["popularity"]["val_epr"]
+    cold = dotify.compare(ratings, ["popularity"], "cold").to_pandas()
+    assert cold.columns[-1] == "cold_epr" and cold["cold_epr"].dtype == np.float64
+
+
+def test_compare_refuses_unknown_kinds_and_splits() -> None:
+    ratings, _ = planted_ratings()
+    with pytest.raises(ConfigError, match="unknown model\\(s\\) 'nope'"):
+        dotify.compare(ratings, ["imf", "nope"])
+    with pytest.raises(ConfigError, match="unknown split 'date'; choose one of seed, cold"):
+        dotify.compare(ratings, ["random"], "date")
+    with pytest.raises(ValueError, match="fraction must be strictly between 0 and 1"):
+        dotify.compare(ratings, ["random"], fraction=1.5)
+
+
+@pytest.mark.slow
+def test_compare_gives_every_kind_the_same_tuning_budget(planted_home: Settings) -> None:
+    ratings = dotify.read_ratings(planted_home)  # tuning rescales the streams: from the store
+    table = dotify.compare(ratings, ["imf", "popularity"], tune=2)
+    assert {k: row["tune_trials"] for k, row in table.items()} == {"imf": 2, "popularity": 0}
+    assert {"factors", "alpha", "regularization"} <= set(table["imf"]["params"])
+    assert table["imf"]["val_epr"] < table["popularity"]["val_epr"]
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from dotify.api import (
         Answer,
         Artifact,
+        Comparison,
         FidelityTable,
         Metrics,
         Ratings,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
         StoreStats,
         TasteMap,
         Tuning,
+        compare,
         evaluate,
         fidelity,
         ingest,
@@ -48,11 +50,11 @@ if TYPE_CHECKING:
     )
 
 __version__ = "0.1.0"
-__all__ = ["Answer", "Artifact", "DotifyError", "FidelityTable", "Metrics", "Ratings", "Settings",
-           "SimilarCountries", "Split", "StoreStats", "TasteMap", "Tuning", "__version__",
-           "evaluate", "fidelity", "ingest", "load_model", "open_home", "read_ratings",
-           "recommend", "save_model", "similar", "simulate", "split", "stats", "taste_map", "top",
-           "train", "tune", "verify_aggregate"]
+__all__ = ["Answer", "Artifact", "Comparison", "DotifyError", "FidelityTable", "Metrics",
+           "Ratings", "Settings", "SimilarCountries", "Split", "StoreStats", "TasteMap", "Tuning",
+           "__version__", "compare", "evaluate", "fidelity", "ingest", "load_model", "open_home",
+           "read_ratings", "recommend", "save_model", "similar", "simulate", "split", "stats",
+           "taste_map", "top", "train", "tune", "verify_aggregate"]
 _EAGER = ("DotifyError", "Settings", "__version__")  # the rest: dotify.api, on first use
 
 def __getattr__(name: str) -> Any:

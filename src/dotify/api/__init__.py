@@ -33,6 +33,7 @@ from dotify.api.answers import (
     taste_map,
     top,
 )
+from dotify.api.comparison import Comparison, compare
 from dotify.api.data import Split, ingest, open_home, read_ratings, simulate, split
 from dotify.api.database import StoreStats, stats, verify_aggregate
 from dotify.api.learning import Metrics, evaluate, load_model, save_model, train
@@ -43,6 +44,7 @@ from dotify.learn.ratings import Ratings
 __all__ = [
     "Answer",
     "Artifact",
+    "Comparison",
     "FidelityTable",
     "Metrics",
     "Ratings",
@@ -51,6 +53,7 @@ __all__ = [
     "StoreStats",
     "TasteMap",
     "Tuning",
+    "compare",
     "evaluate",
     "fidelity",
     "ingest",
