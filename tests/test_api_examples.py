@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 MODULES = ("dotify.api.data", "dotify.api.database", "dotify.api.learning", "dotify.api.tuning",
-           "dotify.api.comparison", "dotify.api.answers")
+           "dotify.api.comparison", "dotify.api.home_models", "dotify.api.answers")
 
 
 @pytest.mark.slow

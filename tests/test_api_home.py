@@ -6,18 +6,24 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
 
 import dotify
+from dotify import artifact
 from dotify.config import Settings
 from dotify.errors import ConfigError, ModelError
 from dotify.store.charts import Store
 from dotify.store.engine import opened
 from dotify.store.schema import song_totals
 from tests._planted import insert_charts, planted_ratings
+
+METRICS = {"train_epr", "val_epr", "val_epr_filtered", "precision@10", "recall@10", "ndcg@10",
+           "map@10", "auc", "fit_seconds"}
+FAST_IMF = {"factors": 4, "iterations": 2, "num_threads": 1}
 
 
 @pytest.fixture
@@ -151,3 +157,106 @@ def test_compare_gives_every_kind_the_same_tuning_budget(planted_home: Settings)
     assert table["imf"]["val_epr"] < table["popularity"]["val_epr"]
 
 
+# ---------------------------------------------------------------- tune into a home
+
+
+@pytest.mark.slow
+def test_tune_into_a_home_reports_each_trial_and_saves_the_best(planted_home: Settings) -> None:
+    ratings = dotify.read_ratings(planted_home)
+    seen: list[dict] = []
+    found = dotify.tune(ratings, "imf", "bayes", trials=2, home=planted_home,
+                        on_trial=seen.append, **FAST_IMF)
+    assert seen == found.trials and found.heatmap is not None and found.heatmap.exists()
+    saved = json.loads(found.best_params_path.read_text())  # type: ignore[union-attr]
+    assert saved["imf"]["params"] == found.best["params"]
+    payload = found.to_dict()  # what `tune --json` prints
+    assert payload["kind"] == "imf" and payload["val_epr"] == found.best["val_epr"]
+    assert payload["n_countries"] == 24 and payload["fingerprint"] == ratings.info["fingerprint"]
+    assert len(payload["trials"]) == 2 and payload["heatmap"] == str(found.heatmap)
+    assert json.loads(json.dumps(payload)) == payload
+    trained = dotify.train_model(planted_home, "imf", {"iterations": 2}, publish=False)
+    assert trained.meta["params"]["factors"] == found.params["factors"]
+    assert trained.meta["ratings"]["eps"] == found.eps
+    alone = dotify.tune(ratings, "imf", "bayes", trials=1, **FAST_IMF)  # no home: nothing saved
+    assert alone.heatmap is None and alone.to_dict()["best_params_path"] is None
+    assert alone.data == {k: payload[k] for k in alone.data}
+    with pytest.raises(ConfigError, match="Spark tunes imf only, not net1"):
+        dotify.tune(ratings, "net1", engine="spark")
+
+
+def test_tune_checks_its_search_and_parameters_before_fitting(planted_home: Settings) -> None:
+    ratings = dotify.read_ratings(planted_home)
+    with pytest.raises(ConfigError, match="model 'imf' takes no parameter 'epochs'"):
+        dotify.tune(ratings, "imf", "bayes", trials=1, epochs=3)
+    with pytest.raises(ConfigError, match="trials must be >= 1"):
+        dotify.tune(ratings, "imf", "bayes", trials=0)
+    with pytest.raises(ConfigError, match="unknown search 'random'; choose one of grid, bayes"):
+        dotify.tune(ratings, "imf", "random")
+
+
+# ---------------------------------------------------------------- train_model, evaluate_model
+
+
+def test_evaluate_model_measures_a_kind_beside_the_baselines(planted_home: Settings) -> None:
+    said: list[str] = []
+    found = dotify.evaluate_model(planted_home, "popularity", seed=2, progress=said.append)
+    assert isinstance(found, dotify.Evaluation) and found.kind == "popularity"
+    assert set(found) == METRICS and set(found.baselines) == {"popularity", "random"}
+    assert found["val_epr"] == pytest.approx(found.baselines["popularity"])  # the same model
+    assert found.split == {"protocol": "seed", "fraction": 0.2, "min_songs": 50, "seed": 2}
+    assert found.data["n_countries"] == 24 and found.data["window"]["start"] is None
+    assert found.params == {"eps": 1000.0, "scaling": "log"} and said[0] == "reading charts"
+    payload = found.to_dict()  # what `evaluate --json --per-country` prints, and history
+    assert list(payload)[:2] == ["kind", "train_epr"]
+    assert {"popularity_val_epr", "random_val_epr", "per_country", "split", "nnz"} <= set(payload)
+    frame = found.to_pandas()
+    assert frame.index.name == "country" and len(frame) == 24
+    assert frame["n_test"].dtype == np.int64 and frame["epr"].dtype == np.float64
+    assert frame["epr"].mean() == pytest.approx(found["val_epr"])
+    assert not list(planted_home.models_dir.glob("2*"))  # nothing saved
+
+
+def test_evaluate_model_by_date(two_weeks: Settings) -> None:
+    found = dotify.evaluate_model(two_weeks, "popularity", before=date(2020, 1, 10))
+    assert found.split == {"protocol": "date", "before": "2020-01-10"}
+    assert (found.data["n_songs"], found.data["nnz"]) == (5, 7)
+    assert found["val_epr"] == pytest.approx((0.0 + 3 / 5) / 2)  # as `evaluate --before`
+
+
+def test_train_model_takes_the_tuned_params_under_the_given_ones(planted_home: Settings
+                                                                 ) -> None:
+    planted_home.home.joinpath("best_params.json").write_text(json.dumps(
+        {"imf": {"params": {"alpha": 7.0, "regularization": 3.0, "eps": 50.0, "factors": 6,
+                            "random_state": 0}}}))
+    said: list[str] = []
+    saved = dotify.train_model(planted_home, "imf", {"iterations": 2, "regularization": 4.0},
+                               seed=3, publish=False, progress=said.append)
+    params = saved.meta["params"]
+    assert (params["alpha"], params["factors"], params["regularization"]) == (7.0, 6, 4.0)
+    assert params["random_state"] == 3 and saved.meta["split"]["seed"] == 3
+    assert saved.meta["ratings"] == {"eps": 50.0, "scaling": "log"}
+    assert saved.meta["engine"] == "local" and saved.meta["refit_on_all"] is True
+    assert METRICS <= set(saved.meta["metrics"]) and len(saved.meta["per_country"]) == 24
+    assert saved.path is not None and saved.path.is_dir()
+    assert artifact.current_version(planted_home.models_dir) is None  # not published
+    assert said[0] == "reading charts" and said[-1] == f"saved model {saved.version}"
+    mine = dotify.train_model(planted_home, "imf", {**FAST_IMF, "random_state": 9, "eps": 10.0},
+                              start=date(2020, 1, 3), end=date(2020, 1, 3))
+    assert mine.meta["params"]["random_state"] == 9 and mine.meta["ratings"]["eps"] == 10.0
+    assert mine.meta["window"]["start"] == "2020-01-03"
+    assert dotify.load_model(planted_home).version == mine.version
+
+
+def test_train_model_refuses_what_it_cannot_train(planted_home: Settings, tmp_path: Path
+                                                  ) -> None:
+    with pytest.raises(ConfigError, match="model 'imf' takes no parameter 'epochs'; it takes "
+                                          "factors.*, eps, scaling"):
+        dotify.train_model(planted_home, "imf", {"epochs": 3})
+    with pytest.raises(ConfigError, match="unknown model 'svd'"):
+        dotify.train_model(planted_home, "svd")
+    with pytest.raises(ConfigError, match="unknown engine 'hadoop'"):
+        dotify.train_model(planted_home, "imf", FAST_IMF, engine="hadoop")
+    with pytest.raises(ValueError, match="start 2020-02-01 is after end 2020-01-01"):
+        dotify.train_model(planted_home, "imf", start=date(2020, 2, 1), end=date(2020, 1, 1))
+    with pytest.raises(ModelError, match="run `dotify ingest` first"):
+        dotify.train_model(dotify.open_home(tmp_path / "empty"), "popularity")

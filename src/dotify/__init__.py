@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         Answer,
         Artifact,
         Comparison,
+        Evaluation,
         FidelityTable,
         Metrics,
         Ratings,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
         Tuning,
         compare,
         evaluate,
+        evaluate_model,
         fidelity,
         ingest,
         load_model,
@@ -45,16 +47,18 @@ if TYPE_CHECKING:
         taste_map,
         top,
         train,
+        train_model,
         tune,
         verify_aggregate,
     )
 
 __version__ = "0.1.0"
-__all__ = ["Answer", "Artifact", "Comparison", "DotifyError", "FidelityTable", "Metrics",
-           "Ratings", "Settings", "SimilarCountries", "Split", "StoreStats", "TasteMap", "Tuning",
-           "__version__", "compare", "evaluate", "fidelity", "ingest", "load_model", "open_home",
-           "read_ratings", "recommend", "save_model", "similar", "simulate", "split", "stats",
-           "taste_map", "top", "train", "tune", "verify_aggregate"]
+__all__ = ["Answer", "Artifact", "Comparison", "DotifyError", "Evaluation", "FidelityTable",
+           "Metrics", "Ratings", "Settings", "SimilarCountries", "Split", "StoreStats", "TasteMap",
+           "Tuning", "__version__", "compare", "evaluate", "evaluate_model", "fidelity", "ingest",
+           "load_model", "open_home", "read_ratings", "recommend", "save_model", "similar",
+           "simulate", "split", "stats", "taste_map", "top", "train", "train_model", "tune",
+           "verify_aggregate"]
 _EAGER = ("DotifyError", "Settings", "__version__")  # the rest: dotify.api, on first use
 
 def __getattr__(name: str) -> Any:
