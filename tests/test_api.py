@@ -62,7 +62,7 @@ def test_every_public_function_has_parameters_returns_and_an_example() -> None:
 
     functions = [getattr(dotify.api, n) for n in dotify.api.__all__
                  if inspect.isfunction(getattr(dotify.api, n))]
-    assert len(functions) == 15
+    assert len(functions) == 20
     for function in functions:
         doc = inspect.getdoc(function) or ""
         for section in ("Parameters\n----------", "Returns\n-------", "Examples\n--------"):
@@ -108,8 +108,10 @@ def test_split_parts_add_up_and_the_cold_split_holds_out_whole_songs() -> None:
     cold_train, cold = dotify.split(ratings, "cold", seed=1)
     held = np.flatnonzero(cold.matrix.getnnz(axis=0))
     assert len(held) and cold_train.matrix[:, held].nnz == 0
-    with pytest.raises(ValueError, match="protocol must be one of seed, cold"):
-        dotify.split(ratings, "date")
+    with pytest.raises(ValueError, match="protocol must be one of seed, date, cold"):
+        dotify.split(ratings, "by-song")
+    with pytest.raises(ValueError, match="pass the home the ratings were read from"):
+        dotify.split(ratings, "date", before=date(2020, 1, 10))
     with pytest.raises(ModelError, match="nothing is held out"):
         dotify.split(ratings, min_songs=10_000)
 

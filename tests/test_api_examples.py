@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-MODULES = ("dotify.api.data", "dotify.api.learning", "dotify.api.tuning", "dotify.api.answers")
+MODULES = ("dotify.api.data", "dotify.api.database", "dotify.api.learning", "dotify.api.tuning",
+           "dotify.api.comparison", "dotify.api.home_models", "dotify.api.answers")
 
 
 @pytest.mark.slow

@@ -117,6 +117,14 @@ def test_spark_ratings_exports_then_reads(spark, spark_home: Settings) -> None:
     assert (spark_home.home / "spark" / "entries.parquet").exists()
 
 
+def test_the_python_api_reads_ratings_with_spark(spark, spark_home: Settings) -> None:
+    import dotify
+
+    window = {"end": date(2020, 1, 10), "eps": 100.0, "scaling": "written"}
+    remote = dotify.read_ratings(spark_home, engine="spark", **window)
+    _assert_same_ratings(remote, dotify.read_ratings(spark_home, **window))
+
+
 def test_an_empty_window_gives_the_same_empty_ratings(frames, spark_home: Settings) -> None:
     window = DataWindow(start=date(2021, 1, 1))
     local = from_store(engine_for(spark_home), window)

@@ -20,14 +20,19 @@ if TYPE_CHECKING:
     from dotify.api import (
         Answer,
         Artifact,
+        Comparison,
+        Evaluation,
         FidelityTable,
         Metrics,
         Ratings,
         SimilarCountries,
         Split,
+        StoreStats,
         TasteMap,
         Tuning,
+        compare,
         evaluate,
+        evaluate_model,
         fidelity,
         ingest,
         load_model,
@@ -38,18 +43,22 @@ if TYPE_CHECKING:
         similar,
         simulate,
         split,
+        stats,
         taste_map,
         top,
         train,
+        train_model,
         tune,
+        verify_aggregate,
     )
 
 __version__ = "0.1.0"
-__all__ = ["Answer", "Artifact", "DotifyError", "FidelityTable", "Metrics", "Ratings",
-           "Settings", "SimilarCountries", "Split", "TasteMap", "Tuning", "__version__",
-           "evaluate", "fidelity", "ingest", "load_model", "open_home", "read_ratings",
-           "recommend", "save_model", "similar", "simulate", "split", "taste_map", "top",
-           "train", "tune"]
+__all__ = ["Answer", "Artifact", "Comparison", "DotifyError", "Evaluation", "FidelityTable",
+           "Metrics", "Ratings", "Settings", "SimilarCountries", "Split", "StoreStats", "TasteMap",
+           "Tuning", "__version__", "compare", "evaluate", "evaluate_model", "fidelity", "ingest",
+           "load_model", "open_home", "read_ratings", "recommend", "save_model", "similar",
+           "simulate", "split", "stats", "taste_map", "top", "train", "train_model", "tune",
+           "verify_aggregate"]
 _EAGER = ("DotifyError", "Settings", "__version__")  # the rest: dotify.api, on first use
 
 def __getattr__(name: str) -> Any:

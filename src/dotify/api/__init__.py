@@ -1,9 +1,11 @@
 """dotify's public Python API: what a notebook imports, each name exported from ``dotify``.
 
-A small, stable layer over the library: open a home, read the ratings of a window, split
-them, train any model kind, evaluate and tune it, save and load models, and ask it
-(recommend, top, similar, fidelity, the taste map). Results convert to pandas with
-``.to_pandas()`` (``pip install 'dotify[notebook]'``).
+A small, stable layer over the library: open a home, see what its database holds, read the
+ratings of a window, split them, train any model kind, evaluate, tune and compare kinds,
+save and load models, and ask them (recommend, top, similar, fidelity, the taste map).
+Every command of the ``dotify`` CLI that reads charts, learns or answers goes through it
+(``train_model`` and ``evaluate_model`` are ``dotify train`` and ``dotify evaluate``).
+Results convert to pandas with ``.to_pandas()`` (``pip install 'dotify[notebook]'``).
 
 The examples of the docstrings continue one session::
 
@@ -33,8 +35,17 @@ from dotify.api.answers import (
     taste_map,
     top,
 )
+from dotify.api.comparison import Comparison, compare
 from dotify.api.data import Split, ingest, open_home, read_ratings, simulate, split
-from dotify.api.learning import Metrics, evaluate, load_model, save_model, train
+from dotify.api.database import StoreStats, stats, verify_aggregate
+from dotify.api.home_models import (
+    Evaluation,
+    evaluate_model,
+    load_model,
+    save_model,
+    train_model,
+)
+from dotify.api.learning import Metrics, evaluate, train
 from dotify.api.tuning import Tuning, tune
 from dotify.artifact import Artifact
 from dotify.learn.ratings import Ratings
@@ -42,14 +53,19 @@ from dotify.learn.ratings import Ratings
 __all__ = [
     "Answer",
     "Artifact",
+    "Comparison",
+    "Evaluation",
     "FidelityTable",
     "Metrics",
     "Ratings",
     "SimilarCountries",
     "Split",
+    "StoreStats",
     "TasteMap",
     "Tuning",
+    "compare",
     "evaluate",
+    "evaluate_model",
     "fidelity",
     "ingest",
     "load_model",
@@ -60,8 +76,11 @@ __all__ = [
     "similar",
     "simulate",
     "split",
+    "stats",
     "taste_map",
     "top",
     "train",
+    "train_model",
     "tune",
+    "verify_aggregate",
 ]

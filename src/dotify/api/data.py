@@ -1,4 +1,5 @@
-"""The data half of the public API: a home, its charts, the ratings of a window, a split."""
+"""The data half of the public API: a home, its charts, the ratings of a window, a split
+(by song, by whole song or by date)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,8 @@ if TYPE_CHECKING:
     from dotify.charts.sim.simulate import SimulationSummary
     from dotify.learn.ratings import Ratings
 
-SPLIT_PROTOCOLS = ("seed", "cold")
-
-
 class Split(NamedTuple):
-    """The two parts of a split, with the input's id maps: ``train, validation = split``."""
+    """The two parts of a split: ``train, validation = split``."""
 
     train: Ratings
     validation: Ratings
@@ -138,7 +136,7 @@ def ingest(home: Settings, *paths: str | Path, market: str | None = None,
 
 def read_ratings(home: Settings, start: date | None = None, end: date | None = None, *,
                  n_top_songs: int | None = None, chart_kind: str | None = None,
-                 eps: float = 1000.0, scaling: str = "log") -> Ratings:
+                 eps: float = 1000.0, scaling: str = "log", engine: str = "local") -> Ratings:
     """The countries x songs ratings of the stored charts of a window.
 
     Streams are summed per (country, song) and scaled by ``log(1 + streams / eps)``;
@@ -158,12 +156,17 @@ def read_ratings(home: Settings, start: date | None = None, end: date | None = N
         The streams scale of the log.
     scaling : {"log", "written", "raw"}, default "log"
         ``written`` is the seed write-up's ``log((1 + r) / eps)`` clipped at 0.
+    engine : {"local", "spark"}, default "local"
+        ``local`` sums the streams in SQL (from the store's ratings aggregate when the
+        window holds whole charts); ``spark`` in Spark on ``home.spark_master`` (needs
+        ``dotify[spark]``), with the same result.
 
     Returns
     -------
     Ratings
         ``matrix`` (CSR float32, countries x songs), ``countries``, ``songs`` (titles,
-        artists, streams), ``raw`` (summed streams) and ``info``; ``to_pandas()``.
+        artists, streams), ``raw`` (summed streams) and ``info`` (the window, ``eps``,
+        ``scaling``, the first and last day, a fingerprint); ``to_pandas()``.
 
     Examples
     --------
@@ -172,56 +175,80 @@ def read_ratings(home: Settings, start: date | None = None, end: date | None = N
     >>> list(frame.columns)
     ['country', 'song', 'title', 'artists', 'rating', 'streams']
     """
-    from dotify.learn.ratings import from_store
+    from dotify.learn.training import ratings_reader
     from dotify.learn.window import DataWindow
-    from dotify.store.engine import opened
 
     window = DataWindow(start, end, n_top_songs, chart_kind, scaling, eps)
-    with opened(home) as engine:
-        return from_store(engine, window)
+    with ratings_reader(home, engine) as read:
+        return read(window)
 
 
 def split(ratings: Ratings, protocol: str = "seed", fraction: float = 0.2,
-          min_songs: int = 50, seed: int = 0) -> Split:
+          min_songs: int = 50, seed: int = 0, *, before: date | None = None,
+          home: Settings | None = None) -> Split:
     """Split ratings into a training and a validation part.
 
     Parameters
     ----------
     ratings : Ratings
         From :func:`read_ratings`.
-    protocol : {"seed", "cold"}, default "seed"
+    protocol : {"seed", "cold", "date"}, default "seed"
         ``seed``: hold out ``fraction`` of the songs of every country rating more than
         ``min_songs`` songs (the seed's protocol); ``cold``: hold out ``fraction`` of whole
-        songs, never seen in training (cold start).
+        songs, never seen in training (cold start); ``date``: train on the charts of the
+        ratings' window dated before ``before``, validate on the (country, song) pairs
+        first charted on or after it, among the songs and countries known before it.
     fraction : float, default 0.2
-        What is held out.
+        What is held out (seed and cold protocols).
     min_songs : int, default 50
         Countries with this many songs or fewer keep them all (seed protocol).
     seed : int, default 0
         Same seed, same split.
+    before : date, optional
+        The first day of the validation part (date protocol only, which needs it).
+    home : Settings, optional
+        Where ``ratings`` were read (date protocol only, which needs it): the split reads
+        the charts of their window before and after ``before`` again, with their ``eps``
+        and ``scaling``.
 
     Returns
     -------
     Split
-        ``(train, validation)``: disjoint, adding up to ``ratings``, with its id maps.
+        ``(train, validation)``. Seed and cold: disjoint, adding up to ``ratings``, with
+        its id maps. Date: both with the id maps of the charts before ``before``, and the
+        validation ratings scaled from the streams on or after it.
 
     Raises
     ------
     ModelError
         When the ratings are empty or nothing is held out.
+    ValueError
+        For a bad protocol, fraction or ``min_songs``, or a date protocol without
+        ``before`` and ``home``.
 
     Examples
     --------
     >>> train, validation = dotify.split(ratings, seed=0)
     >>> train.nnz + validation.nnz == ratings.nnz
     True
+    >>> from datetime import date
+    >>> past, new = dotify.split(ratings, "date", before=date(2020, 1, 5), home=home)
+    >>> past.info["last_date"]
+    '2020-01-04'
     """
     from dotify.learn.splits import SplitSpec, load_split
     from dotify.learn.window import DataWindow
+    from dotify.store.engine import opened
 
-    if protocol not in SPLIT_PROTOCOLS:
-        raise ValueError(f"protocol must be one of {', '.join(SPLIT_PROTOCOLS)}, not "
-                         f"{protocol!r} (split by date with `dotify evaluate --before`)")
-    spec = SplitSpec(protocol, fraction, min_songs, seed)
-    _, train, validation = load_split(lambda _window: ratings, DataWindow(), spec)
+    spec = SplitSpec(protocol, fraction, min_songs, seed, before)
+    if spec.protocol != "date":
+        _, train, validation = load_split(lambda _window: ratings, DataWindow(), spec)
+        return Split(train, validation)
+    if home is None:
+        raise ValueError("the date protocol reads the charts before and after the date again: "
+                         "pass the home the ratings were read from (home=)")
+    window = DataWindow.from_info(ratings.info.get("window")).replace(
+        **{k: ratings.info[k] for k in ("eps", "scaling") if k in ratings.info})
+    with opened(home) as engine:
+        _, train, validation = load_split(engine, window, spec)
     return Split(train, validation)

@@ -1,4 +1,4 @@
-"""The learning half of the public API: train, evaluate, save and load models."""
+"""The learning half of the public API: train and evaluate models on ratings in memory."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-from dotify.config import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -164,85 +162,3 @@ def _check_same_maps(model: Artifact, *parts: Ratings) -> None:
                              f"{len(model.songs)} songs are not those of these ratings "
                              f"{part.shape}; evaluate it on parts of the ratings it was "
                              "trained on")
-
-
-def save_model(home: Settings, model: Artifact, metrics: Metrics | None = None,
-               publish: bool = True) -> Artifact:
-    """Save a trained model into the home's models folder and, by default, publish it.
-
-    The published model is what :func:`load_model`, ``dotify recommend``, the web app and
-    the nightly job's quality gate use.
-
-    Parameters
-    ----------
-    home : Settings
-        From :func:`open_home`.
-    model : Artifact
-        From :func:`train`.
-    metrics : Metrics, optional
-        From :func:`evaluate`: recorded with the model (the nightly job compares its next
-        model's validation EPR with this one's).
-    publish : bool, default True
-        Make it the live model.
-
-    Returns
-    -------
-    Artifact
-        The saved model, with its ``version`` and ``path``.
-
-    Examples
-    --------
-    >>> saved = dotify.save_model(home, model, metrics)
-    >>> dotify.load_model(home).version == saved.version
-    True
-    """
-    from dotify import artifact
-
-    meta = {k: v for k, v in model.meta.items() if k not in ("version", "metrics")}
-    if metrics is not None:
-        meta["metrics"] = dict(metrics.means)
-        meta["per_country"] = metrics.per_country
-    dates = None
-    if model.song_first_date is not None and model.song_last_date is not None:
-        dates = (model.song_first_date, model.song_last_date)
-    home.ensure_dirs()
-    saved = artifact.save(model.model, model.countries, model.songs, home.models_dir, meta,
-                          charted=model.charted, song_dates=dates, streams=model.streams)
-    if publish:
-        artifact.publish(home.models_dir, saved.version)
-    return saved
-
-
-def load_model(home: Settings, version: str | None = None) -> Artifact:
-    """Load the live model (or a saved version) of a home.
-
-    Parameters
-    ----------
-    home : Settings
-        From :func:`open_home`.
-    version : str, optional
-        A saved version's name; default the published one.
-
-    Returns
-    -------
-    Artifact
-        The model, its id maps, song metadata, streams and ``meta`` (kind, params, metrics,
-        data window).
-
-    Raises
-    ------
-    ArtifactError
-        When nothing is published (run ``dotify train`` or :func:`save_model`) or the
-        version does not exist.
-
-    Examples
-    --------
-    >>> live = dotify.load_model(home)
-    >>> live.kind
-    'imf'
-    """
-    from dotify import artifact
-
-    if version is None:
-        return artifact.load_current(home.models_dir)
-    return artifact.load(home.models_dir / version)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dotify.config import Settings
+from dotify.learn.tuning import GRID_KINDS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -18,11 +21,16 @@ METRIC_COLUMNS = ("train_epr", "val_epr", "val_epr_filtered", "precision@10", "r
 
 @dataclass(frozen=True)
 class Tuning:
-    """Every trial of a search (its ``params`` and metrics), best first by ``best``."""
+    """Every trial of a search (its ``params`` and metrics), best first by ``best``; the
+    ``data`` searched on (its shape, window and fingerprint) and, when saved into a home,
+    the ``heatmap`` and ``best_params_path``."""
 
     kind: str
     search: str
     trials: list[dict[str, Any]]
+    data: dict[str, Any] = field(default_factory=dict)
+    heatmap: Path | None = None
+    best_params_path: Path | None = None
 
     @property
     def best(self) -> dict[str, Any]:
@@ -40,6 +48,15 @@ class Tuning:
         """The best trial's streams scale, for :func:`dotify.read_ratings`."""
         return float(self.best["params"]["eps"])
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (what ``dotify tune --json`` prints): the kind, the best trial's
+        metrics and params at the top level, the data's fields, ``best``, every trial and
+        the files' paths (None when not saved)."""
+        return {"kind": self.kind, **self.best, **self.data, "best": self.best,
+                "trials": self.trials,
+                **{name: None if path is None else str(path) for name, path in
+                   (("heatmap", self.heatmap), ("best_params_path", self.best_params_path))}}
+
     def to_pandas(self) -> pd.DataFrame:
         """One row per trial in the order run: each parameter, then the metrics (float64)."""
         from dotify.frames import records_frame
@@ -50,7 +67,8 @@ class Tuning:
 
 
 def tune(ratings: Ratings, kind: str = "imf", search: str | None = None, trials: int = 30,
-         seed: int = 0, home: Settings | None = None, **fixed: Any) -> Tuning:
+         seed: int = 0, home: Settings | None = None, *, engine: str = "local",
+         on_trial: Callable[[dict[str, Any]], None] | None = None, **fixed: Any) -> Tuning:
     """Search a model kind's parameters by validation EPR on the seed split of ratings.
 
     Parameters
@@ -66,10 +84,17 @@ def tune(ratings: Ratings, kind: str = "imf", search: str | None = None, trials:
     trials : int, default 30
         Trials of the ``bayes`` search.
     seed : int, default 0
-        The split's seed, the search's and the model's.
+        The split's seed, the search's and the model's (unless ``fixed`` names a
+        ``random_state``).
     home : Settings, optional
-        Save the best parameters there for ``dotify train`` and the nightly job, and draw
-        the heatmap into its reports folder (as ``dotify tune`` does).
+        Save the best parameters there for :func:`train_model`, ``dotify train`` and the
+        nightly job, and draw the heatmap into its reports folder (as ``dotify tune``
+        does).
+    engine : {"local", "spark"}, default "local"
+        ``spark`` fits every trial with Spark ALS (IMF only, ``dotify[spark]``); the best
+        parameters are saved as IMF's.
+    on_trial : callable, optional
+        Called with each trial (its ``params`` and metrics) as it ends.
     **fixed
         Parameters every trial keeps, e.g. ``factors=16``.
 
@@ -77,7 +102,13 @@ def tune(ratings: Ratings, kind: str = "imf", search: str | None = None, trials:
     -------
     Tuning
         ``trials``, ``best``, ``params`` (for :func:`train`), ``eps`` (for
-        :func:`read_ratings`) and ``to_pandas()``.
+        :func:`read_ratings`), ``to_pandas()`` and ``to_dict()``.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown kind or search, a kind with nothing to tune, the grid for a kind
+        other than IMF, or a parameter the kind does not take.
 
     Examples
     --------
@@ -87,36 +118,16 @@ def tune(ratings: Ratings, kind: str = "imf", search: str | None = None, trials:
     >>> grid.to_pandas().pivot_table("val_epr", "alpha", "regularization").shape
     (4, 4)
     """
-    from dotify.errors import ConfigError
     from dotify.learn import tuning
     from dotify.learn.splits import SplitSpec
     from dotify.learn.training import check_kind
-    from dotify.models import accepted_params, search_space
+    from dotify.models import accepted_params
 
     check_kind(kind)
-    search = search or ("grid" if kind in tuning.GRID_KINDS else "bayes")
-    if search not in tuning.SEARCHES:
-        raise ConfigError(f"unknown search {search!r}; choose one of "
-                          f"{', '.join(tuning.SEARCHES)}")
-    if not search_space(kind):
-        raise ConfigError(f"{kind} has no parameters to tune")
-    if search == "grid" and kind not in tuning.GRID_KINDS:
-        raise ConfigError(f"the grid is the seed's alpha x lambda for imf; tune {kind} with "
-                          "search='bayes'")
-    if trials < 1:
-        raise ConfigError(f"trials must be >= 1, not {trials}")
-    base = {**({"factors": 30} if search == "grid" else {}), **fixed}
+    search = search or ("grid" if kind in GRID_KINDS else "bayes")
+    base = dict(fixed)
     if "random_state" in accepted_params(kind):
         base.setdefault("random_state", seed)
-    split = SplitSpec(seed=seed)
-    if search == "grid":
-        done = [tuning.run_trial(ratings, p, split, kind) for p in tuning.grid_trials(base)]
-    else:
-        done = tuning.bayes_search(ratings, base, trials, split, kind=kind)
-    result = Tuning(kind, search, done)
-    if home is not None:
-        home.ensure_dirs()
-        tuning.save_best_params(home, result.best, search, ratings, kind)
-        tuning.write_heatmap(done, home.reports_dir / tuning.HEATMAP_FILE,
-                             binned=search == "bayes")
-    return result
+    found = tuning.tune_ratings(ratings, search, trials, base, split=SplitSpec(seed=seed),
+                                on_trial=on_trial, engine=engine, kind=kind, settings=home)
+    return Tuning(kind, search, found.trials, found.data, found.heatmap, found.best_params_path)

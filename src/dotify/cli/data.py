@@ -14,13 +14,11 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 from rich.table import Table
 
 from dotify import api
+from dotify.api.database import AggregateCheck
 from dotify.charts.formats import KINDS
 from dotify.charts.ingest import IngestReport
 from dotify.cli._app import app, console, settings
 from dotify.cli.options import DATE_FORMATS, JsonOpt
-from dotify.store import aggregate
-from dotify.store.charts import Store
-from dotify.store.engine import opened
 
 
 @app.command()
@@ -93,46 +91,39 @@ def stats(
 ) -> None:
     """Show what the database holds: markets, charts, entries, songs, dates."""
     if verify or rebuild:
-        _check_aggregate(ctx, verify, rebuild, as_json)
+        _check_aggregate(api.verify_aggregate(settings(ctx), rebuild), verify, as_json)
         return
-    with opened(settings(ctx)) as engine:
-        summary = Store(engine).summary(top=top)
+    summary = api.stats(settings(ctx), top=top)
     if as_json:
-        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+        sys.stdout.write(json.dumps(summary.to_dict(), indent=2) + "\n")
         return
     table = Table(title="dotify database", show_header=False)
-    dates = f"{summary['first_date']} .. {summary['last_date']}" if summary["first_date"] else "-"
+    dates = f"{summary.first_date} .. {summary.last_date}" if summary.first_date else "-"
     for key in ("markets", "charts", "entries", "songs", "artists"):
-        table.add_row(key, f"{summary[key]:,}")
+        table.add_row(key, f"{getattr(summary, key):,}")
     table.add_row("date range", dates)
-    table.add_row("kinds", ", ".join(f"{k} {v:,}" for k, v in summary["kinds"].items()) or "-")
-    table.add_row("files", ", ".join(f"{k} {v:,}" for k, v in summary["files"].items()) or "-")
+    table.add_row("kinds", ", ".join(f"{k} {v:,}" for k, v in summary.kinds.items()) or "-")
+    table.add_row("files", ", ".join(f"{k} {v:,}" for k, v in summary.files.items()) or "-")
     console.print(table)
     markets = Table("market", "name", "charts", "entries", title=f"top {top} markets by rows")
-    for row in summary["top_markets"]:
+    for row in summary.top_markets:
         markets.add_row(row["market"], row["name"], f"{row['charts']:,}", f"{row['entries']:,}")
     console.print(markets)
 
 
-def _check_aggregate(ctx: typer.Context, verify: bool, rebuild: bool, as_json: bool) -> None:
+def _check_aggregate(check: AggregateCheck, verify: bool, as_json: bool) -> None:
     """``stats --verify`` and ``--rebuild``: the ratings aggregate against its entries."""
-    with opened(settings(ctx)) as engine:
-        if rebuild:
-            with engine.begin() as conn:
-                aggregate.rebuild(conn)
-        count, shown = aggregate.differences(engine)
     if as_json:
-        sys.stdout.write(json.dumps({"differences": count, "first": shown,
-                                     "rebuilt": rebuild}, indent=2) + "\n")
-    elif count == 0:
+        sys.stdout.write(json.dumps(check.to_dict(), indent=2) + "\n")
+    elif check.ok:
         console.print("the ratings aggregate matches the chart entries"
-                      + (" (rebuilt)" if rebuild else ""))
+                      + (" (rebuilt)" if check.rebuilt else ""))
     else:
-        for row in shown:
+        for row in check.first:
             console.print(f"[red]differs[/red] {row['market']} {row['kind']} song "
                           f"{row['song_id']}: stored {row['stored']}, expected "
                           f"{row['expected']}", highlight=False, soft_wrap=True)
-        console.print(f"{count:,} rows of the ratings aggregate differ from the chart entries; "
-                      "`dotify stats --rebuild` rebuilds it")
-    if count and verify:
+        console.print(f"{check.differences:,} rows of the ratings aggregate differ from the "
+                      "chart entries; `dotify stats --rebuild` rebuilds it")
+    if not check.ok and verify:
         raise typer.Exit(1)

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from dotify.cli import options
+from dotify import api
+from dotify.api.tuning import GRID_KINDS
 from dotify.cli._app import app, console, settings
 from dotify.cli.options import (
     DATE_FORMATS,
@@ -23,19 +24,11 @@ from dotify.cli.options import (
     StartOpt,
     TopOpt,
     bad_values,
+    day,
     with_spark,
 )
-from dotify.config import Settings
 from dotify.errors import ConfigError
-from dotify.learn import training, tuning
-from dotify.learn.window import FIELDS as WINDOW_FIELDS
-from dotify.models import (
-    DEFAULT_KIND,
-    MODEL_KINDS,
-    accepted_params,
-    default_kind,
-    search_space,
-)
+from dotify.models import DEFAULT_KIND, MODEL_KINDS, default_kind, search_space
 
 _MODEL = Annotated[str | None, typer.Option(
     "--model", "-m", help=f"One of {', '.join(MODEL_KINDS)} (default {DEFAULT_KIND}; imf with "
@@ -61,33 +54,14 @@ def parse_param(text: str) -> tuple[str, Any]:
         return key.strip(), value
 
 
-def gather_params(cfg: Settings, kind: str, flags: dict[str, Any], extra: list[str] | None,
-                  seed: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(model params, window fields): the kind's saved best params, then flags and ``--seed``,
-    then ``--param``; ``eps``/``scaling`` go to the data window, the rest is checked
-    against the model."""
-    if kind not in MODEL_KINDS:
-        raise ConfigError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
-    params, fields = tuning.load_tuned(cfg, kind)
+def given_params(factors: int | None, alpha: float | None, lam: float | None,
+                 eps: float | None, iterations: int | None, extra: list[str] | None
+                 ) -> dict[str, Any]:
+    """The parameters given on the command line: the flags that are set, then ``--param``."""
+    flags = {"factors": factors, "alpha": alpha, "regularization": lam, "eps": eps,
+             "iterations": iterations}
     given = {k: v for k, v in flags.items() if v is not None}
-    accepted = accepted_params(kind)
-    if seed is not None and "random_state" in accepted:
-        given["random_state"] = seed
-    given |= dict(parse_param(p) for p in extra or [])
-    fields |= {k: given.pop(k) for k in WINDOW_FIELDS if k in given}
-    params |= given
-    unknown = [k for k in params if k not in accepted]
-    if unknown:
-        allowed = list(accepted) + list(WINDOW_FIELDS)
-        raise ConfigError(f"model {kind!r} takes no parameter {', '.join(map(repr, unknown))}; "
-                          f"it takes {', '.join(allowed)}")
-    return params, fields
-
-
-def _flags(factors: int | None, alpha: float | None, lam: float | None, eps: float | None,
-           iterations: int | None) -> dict[str, Any]:
-    return {"factors": factors, "alpha": alpha, "regularization": lam, "eps": eps,
-            "iterations": iterations}
+    return given | dict(parse_param(p) for p in extra or [])
 
 
 def _emit(as_json: bool, payload: dict[str, Any], title: str) -> None:
@@ -127,23 +101,18 @@ def train_command(
 ) -> None:
     """Train a model on the stored charts, evaluate it, save it and publish it."""
     cfg = with_spark(settings(ctx), spark_master, jdbc_url, engine)
-    model = model or default_kind(cfg.engine)
-    params, fields = gather_params(cfg, model, _flags(factors, alpha, lam, eps, iterations),
-                                   param, seed)
-    data, split = options.window(start, end, n_top_songs, fields), options.split(seed)
+    given = given_params(factors, alpha, lam, eps, iterations, param)
     with bad_values():
-        result = training.train(cfg, model, params, window=data, split=split,
-                                engine=cfg.engine, publish=publish, progress=_progress(as_json))
-    saved = result.artifact
-    metrics = {k: v for k, v in result.metrics.items() if k != "per_country"}
-    payload = {"version": saved.version, "published": result.published, "kind": saved.kind,
-               "engine": cfg.engine,
-               "params": saved.model.params, **metrics,
+        saved = api.train_model(cfg, model, given, start=day(start), end=day(end),
+                                n_top_songs=n_top_songs, seed=seed, publish=publish,
+                                progress=_progress(as_json))
+    payload = {"version": saved.version, "published": publish, "kind": saved.kind,
+               "engine": cfg.engine, "params": saved.model.params, **saved.meta["metrics"],
                **{k: saved.meta[k] for k in ("n_countries", "n_songs", "nnz", "window")}}
     _emit(as_json, payload, f"model {saved.version}")
     if not as_json:
         console.print(f"saved model [bold]{saved.version}[/bold]"
-                      + (" (published)" if result.published else ""))
+                      + (" (published)" if publish else ""))
 
 
 @app.command("evaluate")
@@ -159,19 +128,16 @@ def evaluate_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Fit on the seed split and print train/validation EPR and top-k metrics (saves nothing)."""
-    cfg = settings(ctx)
-    model = model or default_kind(cfg.engine)
-    params, fields = gather_params(cfg, model, _flags(factors, alpha, lam, eps, iterations),
-                                   param, seed)
-    data = options.window(start, end, n_top_songs, fields)
-    split = options.split(seed, before=before)
+    given = given_params(factors, alpha, lam, eps, iterations, param)
     with bad_values():
-        result = training.evaluate_model(cfg, model, params, window=data, split=split,
-                                         progress=_progress(as_json))
+        found = api.evaluate_model(settings(ctx), model, given, start=day(start), end=day(end),
+                                   n_top_songs=n_top_songs, seed=seed, before=day(before),
+                                   progress=_progress(as_json))
+    result = found.to_dict()
     if not per_country:
         result.pop("per_country")
     result.pop("history")
-    _emit(as_json, result, f"{model} on the seed split")
+    _emit(as_json, result, f"{found.kind} on the seed split")
 
 
 @app.command("tune")
@@ -193,25 +159,23 @@ def tune_command(
     kind = model or default_kind(cfg.engine)
     if kind not in MODEL_KINDS:
         raise ConfigError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
-    base = {k: v for k, v in _flags(factors, alpha, lam, eps, iterations).items() if v is not None}
-    base |= dict(parse_param(p) for p in param or [])
-    if "random_state" in accepted_params(kind):
-        base["random_state"] = seed
-    fields = {k: base.pop(k) for k in WINDOW_FIELDS if k in base}
-    data, split = options.window(start, end, n_top_songs, fields), options.split(seed)
+    if search == "grid" and kind not in GRID_KINDS:  # said in the option's own words
+        raise ConfigError(f"the grid is the seed's alpha x lambda for imf; tune {kind} with "
+                          "--search bayes")
+    fixed = given_params(factors, alpha, lam, eps, iterations, param)
+    scale = {k: fixed.pop(k) for k in ("eps", "scaling") if k in fixed}  # the ratings'
     say, names = _progress(as_json), [*search_space(kind), "eps"]
     with bad_values():
-        result = tuning.tune(cfg, search or ("grid" if kind in tuning.GRID_KINDS else "bayes"),
-                             trials, base, window=data, split=split,
-                             on_trial=lambda t: say(_trial_line(t, names)), engine=cfg.engine,
-                             kind=kind)
-    payload = {"kind": kind, **tuning.summary(result)}
+        ratings = api.read_ratings(cfg, day(start), day(end), n_top_songs=n_top_songs,
+                                   engine=cfg.engine, **scale)
+        result = api.tune(ratings, kind, search, trials, seed, cfg, engine=cfg.engine,
+                          on_trial=lambda t: say(_trial_line(t, names)), **fixed)
     if as_json:
-        sys.stdout.write(json.dumps(payload, default=_json_default) + "\n")
+        sys.stdout.write(json.dumps(result.to_dict(), default=_json_default) + "\n")
         return
     console.print(_trials_table(result.trials, names))
-    console.print(f"best: {_trial_line(result.best, names)}\nsaved to {result.best_params_path} "
-                  f"(for {kind}); heatmap {result.heatmap}")
+    console.print(f"best: {_trial_line(result.best, names)}\nsaved to "
+                  f"{result.best_params_path} (for {kind}); heatmap {result.heatmap}")
 
 
 def _trial_line(trial: dict[str, Any], names: list[str]) -> str:

@@ -9,18 +9,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from dotify.cli import options
+from dotify import api
+from dotify.api.comparison import MODELS
 from dotify.cli._app import app, console, settings
-from dotify.cli.options import EndOpt, JsonOpt, StartOpt, TopOpt, bad_values
-from dotify.errors import ConfigError
-from dotify.learn import compare as compare_mod
+from dotify.cli.options import EndOpt, JsonOpt, StartOpt, TopOpt, bad_values, day
 
 
 @app.command("compare")
 def compare_command(
     ctx: typer.Context,
     models: Annotated[str, typer.Option(help="Comma-separated models to train.")] = ",".join(
-        compare_mod.MODELS),
+        MODELS),
     epochs: Annotated[int | None, typer.Option(min=1, help="Epochs of networks 1-5.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and of every model.")] = 0,
     split: Annotated[str, typer.Option(help="seed (hold out songs per country) or cold "
@@ -35,14 +34,10 @@ def compare_command(
     """Train IMF, the networks and the baselines on one split, each with the same tuning
     budget; print one table."""
     kinds = [k.strip() for k in models.split(",") if k.strip()]
-    if split not in compare_mod.SPLITS:
-        raise ConfigError(f"unknown split {split!r}; choose one of "
-                          f"{', '.join(compare_mod.SPLITS)}")
-    data = options.window(start, end, n_top_songs)
-    spec = options.split(seed, fraction, protocol=split)
     with bad_values():
-        table = compare_mod.compare_store(
-            settings(ctx), kinds, window=data, split=spec, epochs=epochs, tune_trials=tune,
+        ratings = api.read_ratings(settings(ctx), day(start), day(end), n_top_songs=n_top_songs)
+        table = api.compare(
+            ratings, kinds, split, fraction, seed, epochs=epochs, tune=tune,
             progress=lambda message: console.print(f"[dim]{message}[/dim]", highlight=False))
     if as_json:
         sys.stdout.write(json.dumps(table) + "\n")

@@ -1,21 +1,19 @@
 """The options CLI commands share, defined once: ``--json``, the date format, the data
-window, the split and the engine; and the values they build (a ``DataWindow``, a
-``SplitSpec``, the settings with the engine flags applied)."""
+window, the seed and the engine; the day of a date option, and the settings with the engine
+flags applied."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from dotify.config import Settings
 from dotify.errors import ConfigError
-from dotify.learn.splits import SplitSpec
 from dotify.learn.training import check_engine
-from dotify.learn.window import DataWindow
 
 DATE_FORMATS = ["%Y-%m-%d"]
 
@@ -47,23 +45,6 @@ def bad_values() -> Iterator[None]:
         yield
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
-
-
-def window(start: datetime | None, end: datetime | None, n_top_songs: int | None,
-           fields: dict[str, Any] | None = None) -> DataWindow:
-    """The data window of the window options; ``fields``: ``eps``/``scaling`` when given."""
-    with bad_values():
-        return DataWindow.with_fields(fields or {}, start=day(start), end=day(end),
-                                      n_top_songs=n_top_songs)
-
-
-def split(seed: int, fraction: float = 0.2, before: datetime | None = None,
-          protocol: str = "seed") -> SplitSpec:
-    """The split of the split options: by date with ``before``, else ``protocol``."""
-    with bad_values():
-        if before is not None:
-            return SplitSpec("date", before=day(before), seed=seed)
-        return SplitSpec(protocol, fraction=fraction, seed=seed)
 
 
 def with_spark(cfg: Settings, master: str | None, jdbc_url: str | None,

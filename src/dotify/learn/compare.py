@@ -15,9 +15,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from dotify.config import Settings
 from dotify.errors import ConfigError
-from dotify.learn import training, tuning
+from dotify.learn import tuning
 from dotify.learn.fitting import fit_and_evaluate
 from dotify.learn.ratings import Ratings
 from dotify.learn.splits import SplitSpec, load_split
@@ -79,27 +78,32 @@ def _tuned(train: Ratings, kind: str, fixed: dict[str, Any], trials: int, seed: 
     return {**fixed, **{k: v for k, v in best.items() if k in search_space(kind)}}
 
 
-def compare_store(settings: Settings, models: Sequence[str] = MODELS, *,
-                  window: DataWindow | None = None, split: SplitSpec | None = None,
-                  epochs: int | None = None, progress: Callable[[str], None] | None = None,
+def compare_split(full: Ratings, models: Sequence[str] = MODELS, *,
+                  split: SplitSpec | None = None, epochs: int | None = None,
+                  progress: Callable[[str], None] | None = None,
                   tune_trials: int = 0) -> dict[str, dict[str, Any]]:
-    """:func:`compare` on ``split`` of ``window``'s ratings in the store: the seed protocol or
-    "cold" (hold out whole songs). Every model starts from its defaults (parameters saved by
-    ``dotify tune`` are not used: they would tune some models and not others) and gets
-    ``tune_trials`` trials of tuning."""
+    """:func:`compare` on ``split`` of ``full``: the seed protocol or "cold" (hold out whole
+    songs). Every model starts from its defaults (parameters saved by ``dotify tune`` are
+    not used: they would tune some models and not others) and gets ``tune_trials`` trials
+    of tuning."""
     check_models(models)
     split = split or SplitSpec()
-    if split.protocol not in SPLITS:
-        raise ConfigError(f"unknown split {split.protocol!r}; choose one of {', '.join(SPLITS)}")
+    check_split(split.protocol)
     say = progress or log.info
-    with training.ratings_reader(settings) as read:
-        full, train, validation = load_split(read, window or DataWindow(), split)
+    _, train, validation = load_split(lambda _window: full, DataWindow(), split)
     say(f"{full.shape[0]} countries x {full.shape[1]} songs; {split.protocol} split: "
         f"{train.nnz} training and {validation.nnz} held-out ratings; "
         + (f"every model tuned with {tune_trials} trials" if tune_trials
            else "every model at its defaults"))
     return compare(train, validation, models, None, epochs, split.seed,
                    split.protocol == "cold", progress, tune_trials)
+
+
+def check_split(protocol: str) -> None:
+    """Refuse a split compare does not run: it splits ratings in memory, and a split by date
+    reads the store again."""
+    if protocol not in SPLITS:
+        raise ConfigError(f"unknown split {protocol!r}; choose one of {', '.join(SPLITS)}")
 
 
 def model_params(kind: str, given: dict[str, Any] | None, epochs: int | None, seed: int

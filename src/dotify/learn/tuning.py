@@ -5,7 +5,8 @@ Optuna's TPE over any model kind's search space (``search_space`` of its class i
 Every trial fits on the same split (the held-out songs depend only on the seed and the
 pattern of ratings, so changing ``eps`` rescales the same pairs) and is scored by validation
 EPR. The best trial's parameters are saved per kind to ``<home>/best_params.json``, which
-``dotify train`` uses by default for that kind; :func:`load_best_params` reads them back.
+``dotify train`` uses by default for that kind; :func:`load_best_params` reads them back and
+:func:`tuned_params` lays given ones over them.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from dotify.learn import ratings as ratings_mod
 from dotify.learn.fitting import fit_and_evaluate
 from dotify.learn.ratings import Ratings
 from dotify.learn.splits import SplitSpec, load_split
-from dotify.learn.training import ratings_reader, shape_of
+from dotify.learn.training import check_kind, ratings_reader, shape_of
 from dotify.learn.window import DEFAULT_EPS, FIELDS, DataWindow
-from dotify.models import Dimension, make_model, search_space
+from dotify.models import Dimension, accepted_params, make_model, search_space
 from dotify.models.spark import dotify_params, model_for_spark
 
 log = logging.getLogger("dotify")
@@ -46,10 +47,13 @@ Trial = dict[str, Any]
 
 @dataclass
 class TuneResult:
+    """Every trial, the best one, the data's shape and, when saved, the heatmap and
+    best_params.json."""
+
     trials: list[Trial]
     best: Trial
-    heatmap: Path
-    best_params_path: Path
+    heatmap: Path | None
+    best_params_path: Path | None
     data: dict[str, Any]
 
 
@@ -136,30 +140,61 @@ def tune(
     kind: str = "imf",
 ) -> TuneResult:
     """Search the parameters of a model of ``kind`` (``base``: its fixed ones) on ``split``
-    of ``window``'s ratings; write the heatmap and the kind's best params. The grid is the
-    seed's alpha x lambda (IMF only, at f = 30 unless ``base`` says); "bayes" searches the
-    kind's whole space and eps in ``trials`` trials. ``engine`` "spark" builds the ratings
-    in Spark and fits every trial with ``spark-als`` (IMF only)."""
+    of ``window``'s ratings; write the heatmap and the kind's best params
+    (:func:`tune_ratings` on the ratings read by ``engine``)."""
+    window, split = window or DataWindow(), split or SplitSpec()
+    check_search(kind, search, trials, split, engine)
+    with ratings_reader(settings, engine) as read:
+        full, _, _ = load_split(read, window, split)  # refuses an empty window up front
+    return tune_ratings(full, search, trials, base, split=split, on_trial=on_trial,
+                        engine=engine, kind=kind, settings=settings)
+
+
+def check_search(kind: str, search: str, trials: int, split: SplitSpec | None = None,
+                 engine: str = "local") -> None:
+    """Refuse a search that cannot run, saying why: an unknown kind or search, no trials, a
+    kind with nothing to tune, the grid for a kind without IMF's alpha x lambda, a split
+    other than the seed's, or Spark for a kind other than IMF."""
+    check_kind(kind)
     if search not in SEARCHES:
         raise ConfigError(f"unknown search {search!r}; choose one of {', '.join(SEARCHES)}")
     if trials < 1:
         raise ConfigError(f"trials must be >= 1, not {trials}")
-    window, split = window or DataWindow(), split or SplitSpec()
-    if split.protocol != "seed":
+    if split is not None and split.protocol != "seed":
         raise ConfigError(f"tuning runs on the seed split, not the {split.protocol} split")
     if not search_space(kind):
         raise ConfigError(f"{kind} has no parameters to tune")
     if search == "grid" and kind not in GRID_KINDS:
         raise ConfigError(f"the grid is the seed's alpha x lambda for imf; tune {kind} with "
-                          "--search bayes")
+                          "search='bayes'")
+    if engine == "spark" and kind != "imf":
+        raise ConfigError(f"Spark tunes imf only, not {kind}")
+
+
+def tune_ratings(
+    full: Ratings,
+    search: str = "grid",
+    trials: int = 30,
+    base: dict[str, Any] | None = None,
+    *,
+    split: SplitSpec | None = None,
+    on_trial: Callable[[Trial], None] | None = None,
+    engine: str = "local",
+    kind: str = "imf",
+    settings: Settings | None = None,
+) -> TuneResult:
+    """Search the parameters of a model of ``kind`` (``base``: its fixed ones) on ``split``
+    of ``full``. The grid is the seed's alpha x lambda (IMF only, at f = 30 unless ``base``
+    says); "bayes" searches the kind's whole space and eps in ``trials`` trials. ``engine``
+    "spark" fits every trial with ``spark-als`` (IMF only). With ``settings``, write the
+    heatmap into its reports and the best params for ``kind`` (:func:`save_best_params`)."""
+    split = split or SplitSpec()
+    check_search(kind, search, trials, split, engine)
+    check_params(kind, base or {})
     saved_as = kind
     base = {**({"factors": 30} if search == "grid" else {}), **(base or {})}
     if engine == "spark":
-        if kind != "imf":
-            raise ConfigError(f"Spark tunes imf only, not {kind}")
         kind, base = model_for_spark(kind, base)
-    with ratings_reader(settings, engine) as read:
-        full, _, _ = load_split(read, window, split)  # refuses an empty window up front
     if search == "grid":
         done = []
         for params in grid_trials(base):
@@ -169,17 +204,23 @@ def tune(
     else:
         done = bayes_search(full, base, trials, split, on_trial, kind)
     best = min(done, key=lambda t: t["val_epr"])
-    settings.ensure_dirs()
-    heatmap = write_heatmap(done, settings.reports_dir / HEATMAP_FILE, binned=search == "bayes")
-    path = save_best_params(settings, best, search, full, saved_as)
+    heatmap = path = None
+    if settings is not None:
+        settings.ensure_dirs()
+        heatmap = write_heatmap(done, settings.reports_dir / HEATMAP_FILE,
+                                binned=search == "bayes")
+        path = save_best_params(settings, best, search, full, saved_as)
     return TuneResult(done, best, heatmap, path, shape_of(full))
 
 
-def summary(result: TuneResult) -> dict[str, Any]:
-    """One JSON-ready object: the best trial's metrics and params at the top level (as
-    ``dotify evaluate`` prints them), ``best``, every trial, the data's shape and the files."""
-    return {**result.best, **result.data, "best": result.best, "trials": result.trials,
-            "heatmap": str(result.heatmap), "best_params_path": str(result.best_params_path)}
+def check_params(kind: str, params: dict[str, Any], window_fields: bool = False) -> None:
+    """Refuse a parameter ``kind`` does not take, listing those it takes (with
+    ``window_fields``, ``eps`` and ``scaling`` are taken too: they go to the ratings)."""
+    accepted = [*accepted_params(kind), *(FIELDS if window_fields else ())]
+    unknown = [k for k in params if k not in accepted]
+    if unknown:
+        raise ConfigError(f"model {kind!r} takes no parameter {', '.join(map(repr, unknown))}; "
+                          f"it takes {', '.join(accepted) or 'none'}")
 
 
 def save_best_params(settings: Settings, best: Trial, search: str, full: Ratings,
@@ -228,6 +269,23 @@ def load_tuned(settings: Settings, kind: str = "imf") -> tuple[dict[str, Any], d
     fields (``eps``, ``scaling``) go to a :class:`DataWindow`, the rest to the model."""
     params = load_best_params(settings, kind)
     fields = {k: params.pop(k) for k in FIELDS if k in params}
+    return params, fields
+
+
+def tuned_params(settings: Settings, kind: str, given: dict[str, Any] | None = None,
+                 seed: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(model params, window fields) for training ``kind``: its tuned ones
+    (:func:`load_tuned`), then ``seed`` as its ``random_state`` (where it takes one), then
+    ``given``, whose ``eps``/``scaling`` go to the window fields; a parameter the kind does
+    not take is refused."""
+    check_kind(kind)
+    params, fields = load_tuned(settings, kind)
+    if seed is not None and "random_state" in accepted_params(kind):
+        params["random_state"] = seed
+    given = dict(given or {})
+    fields |= {k: given.pop(k) for k in FIELDS if k in given}
+    params |= given
+    check_params(kind, params, window_fields=True)
     return params, fields
 
 
