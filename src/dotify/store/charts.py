@@ -258,26 +258,22 @@ class Store:
         """The song id of each row of each chart (``keys`` are their song keys), inserting
         unknown songs (and their artists) into the transaction; ``fresh`` collects the new
         ids until it commits. Also returns the keys of the new songs."""
-        known, new_songs = self._songs, fresh[0]
+        known = self._songs
         assert known is not None
-        ids = [list(map(known.get, chart_keys)) for chart_keys in keys]
-        missing: dict[str, tuple[str | None, str, str]] = {}
-        for chart, chart_keys, chart_ids in zip(charts_, keys, ids, strict=True):
-            if None in chart_ids:
-                cols = chart.columns
-                for key, song_id, track, title, names in zip(
-                        chart_keys, chart_ids, cols.track_ids, cols.titles, cols.artists,
-                        strict=True):
-                    if song_id is None and key not in new_songs:
-                        missing.setdefault(key, (track, title, names))
+        missing = set().union(*keys).difference(known)
         if missing:
-            self._insert_songs(conn, missing, fresh)
-        if new_songs:
-            ids = [[new_songs[k] if i is None else i for k, i in zip(chart_keys, chart_ids,
-                                                                     strict=True)]
-                   if None in chart_ids else chart_ids
-                   for chart_keys, chart_ids in zip(keys, ids, strict=True)]
-        return ids, set(missing)  # type: ignore[return-value]
+            found: dict[str, tuple[str | None, str, str]] = {}
+            for chart, chart_keys in zip(charts_, keys, strict=True):
+                if missing.isdisjoint(chart_keys):
+                    continue
+                cols = chart.columns
+                for i in sorted(map(chart_keys.index, missing.intersection(chart_keys)
+                                    .difference(found))):  # in the order they come
+                    found[chart_keys[i]] = (cols.track_ids[i], cols.titles[i], cols.artists[i])
+            self._insert_songs(conn, found, fresh)
+            # the cache holds them from now on: a write that fails drops it (_reset)
+            known.update(fresh[0])
+        return [list(map(known.__getitem__, chart_keys)) for chart_keys in keys], missing
 
     def _insert_songs(self, conn: Connection, missing: dict[str, tuple[str | None, str, str]],
                       fresh: tuple[dict[str, int], dict[str, int]]) -> None:
@@ -355,11 +351,16 @@ def _file_values(record: FileRecord) -> dict:
 def _insert_files(conn: Connection, records: list[FileRecord]) -> None:
     if not records:
         return
-    inserted = conn.execute(
-        sa.insert(ingested_files).returning(ingested_files.c.id, sort_by_parameter_order=True),
-        [_file_values(record) for record in records])
-    for record, file_id in zip(records, inserted.scalars().all(), strict=True):
-        record.id = file_id
+    # RETURNING in any order (row by row where it must keep the order): the ids of each path,
+    # in id order, go to its records in theirs
+    inserted = conn.execute(sa.insert(ingested_files).returning(ingested_files.c.path,
+                                                                 ingested_files.c.id),
+                            [_file_values(record) for record in records])
+    ids: dict[str, list[int]] = {}
+    for path, file_id in sorted(inserted.all(), key=lambda row: row[1], reverse=True):
+        ids.setdefault(path, []).append(file_id)
+    for record in records:
+        record.id = ids[record.path].pop()
 
 
 def _update_files(conn: Connection, records: list[FileRecord]) -> None:
