@@ -90,6 +90,9 @@ chart_entries = Table(
     Column("position", Integer, primary_key=True),
     Column("song_id", Integer, ForeignKey("songs.id"), nullable=False),
     Column("streams", BigInteger, nullable=False),
+    # SQLite keeps the rows in the primary key's order, without a rowid and a second tree
+    # for the key: a third smaller and faster to write (a database made before keeps its own)
+    sqlite_with_rowid=False,
 )
 # a song's chart history (the web's song rows); a first big load drops it and builds it
 # again at the end (:meth:`dotify.store.charts.Store.bulk`), much faster than row by row
