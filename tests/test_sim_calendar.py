@@ -1,5 +1,6 @@
 """The simulator's calendar of the real daily charts (each market from its start) and its
-monthly archives: no chart before a market's start, archives that hold the same charts."""
+monthly archives: no chart before a market's start, archives that hold the same charts.
+The tests that simulate are ``slow``, as the simulator's are (``make test`` runs them)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ def test_the_daily_charts_hold_73_markets_each_from_its_start() -> None:
     assert all(PROFILES[m].start is None for m in ("cy", "mc", "mt"))
 
 
+@pytest.mark.slow
 def test_no_market_charts_before_its_start(tmp_path: Path) -> None:
     simulator = Simulator(seed=2, markets=DAILY_MARKETS, start=DAILY_START, real_starts=True)
     for market in DAILY_MARKETS:
@@ -78,6 +80,7 @@ def test_no_market_charts_before_its_start(tmp_path: Path) -> None:
         Simulator(markets=["se", "mc"], real_starts=True)
 
 
+@pytest.mark.slow
 def test_monthly_archives_hold_the_daily_files_and_grow(tmp_path: Path) -> None:
     simulator = Simulator(seed=4, markets=["is", "th"], real_starts=True)
     first, last = date(2017, 8, 21), date(2017, 9, 2)  # Thailand's chart began on the 22nd
