@@ -2,16 +2,28 @@
 
 Sizes and power-law exponents were calibrated on the real 2019-2021 weekly charts of 55
 markets (median daily streams at position 1, and the fall-off from position 1 to 200);
-markets outside that scrape carry rough guesses. A chart's streams at position ``p`` are
+the 21 markets outside that scrape (among them 17 of the 20 that joined the daily charts
+after 2017) carry rough guesses of cluster, size, shape and local weight. The table is part
+of the seed: every market's size weighs where songs come from, so changing a row changes
+every chart. A chart's streams at position ``p`` are
 ``top * ((p + 3) / 4) ** -exponent`` (``tests/test_simulate.py`` holds the simulated US
 medians at positions 1 to 200 near those of the real US daily charts of 2020).
 ``local`` weighs a market's own songs against regional and global ones (Japan and Turkey
 chart mostly their own music, the US little that is not also a global hit).
+
+``start`` is the day a market's real daily top 200 began: 53 markets chart from the first
+day of the daily charts, 2017-01-01; 20 joined later, mostly when Spotify launched there
+(``_STARTS``, from the launch announcements; the days are rough, see the comments). The
+simulator writes a market's charts only from that day when asked to (``real_starts``);
+``DAILY_MARKETS`` lists the 73 markets of the daily charts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+
+DAILY_START = date(2017, 1, 1)  # the first day of the real daily charts
 
 
 @dataclass(frozen=True)
@@ -23,6 +35,7 @@ class Profile:
     exponent: float  # power-law fall-off of streams with position
     local: float = 1.0  # weight of local songs
     churn: float = 15.0  # median new entries per week in the real weekly top 200
+    start: date | None = DAILY_START  # the first day of its real daily chart; None: never
 
 
 # code, cluster, language, top daily streams, exponent, local weight
@@ -117,8 +130,30 @@ _CHURN: dict[str, float] = {
     "uy": 11,
 }
 
+# markets whose daily chart began after 2017-01-01 (the rest of the 73 chart from then on)
+_STARTS: dict[str, date] = {
+    "th": date(2017, 8, 22),  # Spotify's launch
+    "bg": date(2018, 7, 1),  # absent from the 2017 daily charts, present from the first week
+    "ni": date(2018, 7, 1),  # of the 2019 weekly scrape: some day of 2018, mid-year guessed
+    "il": date(2018, 3, 13), "ro": date(2018, 3, 13),  # Israel, Romania, South Africa
+    "vn": date(2018, 3, 13), "za": date(2018, 3, 13),  # and Vietnam: launched together
+    "ae": date(2018, 11, 13), "eg": date(2018, 11, 13),  # the Middle East and
+    "ma": date(2018, 11, 13), "sa": date(2018, 11, 13),  # North Africa launch
+    "in": date(2019, 2, 26),
+    "by": date(2020, 7, 15), "kz": date(2020, 7, 15),  # launched with Russia (whose chart
+    "ru": date(2020, 7, 15), "ua": date(2020, 7, 15),  # ended in 2022: not simulated)
+    "kr": date(2021, 2, 1),
+    "ng": date(2021, 2, 23), "pk": date(2021, 2, 23),  # the 85-market launch of 2021
+    # Andorra's chart shows in the weekly scrape from 2020-09-04 only, on and off; simulated
+    # from 2020-01-01, the simulator's default start, so that its 55 markets chart from there
+    "ad": date(2020, 1, 1),
+}
+_NO_DAILY_CHART = ("cy", "mc", "mt")  # in the registry, never on the daily charts
+
 PROFILES: dict[str, Profile] = {
-    row[0]: Profile(*row, churn=_CHURN.get(row[0], 15.0)) for row in _PROFILES
+    row[0]: Profile(*row, churn=_CHURN.get(row[0], 15.0),
+                    start=None if row[0] in _NO_DAILY_CHART else _STARTS.get(row[0], DAILY_START))
+    for row in _PROFILES
 }
 CODES: tuple[str, ...] = tuple(PROFILES)  # fixed order: indices into it are part of the seed
 CLUSTERS: tuple[str, ...] = tuple(dict.fromkeys(p.cluster for p in PROFILES.values()))
@@ -128,6 +163,11 @@ DEFAULT_MARKETS: tuple[str, ...] = tuple(sorted(
     "ad ar at au be bg bo br ca ch cl co cr cz de dk do ec ee es fi fr gb gr gt hk hn hu id "
     "ie is it jp lt lv mx my ni nl no nz pa pe ph pl pt py se sg sk sv tr tw us uy".split()
 ))
+
+# the 73 markets of the real daily charts (2017 on), in the order of their start, then code
+DAILY_MARKETS: tuple[str, ...] = tuple(sorted(
+    (code for code, p in PROFILES.items() if p.start is not None),
+    key=lambda code: (PROFILES[code].start, code)))
 
 # where global hits come from (the rest: any market, by size)
 GLOBAL_ORIGINS: dict[str, float] = {

@@ -1,10 +1,15 @@
 """The embedded default chart source: realistic synthetic daily charts, ``dotify simulate``.
 
 ``Simulator(seed, markets, start).write(out, start, end)`` writes one file per market per
-day in the legacy spotifycharts.com format, ``<out>/<cc>/regional-<cc>-daily-YYYY-MM-DD.csv``,
-and the planted ground truth beside them in ``<out>/ground_truth.json``. The chart of
-(seed, market, date) never depends on the range asked for (see :mod:`.simworld`), so the
-nightly job can ask for the next days with ``write(out, last + 1 day, today)``.
+day in the legacy spotifycharts.com format, ``<out>/<cc>/regional-<cc>-daily-YYYY-MM-DD.csv``
+(or, with ``monthly=True``, one ``.tar.gz`` of them per market and month, see
+:mod:`.archive`), and the planted ground truth beside them in ``<out>/ground_truth.json``.
+The chart of (seed, market, date) never depends on the range asked for (see :mod:`.world`),
+so the nightly job can ask for the next days with ``write(out, last + 1 day, today)``.
+
+With ``real_starts=True`` a market charts only from the day its real daily chart began
+(``Profile.start``: 2017-01-01 for most, later for the markets Spotify launched after); a
+chart asked for before that day is a ``ValueError``, and a range before it writes nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dotify.charts.sim import archive
 from dotify.charts.sim import season as simseason
 from dotify.charts.sim import world as simworld
 from dotify.charts.sim.markets import CODES, DEFAULT_MARKETS, PROFILES
@@ -69,39 +75,61 @@ class Simulator:
     """Synthetic daily charts for ``markets`` (default: the 55 of the real weekly scrape).
 
     ``start`` is only where :meth:`write` begins by default; the charts themselves depend on
-    the seed, the market and the date alone.
+    the seed, the market and the date alone. ``real_starts``: each market charts only from
+    the day its real daily chart began (``markets.DAILY_MARKETS`` lists the 73 that have one).
     """
 
     def __init__(self, seed: int = 0, markets: Iterable[str] | None = None,
-                 start: date = DEFAULT_START) -> None:
+                 start: date = DEFAULT_START, real_starts: bool = False) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not (
                 0 <= seed < 2**63):
             raise ValueError(f"seed must be a non-negative integer below 2**63, not {seed!r}")
         self.seed = int(seed)
         self.markets: tuple[str, ...] = _codes(DEFAULT_MARKETS if markets is None else markets)
         self.start = start
+        self.real_starts = real_starts
+        if real_starts and (never := [c for c in self.markets if PROFILES[c].start is None]):
+            raise ValueError(f"{', '.join(lookup(c).name for c in never)} never had a daily "
+                             "chart: leave it out, or simulate without real_starts")
         self.songs = SongBook(self.seed)
+
+    def first_day(self, market: str) -> date | None:
+        """The first day ``market`` charts on (None: any day)."""
+        return PROFILES[market].start if self.real_starts else None
+
+    def charting(self, day: date) -> tuple[str, ...]:
+        """The markets that chart on ``day``."""
+        return tuple(c for c in self.markets if (self.first_day(c) or day) <= day)
 
     # -- one chart
 
     def chart(self, market: str, day: date) -> list[ChartRow]:
         """The chart of ``market`` on ``day``, best first."""
-        (code,) = _codes([market])
+        code = self._charting(market, day)
         _, uids, streams = next(self._charts(code, day, day))
         return [ChartRow(i + 1, *self.songs.names(u), int(s), self.songs.track_id(u))
                 for i, (u, s) in enumerate(zip(uids.tolist(), streams.tolist(), strict=True))]
 
     def chart_csv(self, market: str, day: date) -> bytes:
         """The chart of ``market`` on ``day`` as the legacy CSV download."""
-        (code,) = _codes([market])
+        code = self._charting(market, day)
         _, uids, streams = next(self._charts(code, day, day))
         return self._csv(uids, streams)
 
+    def _charting(self, market: str, day: date) -> str:
+        (code,) = _codes([market])
+        first = self.first_day(code)
+        if first is not None and day < first:
+            raise ValueError(f"{lookup(code).name} has no daily chart before {first}, "
+                             f"the day its real chart began (asked for {day})")
+        return code
+
     # -- many charts
 
-    def write(self, out: Path | str, start: date | None = None,
-              end: date | None = None) -> SimulationSummary:
-        """Write every market's daily charts from ``start`` to ``end`` (both included)."""
+    def write(self, out: Path | str, start: date | None = None, end: date | None = None,
+              monthly: bool = False) -> SimulationSummary:
+        """Write every market's daily charts from ``start`` to ``end`` (both included); with
+        ``monthly``, one ``.tar.gz`` per market and month (days already in it are kept)."""
         began = time.perf_counter()
         out = Path(out)
         start = start or self.start
@@ -113,9 +141,7 @@ class Simulator:
         files = rows = 0
         charted: dict[str, set[int]] = {code: set() for code in self.markets}
         for code in self.markets:
-            (out / code).mkdir(parents=True, exist_ok=True)
-            for day, uids, streams in self._charts(code, start, end):
-                chart_path(out, code, day).write_bytes(self._csv(uids, streams))
+            for uids in self._write(out, code, self._first(code, start), end, monthly):
                 files, rows = files + 1, rows + len(uids)
                 charted[code].update(uids.tolist())
         truth = self._merge_truth(old, charted, start, end)
@@ -131,15 +157,39 @@ class Simulator:
         end = end or start + timedelta(days=364)
         charted: dict[str, set[int]] = {code: set() for code in self.markets}
         for code in self.markets:
-            for _, uids, _ in self._charts(code, start, end):
+            for _, uids, _ in self._charts(code, self._first(code, start), end):
                 charted[code].update(uids.tolist())
         return self._merge_truth({}, charted, start, end)
 
     # -- internals
 
+    def _first(self, code: str, start: date) -> date:
+        """The first day from ``start`` on that ``code`` charts."""
+        return max(start, self.first_day(code) or start)
+
+    def _write(self, out: Path, code: str, first: date, end: date,
+               monthly: bool) -> Iterator[np.ndarray]:
+        """Write ``code``'s charts from ``first`` to ``end``, a file a day or an archive a
+        month; yields each day's song uids."""
+        if first > end:
+            return
+        (out / code).mkdir(parents=True, exist_ok=True)
+        month: dict[str, bytes] = {}
+        for day, uids, streams in self._charts(code, first, end):
+            path, data = chart_path(out, code, day), self._csv(uids, streams)
+            if not monthly:
+                path.write_bytes(data)
+            else:
+                month[path.name] = data
+                if day == end or (day + timedelta(days=1)).day == 1:
+                    archive.write_month(archive.month_path(out, code, day), month)
+                    month = {}
+            yield uids
+
     def _charts(self, code: str, start: date, end: date
                 ) -> Iterator[tuple[date, np.ndarray, np.ndarray]]:
-        """(day, song uids best first, streams) for each day, scored BLOCK days at a time."""
+        """(day, song uids best first, streams) for each day, scored BLOCK days at a time
+        (none when ``start`` is after ``end``)."""
         market = CODES.index(code)
         first, last = start.toordinal(), end.toordinal()
         for lo in range(first, last + 1, BLOCK):
@@ -180,8 +230,10 @@ class Simulator:
                      end: date) -> dict:
         """The ground truth: each market's cluster; each song that charted, its attributes
         and its planted ``intensity`` in each market where it charted (popularity times the
-        market's appeal: how much the market streams it, whatever the day)."""
-        markets = {**old.get("markets", {}), **{c: PROFILES[c].cluster for c in self.markets}}
+        market's appeal: how much the market streams it, whatever the day); with
+        ``real_starts``, the markets are those begun by ``end``."""
+        markets = {**old.get("markets", {}), **{c: PROFILES[c].cluster
+                                                for c in self.charting(end)}}
         songs = dict(old.get("songs", {}))
         uids = sorted(set().union(*charted.values()))
         tracks = simworld.track_ids(self.seed, np.array(uids, dtype=np.uint64))
@@ -198,17 +250,22 @@ class Simulator:
                             "intensity": dict(sorted({**before, **intensity[uid]}.items()))}
         first = min(start, date.fromisoformat(old.get("first", start.isoformat())))
         last = max(end, date.fromisoformat(old.get("last", end.isoformat())))
+        starts = {"real_starts": True} if self.real_starts or old.get("real_starts") else {}
         return {"seed": self.seed, "start": self.start.isoformat(), "first": first.isoformat(),
-                "last": last.isoformat(), "markets": dict(sorted(markets.items())), "songs": songs}
+                "last": last.isoformat(), **starts, "markets": dict(sorted(markets.items())),
+                "songs": songs}
 
 
 def simulate(out: Path | str, days: int = 365, markets: Iterable[str] | None = None,
-             seed: int = 0, start: date | None = None) -> SimulationSummary:
-    """Write ``days`` days of charts from ``start`` (default 2020-01-01) into ``out``."""
+             seed: int = 0, start: date | None = None, real_starts: bool = False,
+             monthly: bool = False) -> SimulationSummary:
+    """Write ``days`` days of charts from ``start`` (default 2020-01-01) into ``out``; see
+    :class:`Simulator` for ``real_starts`` and :meth:`Simulator.write` for ``monthly``."""
     if days < 1:
         raise ValueError(f"days must be at least 1, not {days}")
-    simulator = Simulator(seed, markets, start or DEFAULT_START)
-    return simulator.write(out, simulator.start, simulator.start + timedelta(days=days - 1))
+    simulator = Simulator(seed, markets, start or DEFAULT_START, real_starts)
+    return simulator.write(out, simulator.start, simulator.start + timedelta(days=days - 1),
+                           monthly)
 
 
 def _codes(markets: Iterable[str]) -> tuple[str, ...]:
