@@ -101,3 +101,18 @@ def test_monthly_archives_hold_the_daily_files_and_grow(tmp_path: Path) -> None:
     report = ingest_paths(engine, [tmp_path / "once"])
     engine.dispose()
     assert (report.rows, report.files_failed) == (loose.rows, 0)
+
+
+def test_the_nightly_source_pulls_no_chart_before_a_market_starts(tmp_path: Path) -> None:
+    from dotify.charts.sources import SimulatorSource
+    from dotify.config import Settings
+
+    settings = Settings(home=tmp_path / "home")
+    Simulator(seed=2, markets=["se", "th"], real_starts=True).write(
+        settings.simulator_dir, date(2017, 8, 20), date(2017, 8, 22))
+    source = SimulatorSource(settings)
+    days = [date(2017, 8, 21), date(2017, 8, 22), date(2017, 8, 23)]
+    pulls = source.pull({"th": days, "se": days}, tmp_path / "archive", "daily")
+    assert [(p.market, p.day, p.status) for p in pulls] == [
+        ("th", date(2017, 8, 22), "ok"), ("th", date(2017, 8, 23), "ok"),
+        *(("se", day, "ok") for day in days)]

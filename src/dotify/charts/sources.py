@@ -358,9 +358,9 @@ class SimulatorSource:
 
         self.settings = settings
         self.days_per_run = days_per_run
-        seed, markets, start = _simulated(settings.simulator_dir)
+        seed, markets, start, real_starts = _simulated(settings.simulator_dir)
         markets = settings.markets or markets
-        kwargs: dict[str, Any] = {"seed": seed, "markets": markets}
+        kwargs: dict[str, Any] = {"seed": seed, "markets": markets, "real_starts": real_starts}
         if start is not None:
             kwargs["start"] = start
         self.simulator = Simulator(**kwargs)
@@ -376,8 +376,10 @@ class SimulatorSource:
     def pull(self, wanted: Wanted, archive: Path, kind: str) -> list[Pull]:
         pulls = []
         for market, days in wanted.items():
+            first = self.simulator.first_day(market)  # no chart before a market's start
             for day in days:
-                pulls.append(self._pull_one(market, day, archive, kind))
+                if first is None or day >= first:
+                    pulls.append(self._pull_one(market, day, archive, kind))
         return pulls
 
     def _pull_one(self, market: str, day: date, archive: Path, kind: str) -> Pull:
@@ -392,18 +394,19 @@ class SimulatorSource:
         return Pull(market, day, "ok", path=path)
 
 
-def _simulated(folder: Path) -> tuple[int, list[str] | None, date | None]:
-    """Seed, markets and start recorded by ``dotify simulate`` in ``folder``, if any."""
+def _simulated(folder: Path) -> tuple[int, list[str] | None, date | None, bool]:
+    """Seed, markets, start and whether markets chart from their real start, as recorded by
+    ``dotify simulate`` in ``folder``, if any."""
     truth = folder / "ground_truth.json"
     if not truth.exists():
-        return 0, None, None
+        return 0, None, None, False
     try:
         data = json.loads(truth.read_text())
     except (OSError, ValueError) as exc:
         raise SourceError(f"{truth}: cannot be read ({exc})") from exc
     start = data.get("start")
     return (int(data.get("seed", 0)), sorted(data.get("markets", {})) or None,
-            date.fromisoformat(start) if start else None)
+            date.fromisoformat(start) if start else None, bool(data.get("real_starts")))
 
 
 def make_source(settings: Settings) -> Source:
