@@ -26,11 +26,14 @@ from dotify.jobs.nightly import run_nightly
 began = time.perf_counter()
 result = run_nightly(Settings(home=sys.argv[1]))
 usage = resource.getrusage(resource.RUSAGE_SELF)
+with open("/proc/self/status") as status:  # VmHWM: this process's own peak (ru_maxrss of a
+    peak = next((int(line.split()[1]) / 1024 for line in status  # child counts the parent's)
+                 if line.startswith("VmHWM:")), usage.ru_maxrss / 1024)
 print(json.dumps({"seconds": time.perf_counter() - began, "status": result.status,
                   "rows": result.rows, "val_epr": result.val_epr, "error": result.error,
                   "pulls": len(result.pulls), "newest": result.details.get("newest"),
                   "cpu_seconds": usage.ru_utime + usage.ru_stime,
-                  "max_rss_mb": usage.ru_maxrss / 1024}))
+                  "max_rss_mb": peak}))
 """
 
 

@@ -70,8 +70,9 @@ began = time.perf_counter()
 report = ingest_paths(engine, paths)
 seconds = time.perf_counter() - began
 engine.dispose()
+workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the parse workers
 print(json.dumps({"rows": report.rows, "seconds": seconds, "failed": report.files_failed,
-                  "max_rss_mb": peak_mb()}))
+                  "max_rss_mb": peak_mb(), "workers_peak_mb": workers}))
 """
 NIGHTLY = PEAK + """
 import json, sys, time
@@ -216,7 +217,8 @@ def measure(years: int, markets: list[str], workdir: Path, sqlite_only: bool) ->
     db_mb = sum(p.stat().st_size for p in home.glob("dotify.db*")) / 1e6
     record = {"years": years, "markets": len(charting), "rows": loaded["rows"],
               "ingest_rows_per_s": loaded["rows"] / loaded["seconds"],
-              "ingest_peak_mb": loaded["max_rss_mb"], "db_mb": db_mb,
+              "ingest_peak_mb": loaded["max_rss_mb"],
+              "ingest_workers_peak_mb": loaded["workers_peak_mb"], "db_mb": db_mb,
               "charts_mb": sum(p.stat().st_size for p in paths) / 1e6}
     pg = os.environ.get("DOTIFY_BENCH_POSTGRES_URL")
     if pg and not sqlite_only:
@@ -262,8 +264,10 @@ def main() -> int:
                   if "pg_ingest_rows_per_s" in record else "")
             say(f"{years:>2} years x {record['markets']} markets: {record['rows']:,} rows; "
                 f"ingest {record['ingest_rows_per_s']:,.0f} rows/s (peak "
-                f"{record['ingest_peak_mb']:,.0f} MB){pg}; charts {record['charts_mb']:,.0f} "
-                f"MB of .tar.gz; database {record['db_mb']:,.0f} MB; "
+                f"{record['ingest_peak_mb']:,.0f} MB, parse workers "
+                f"{record['ingest_workers_peak_mb']:,.0f} MB){pg}; "
+                f"charts {record['charts_mb']:,.0f} MB of .tar.gz; "
+                f"database {record['db_mb']:,.0f} MB; "
                 f"train {record['train_s']:.1f} s; nightly {record['nightly_s']:.1f} s "
                 f"({record['nightly_status']}, peak {record['nightly_peak_mb']:,.0f} MB); "
                 f"{record['songs']:,} songs; recommend {record['recommend_ms']:.2f} ms; "
