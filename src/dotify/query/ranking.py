@@ -81,6 +81,8 @@ def shortlisted(tastes: Tastes, tree: Node, rows: dict[str, int], discover: bool
     orders = [tastes.ranked(rows[code])[1] for code in raising]
     kept = min((len(order) for order in orders), default=0)
     charted = [] if scale == 1.0 else [tastes.charted(rows[code]) for code in raising]
+    if max(map(len, charted), default=0) * KEPT_SHARE > tastes.n_songs:
+        return None  # a small catalogue: its countries chart too much of it
     beyond = partial(_beyond, tastes, tree, rows, raising, scale)
     seen = np.zeros(tastes.n_songs, dtype=bool)
     if excluded is not None:

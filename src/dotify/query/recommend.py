@@ -258,6 +258,8 @@ def _scores(query: _Query, world: float, columns: np.ndarray) -> np.ndarray:
     own = {code: query.tastes.own_at(row, query.discover, columns)
            for code, row in query.rows.items()}
     value = evaluate(query.tree, lambda c: Value(own[c.code], {}))
+    if not world:  # x - 0 * w is x: no need of the world's taste
+        return value.vector
     return value.vector - world * query.tastes.world_taste(query.discover)[columns]
 
 
@@ -344,8 +346,10 @@ def _excluded(query: _Query) -> np.ndarray:
     if charted is None:
         raise DotifyError("this model has no record of where songs charted, so discover "
                           "(exclude charting songs) is not available; retrain to get it")
-    picked = sp.csr_matrix(charted[sorted(set(query.rows.values()))])
-    return picked.indices[picked.data != 0]
+    charted = charted if isinstance(charted, sp.csr_matrix) else sp.csr_matrix(charted)
+    return np.concatenate([np.empty(0, dtype=np.int64), *(
+        charted.indices[lo:hi][charted.data[lo:hi] != 0] for lo, hi in
+        (charted.indptr[row:row + 2] for row in sorted(set(query.rows.values()))))])
 
 
 def _date_window(artifact: Artifact, since: date | None, until: date | None,
@@ -376,19 +380,21 @@ def _songs(artifact: Artifact, index: np.ndarray, scores: np.ndarray,
     """The songs at ``index`` with their ``scores`` and ``parts`` (one per song of
     ``index``) and their 0-100 matches (scores over ``best``)."""
     meta = artifact.songs
+    titles, artists, urls, keys = (np.asarray(a)[index].tolist() for a in
+                                   (meta.titles, meta.artists, meta.urls, meta.keys))
+    shares = {k: np.broadcast_to(part, len(index)).tolist() for k, part in parts.items()}
     return [
         RecommendedSong(
-            rank=rank,
-            title=str(meta.titles[i]),
-            artists=str(meta.artists[i]),
-            url=str(meta.urls[i]),
-            uri=track_uri(str(meta.urls[i]), str(meta.keys[i])),
-            score=float(scores[j]),
-            contributions={k: float(part[j]) for k, part in parts.items()},
-            match=round(float(np.clip(100.0 * scores[j] / best, 0.0, 100.0)), 1)
-            if best > 0 else 0.0,
+            rank=j + 1,
+            title=str(titles[j]),
+            artists=str(artists[j]),
+            url=str(urls[j]),
+            uri=track_uri(str(urls[j]), str(keys[j])),
+            score=score,
+            contributions={k: share[j] for k, share in shares.items()},
+            match=round(min(max(100.0 * score / best, 0.0), 100.0), 1) if best > 0 else 0.0,
         )
-        for j, (rank, i) in enumerate(zip(range(1, len(index) + 1), index, strict=True))
+        for j, score in enumerate(np.asarray(scores, dtype=np.float64).tolist())
     ]
 
 
