@@ -30,8 +30,9 @@ from dotify.query import recommend as engine
 from dotify.query.arithmetic import parse
 from tests._planted import planted
 
-# (KEPT_SHARE, FIRST_DEPTH): the engine's own, then shortlists of up to half and all songs
-SETTINGS = [(tastes.KEPT_SHARE, ranking.FIRST_DEPTH), (2, 16), (1, 1)]
+# (KEPT_SHARE, FIRST_SHARE): the engine's own, then shortlists of up to half and all songs
+# that start at n songs a country
+SETTINGS = [(tastes.KEPT_SHARE, ranking.FIRST_SHARE), (2, 10**9), (1, 10**9)]
 
 EXPRESSIONS = [
     "Colombia", "Germany", "Japan", "Colombia + Mexico", "Colombia x Mexico",
@@ -63,7 +64,7 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
 def _loosen(monkeypatch: pytest.MonkeyPatch, share: int, first: int) -> None:
     monkeypatch.setattr(tastes, "KEPT_SHARE", share)
     monkeypatch.setattr(ranking, "KEPT_SHARE", share)
-    monkeypatch.setattr(ranking, "FIRST_DEPTH", first)
+    monkeypatch.setattr(ranking, "FIRST_SHARE", first)
 
 
 def _both(art: Artifact, expression: str, monkeypatch: pytest.MonkeyPatch,
@@ -121,7 +122,7 @@ def _planted_artifact(seed: int = 0, pool: int = 400, ties: bool = True) -> Arti
 
 def test_the_shortlist_answers_as_every_song_does(monkeypatch: pytest.MonkeyPatch,
                                                   answers: dict[str, int]) -> None:
-    _loosen(monkeypatch, 2, 16)
+    _loosen(monkeypatch, 2, 10**9)
     art = _planted_artifact()
     for expression in EXPRESSIONS:
         for popularity, discover, n in ((0.0, False, 10), (1.0, True, 200), (0.5, True, 1),
@@ -169,7 +170,7 @@ def test_the_shortlist_keeps_the_date_window(share: int, first: int,
 
 
 def test_without_ties_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    _loosen(monkeypatch, 2, 16)
+    _loosen(monkeypatch, 2, 10**9)
     art = _planted_artifact(seed=2, ties=False)
     for expression in ("Colombia", "Colombia x Germany", "Colombia / Mexico - Japan"):
         for popularity in (0.0, 0.5, 1.0):
@@ -230,7 +231,7 @@ def test_random_models_and_expressions(seed: int, expression: str, popularity: f
 
 def test_a_model_without_streams(monkeypatch: pytest.MonkeyPatch,
                                  answers: dict[str, int]) -> None:
-    _loosen(monkeypatch, 2, 16)
+    _loosen(monkeypatch, 2, 10**9)
     art = _planted_artifact(seed=3)
     art.streams, art.charted = None, None
     for expression in ("Colombia", "Colombia x Germany - Japan", "Colombia + 2 Japan"):
@@ -241,7 +242,7 @@ def test_a_model_without_streams(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_errors_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
-    _loosen(monkeypatch, 2, 16)
+    _loosen(monkeypatch, 2, 10**9)
     art = _planted_artifact(seed=4)
     bare = _planted_artifact(seed=4)
     bare.charted, bare.song_first_date, bare.song_last_date = None, None, None
@@ -290,7 +291,7 @@ def test_a_near_tie_found_early_is_kept_to_the_end(monkeypatch: pytest.MonkeyPat
     finds a song 4e-7 below its second best; it is not shown to hold the top 2 and the next
     one adds only songs that score 0; the song below, with more streams, ties once rounded
     and must come second."""
-    monkeypatch.setattr(ranking, "FIRST_DEPTH", 3)
+    monkeypatch.setattr(ranking, "FIRST_SHARE", 333)  # a first shortlist of 3 songs
     n_songs, k_song, x_song = 1000, 998, 997
     model_tastes = tastes.Tastes.build(np.array(["co"]),
                                        lambda rows: np.tile(np.arange(n_songs, dtype=float),

@@ -40,7 +40,7 @@ TIE_DECIMALS = 6
 MARGIN = 1e-5  # a shortlist holds the top n when all else scores this far below its n-th
 LARGEST = 1e6  # above this an expression's values round too coarsely for MARGIN to hold
 GROWTH = 4  # how much deeper into each country's best songs the next shortlist goes
-FIRST_DEPTH = 4096  # the first depth when no chart narrows the songs (discover mode)
+FIRST_SHARE = 64  # the first depth without charts to narrow the songs (discover): 1/64th
 
 Scores = Callable[[np.ndarray], np.ndarray]  # increasing columns -> their scores, float64
 Allowed = Callable[[np.ndarray], np.ndarray | None]  # columns -> bool mask, or None: all
@@ -88,7 +88,8 @@ def shortlisted(tastes: Tastes, tree: Node, rows: dict[str, int], discover: bool
     if excluded is not None:
         seen[excluded] = True  # never scored
     columns, values, scored = np.empty(0, np.int64), np.empty(0), 0
-    previous, depth = 0, 0 if charted else min(kept, max(FIRST_DEPTH, 16 * n))
+    first = min(kept, max(tastes.n_songs // FIRST_SHARE, n))
+    previous, depth = 0, 0 if charted else first
     while True:  # each time, the songs not scored yet of a deeper shortlist
         fresh = _fresh(seen, charted + [order[previous:depth] for order in orders])
         scored += len(fresh)
@@ -109,16 +110,16 @@ def shortlisted(tastes: Tastes, tree: Node, rows: dict[str, int], discover: bool
         near = values >= kth - 10.0 ** -TIE_DECIMALS  # only these can still make the top
         columns, values = columns[near], values[near]
         # deeper, but no deeper than the n-th best score found so far needs
-        deeper = min(kept, max(FIRST_DEPTH, GROWTH * depth))
+        deeper = min(kept, max(first, GROWTH * depth))
         if k == n:
             deeper = _first(partial(_below, beyond, kth - MARGIN), depth + 1, deeper)
         charted, previous, depth = [], depth, deeper
 
 
 def _first(holds: Callable[[int], bool], low: int, high: int) -> int:
-    """A ``d`` in [low, high], within 1/16 of that range of the least one, for which
+    """A ``d`` in [low, high], within 1/64 of that range of the least one, for which
     ``holds(d)`` (which stays true once true); else ``high``."""
-    close = max(1, (high - low) // 16)
+    close = max(1, (high - low) // 64)
     while high - low > close:
         middle = (low + high) // 2
         low, high = (low, middle) if holds(middle) else (middle + 1, high)
