@@ -63,6 +63,13 @@ def best(scores: np.ndarray, n: int, streams: np.ndarray, allowed: int,
     return candidates[order]
 
 
+def hopeless(tastes: Tastes, rows: dict[str, int]) -> bool:
+    """True when a shortlist would cost about as much as scoring every song: a country of
+    the query (``rows``: code -> row) charted more than ``1 / KEPT_SHARE`` of the songs."""
+    charted = max((len(tastes.charted(row)) for row in rows.values()), default=0)
+    return charted * KEPT_SHARE > tastes.n_songs
+
+
 def shortlisted(tastes: Tastes, tree: Node, rows: dict[str, int], discover: bool, n: int,
                 scores: Scores, streams: np.ndarray, allowed: Allowed | None = None,
                 excluded: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
@@ -81,8 +88,6 @@ def shortlisted(tastes: Tastes, tree: Node, rows: dict[str, int], discover: bool
     orders = [tastes.ranked(rows[code])[1] for code in raising]
     kept = min((len(order) for order in orders), default=0)
     charted = [] if scale == 1.0 else [tastes.charted(rows[code]) for code in raising]
-    if max(map(len, charted), default=0) * KEPT_SHARE > tastes.n_songs:
-        return None  # a small catalogue: its countries chart too much of it
     beyond = partial(_beyond, tastes, tree, rows, raising, scale)
     seen = np.zeros(tastes.n_songs, dtype=bool)
     if excluded is not None:

@@ -27,7 +27,9 @@ Each song gets a ``match`` from 0 to 100: its score over ``B``, the largest scor
 expression could reach (every country at its top song, every subtracted one silent), so
 matches compare across queries and knob settings. Equal scores (to :data:`TIE_DECIMALS`
 places) go to more streams, then to the lower column, so the top ``n`` is never an
-arbitrary pick among equals.
+arbitrary pick among equals. The top ``n`` come from a shortlist of the songs shown to hold
+them, the same as scoring every song would give (:mod:`dotify.query.ranking`): at a million
+songs a query scores a few thousand to some ninety thousand of them.
 Each country's contribution is its share of the score, and the world's share is listed
 apart (:data:`WORLD`): a subtracted country's is never positive.
 
@@ -63,7 +65,7 @@ from dotify.query.arithmetic import (
     parse,
     upper_bound,
 )
-from dotify.query.ranking import LARGEST, TIE_DECIMALS, best, shortlisted
+from dotify.query.ranking import LARGEST, TIE_DECIMALS, best, hopeless, shortlisted
 from dotify.query.tastes import Tastes
 
 log = logging.getLogger("dotify")
@@ -238,6 +240,8 @@ def _from_shortlist(query: _Query) -> tuple[np.ndarray, np.ndarray, float] | Non
     """What :func:`_from_every_song` gives, from a shortlist (:mod:`dotify.query.ranking`);
     None when none is shown to hold the top. For an expression no value of which
     overflows: the errors of :func:`_from_every_song` come first, in its order."""
+    if hopeless(query.tastes, query.rows):
+        return None
     weight = world_weight(query.tree)  # raises what evaluating the expression would
     if not query.rows:
         raise ExpressionError("the expression has no country in it")

@@ -162,18 +162,23 @@ class Tastes:
         return out
 
     def own_at(self, row: int, discover: bool, columns: np.ndarray) -> np.ndarray:
-        """:meth:`own` at some songs only (``columns``: int, increasing), float64: the same
-        values, without a pass over every song."""
+        """:meth:`own` at some songs only (``columns``: int, increasing unless there are
+        fewer of them than songs the country charted), float64: the same values, without a
+        pass over every song."""
         out = self.ranked(row)[0][columns].astype(np.float64)
         if discover or self.chart is None:
             return out
         out *= FILL_IN
         lo, hi = self.chart.indptr[row], self.chart.indptr[row + 1]
-        if len(columns) and hi > lo:  # each charted song looked up among the columns
-            charted = self.chart.indices[lo:hi]
+        charted, data = self.chart.indices[lo:hi], self.chart.data[lo:hi]
+        if len(columns) < len(charted):  # each column looked up among the charted songs
+            at = np.minimum(np.searchsorted(charted, columns), len(charted) - 1)
+            hit = charted[at] == columns
+            out[hit] = data[at[hit]]
+        elif len(charted):  # each charted song looked up among the columns
             at = np.minimum(np.searchsorted(columns, charted), len(columns) - 1)
             hit = columns[at] == charted
-            out[at[hit]] = self.chart.data[lo:hi][hit]
+            out[at[hit]] = data[hit]
         return out
 
     def world_taste(self, discover: bool) -> np.ndarray:
