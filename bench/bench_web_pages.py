@@ -1,16 +1,19 @@
 """What a visitor waits for, in real Chromium against a real ``dotify serve``: the map page
-on the first visit after a start, and the first painted song after Ask.
+on the first visit after a start, the first painted song after Ask, and the country pages.
 
-Publishes the 55 countries x 10,000 songs artifact of ``bench_web.py`` in a throw-away home,
+Publishes the 55 countries x 10,000 songs artifact of ``bench_web.py`` (``--songs`` for
+another size) in a throw-away home,
 starts ``dotify serve`` on 127.0.0.1, waits for ``/healthz`` to name the model, then at once
 opens ``/about`` (the browser's cold start) and ``/map`` in headless Chromium
 (/usr/bin/chromium), timing the map from navigation to the drawn points (the server computes
 the map when it loads the model, before it takes requests). Then it asks
 ``--queries`` three-country expressions on the query page and times each from the form's
 submit to the first song row painted (the next animation frame after it is inserted).
-Prints both, with the aims: map 300 ms, first song 150 ms.
+Last, the server's time for ``/country/<code>`` (similar countries and the top 20) of five
+countries: their first visits, then the median of ten more each.
+Prints them all, with the aims: map 300 ms, first song 150 ms.
 
-    .venv/bin/python bench/bench_web_pages.py [--queries 20]
+    .venv/bin/python bench/bench_web_pages.py [--queries 20] [--songs 10000]
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ def start(home: Path, port: int) -> tuple[subprocess.Popen, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=20)
+    parser.add_argument("--songs", type=int, default=10_000)
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         say(f"web pages: {CHROMIUM} is not installed - skipped")
@@ -73,7 +77,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        names = publish_model(Path(tmp) / "models")
+        names = publish_model(Path(tmp) / "models", n_songs=args.songs)
         port = _free_port()
         proc, up = start(Path(tmp), port)
         base = f"http://127.0.0.1:{port}"
@@ -93,15 +97,35 @@ def main() -> int:
                 asks = [page.evaluate(FIRST_SONG, "{} x {} - {}".format(*rng.sample(names, 3)))
                         for _ in range(args.queries)]
                 browser.close()
+            first, again = country_pages(base, rng.sample(names, 5))
         finally:
             proc.terminate()
             proc.wait(timeout=20)
-    say(f"web pages: 55 x 10,000 artifact, server up in {up:.1f} s")
+    say(f"web pages: 55 x {args.songs:,} artifact, server up in {up:.1f} s")
     say(f"  first visit to /map after the start: {map_ms:.0f} ms to the drawn map "
         "(aim: 300 ms)")
     say(f"  Ask to the first painted song, {len(asks)} queries: median "
         f"{statistics.median(asks):.0f} ms, max {max(asks):.0f} ms (aim: 150 ms)")
+    say(f"  /country/<code>, 5 countries: first visits median {statistics.median(first):.0f} "
+        f"ms (max {max(first):.0f}), then median {statistics.median(again):.0f} ms "
+        f"(max {max(again):.0f})")
     return 0
+
+
+def country_pages(base: str, names: list[str]) -> tuple[list[float], list[float]]:
+    """Milliseconds of the server's answer to each country's page: first visits, then ten
+    more visits each."""
+    from dotify.countries import lookup
+
+    first, again = [], []
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for name in names:
+            path = f"/country/{lookup(name).code}"
+            for visit in range(11):
+                began = time.perf_counter()
+                client.get(path).raise_for_status()
+                (again if visit else first).append(1000 * (time.perf_counter() - began))
+    return first, again
 
 
 if __name__ == "__main__":

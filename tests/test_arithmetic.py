@@ -27,7 +27,9 @@ from dotify.query.arithmetic import (
     _check,
     countries_in,
     evaluate,
+    largest,
     parse,
+    span,
     upper_bound,
 )
 
@@ -369,6 +371,38 @@ def test_parts_always_sum_to_the_vector(tree) -> None:
     total = sum(value.parts.values())
     np.testing.assert_allclose(total, value.vector, rtol=1e-6,
                                atol=1e-9 * max(1.0, float(np.abs(value.vector).max())))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_trees, st.integers(0, 2**32 - 1))
+def test_a_span_holds_every_value(tree, seed: int) -> None:
+    """Values drawn inside each country's range evaluate inside the expression's span, and
+    no part of it is ever larger than :func:`largest` for values in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    codes = sorted({c.code for c in countries_in(tree)})
+    ranges = {c: (float(a), float(b)) for c, (a, b) in
+              ((c, np.sort(rng.random(2))) for c in codes)}
+    values = {c: rng.uniform(*ranges[c], size=200) for c in codes}
+    for c in codes:  # the ends themselves too
+        values[c][:2] = ranges[c]
+    try:
+        got = evaluate(tree, lambda c: values[c.code]).vector
+    except ExpressionError:
+        assume(False)
+        return
+    low, high = span(tree, lambda c: ranges[c.code])
+    slack = 1e-9 * max(1.0, abs(low), abs(high))
+    assert (got >= low - slack).all() and (got <= high + slack).all()
+    assert np.abs(got).max() <= largest(tree, 0.0, 1.0) * (1 + 1e-9) + 1e-12
+
+
+def test_largest_sees_a_part_that_overflows() -> None:
+    assert largest(parse("2 Colombia - Turkey"), 0.0, 1.0) == 2.0
+    assert largest(parse("Colombia / Turkey"), 0.0, 1.0) == 1.0  # each country's 1
+    assert largest(parse("0.5 Colombia / (3 Turkey)"), 0.0, 1.0) == 3.0
+    # the result is finite (a product's negative side counts as 0) but a part is not
+    assert largest(parse("-(1e200 Colombia x 1e200 Turkey) x Germany"), 0.0, 1.0) == np.inf
+    assert largest(parse("(1e308 Colombia - 1e308 Turkey) x 10"), 0.0, 1.0) == np.inf
 
 
 _pieces = st.sampled_from(["Colombia", "co", "x", "X", "*", "×", "/", "÷", "+", "-", "−", "(",

@@ -127,6 +127,46 @@ def test_percentile_power_keeps_only_the_order() -> None:
                                [[(1 / 2) ** 4, 1.0]])  # NaN ranks last
 
 
+def test_ranked_is_the_percentile_power_and_the_best_columns() -> None:
+    rng = np.random.default_rng(6)
+    for trial in range(100):
+        n = int(rng.integers(1, 300))
+        scores = rng.choice([0.0, 1.0, 2.0, np.nan, -np.inf, 5.0], size=n) if trial % 2 \
+            else rng.normal(size=n).astype(np.float32)
+        estimates, order = tastes.ranked(scores, n // 3)
+        finite = np.where(np.isnan(scores), -np.inf, scores.astype(np.float64))
+        expected = ((rankdata(finite, method="max") / n) ** tastes.SHARPNESS).astype(np.float32)
+        np.testing.assert_array_equal(estimates, expected)
+        np.testing.assert_array_equal(tastes.percentile_power(scores[None])[0], expected)
+        assert len(order) == n // 3 and len(set(order.tolist())) == len(order)
+        assert (np.diff(estimates[order]) <= 0).all()  # best first
+        rest = np.setdiff1d(np.arange(n), order)
+        assert not len(order) or not len(rest) or estimates[rest].max() <= estimates[order[-1]]
+
+
+def test_own_at_some_songs_is_own_there(art: Artifact) -> None:
+    rng = np.random.default_rng(7)
+    big = _artifact(country_vectors=rng.normal(size=(len(COUNTRIES), 4)),
+                    song_vectors=rng.normal(size=(300, 4)), songs=_songs(300),
+                    streams=rng.choice([0.0, 0.0, 0.0, 2000.0, 9000.0], size=(len(COUNTRIES), 300)))
+    for model in (art, big):
+        prepared = engine._prepare(model).tastes
+        for row in range(6):
+            for discover in (False, True):
+                whole = prepared.own(row, discover)
+                columns = np.sort(rng.choice(len(whole), len(whole) // 2, replace=False))
+                np.testing.assert_array_equal(prepared.own_at(row, discover, columns),
+                                              whole[columns])
+                assert prepared.own_at(row, discover, columns[:0]).shape == (0,)
+
+
+def test_the_model_world_is_the_mean_estimate(art: Artifact) -> None:
+    prepared = engine._prepare(art).tastes
+    expected = np.mean([_estimates(art)[r].astype(np.float32).astype(np.float64)
+                        for r in range(6)], axis=0)
+    np.testing.assert_array_equal(prepared.model_world, expected)  # kr has no data
+
+
 @pytest.mark.parametrize(("expression", "low", "bound"), [
     ("Colombia", -0.5, 1.0),
     ("2 Colombia", -0.5, 2.0),

@@ -30,7 +30,9 @@ Evaluation (:func:`evaluate`) works element by element on the values it is given
 country (the engine passes each country's taste song by song, see
 :mod:`dotify.query.tastes`), applying each operator's ``apply`` from
 :mod:`dotify.query.algebra`. :func:`upper_bound` gives the largest value an expression can
-reach (each operator's ``span``), the scale of a 0-100 match.
+reach (each operator's ``span``), the scale of a 0-100 match; :func:`span` the range of its
+values for a range of each country's, which bounds the songs a query need not score
+(:mod:`dotify.query.shortlist`).
 """
 
 from __future__ import annotations
@@ -383,24 +385,45 @@ def _evaluate(tree: Node, vector_of: Callable[[Country], np.ndarray | Value]) ->
 def upper_bound(tree: Node, low: float, high: float) -> float:
     """The largest value ``tree`` can take when every country's value lies in
     [``low``, ``high``] (interval arithmetic): the score of a perfect match."""
-    return _span(tree, (low, high))[1]
+    return span(tree, lambda _: (low, high))[1]
 
 
-def _span(tree: Node, leaf: Span) -> Span:
+def span(tree: Node, leaf: Callable[[Country], Span]) -> Span:
+    """The range of ``tree``'s values when each country's values lie in ``leaf(country)``
+    (interval arithmetic with each operator's ``span``: every value that :func:`evaluate`
+    can give lies in it)."""
+    return _span(tree, leaf)
+
+
+def largest(tree: Node, low: float, high: float) -> float:
+    """The largest magnitude any part of ``tree`` can take when every country's value lies
+    in [``low``, ``high``]: inf where a part may overflow."""
+    seen: list[float] = []
+    _span(tree, lambda _: (low, high), seen)
+    return math.inf if any(math.isnan(x) for x in seen) else max(seen)
+
+
+def _span(tree: Node, leaf: Callable[[Country], Span], seen: list[float] | None = None) -> Span:
+    """The range of ``tree``; the largest magnitude of each part's goes into ``seen``."""
     if isinstance(tree, Country):
-        return leaf
-    if isinstance(tree, Number):
-        return tree.value, tree.value
-    if isinstance(tree, Neg):
-        lo, hi = _span(tree.operand, leaf)
-        return -hi, -lo
-    a, b = _span(tree.left, leaf), _span(tree.right, leaf)
-    if tree.op in "*/" and not (countries_in(tree.left) and countries_in(tree.right)):
-        if tree.op == "/":  # over a number (evaluate refuses a number over a country)
-            b = (1.0 / b[0], 1.0 / b[0]) if b[0] else (0.0, 0.0)
-        corners = [x * y for x in a for y in b]  # a number weighs the other side
-        return min(corners), max(corners)
-    return _BY_SIGN[tree.op].span(a, b)
+        out = leaf(tree)
+    elif isinstance(tree, Number):
+        out = tree.value, tree.value
+    elif isinstance(tree, Neg):
+        lo, hi = _span(tree.operand, leaf, seen)
+        out = -hi, -lo
+    else:
+        a, b = _span(tree.left, leaf, seen), _span(tree.right, leaf, seen)
+        if tree.op in "*/" and not (countries_in(tree.left) and countries_in(tree.right)):
+            if tree.op == "/":  # over a number (evaluate refuses a number over a country)
+                b = (1.0 / b[0], 1.0 / b[0]) if b[0] else (0.0, 0.0)
+            corners = [x * y for x in a for y in b]  # a number weighs the other side
+            out = min(corners), max(corners)
+        else:
+            out = _BY_SIGN[tree.op].span(a, b)
+    if seen is not None:
+        seen.append(max(abs(out[0]), abs(out[1])))
+    return out
 
 
 # ---------------------------------------------------------------- the operator table

@@ -27,7 +27,9 @@ Each song gets a ``match`` from 0 to 100: its score over ``B``, the largest scor
 expression could reach (every country at its top song, every subtracted one silent), so
 matches compare across queries and knob settings. Equal scores (to :data:`TIE_DECIMALS`
 places) go to more streams, then to the lower column, so the top ``n`` is never an
-arbitrary pick among equals.
+arbitrary pick among equals. The top ``n`` come from a shortlist of the songs shown to hold
+them, the same as scoring every song would give (:mod:`dotify.query.ranking`): at a million
+songs a query scores a few thousand to some ninety thousand of them.
 Each country's contribution is its share of the score, and the world's share is listed
 apart (:data:`WORLD`): a subtracted country's is never positive.
 
@@ -45,21 +47,30 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from dotify.artifact import Artifact
 from dotify.countries import MARKETS
 from dotify.errors import CountryNotInModelError, DotifyError, ExpressionError
 from dotify.query.algebra import Value
-from dotify.query.arithmetic import Country, countries_in, evaluate, parse, upper_bound
+from dotify.query.arithmetic import (
+    Country,
+    countries_in,
+    evaluate,
+    largest,
+    parse,
+    upper_bound,
+)
+from dotify.query.ranking import LARGEST, TIE_DECIMALS, best, hopeless, shortlisted
 from dotify.query.tastes import Tastes
 
 log = logging.getLogger("dotify")
 
 DEFAULT_POPULARITY = 0.5
-TIE_DECIMALS = 6
 MAX_N = 1000
 _TINY = 1e-12
 WORLD = "the world"  # the name of the world's share in a song's contributions
@@ -173,28 +184,87 @@ def recommend(
     started = time.perf_counter()
     tree = parse(expression)
     prepared = _prepare(artifact)
-    discover, tastes = bool(exclude_charting), prepared.tastes
-    own = {c.code: tastes.own(_row(prepared, c), discover) for c in countries_in(tree)}
-    # every song's score first, without parts; then the parts of the chosen songs alone
-    value = evaluate(tree, lambda c: Value(own[c.code], {}))
-    if value.is_scalar:
-        raise ExpressionError("the expression has no country in it")
-    size = upper_bound(tree, 0.0, 1.0)  # the best score: every country at its top song
-    weight = world_weight(tree)
-    world = (1.0 - popularity) * weight * tastes.world_taste(discover)
-    scores = value.vector - world
-    allowed = _allowed(artifact, prepared, tree, exclude_charting, since, until)
-    if allowed is not None:
-        scores = np.where(allowed, scores, -np.inf)
-    top = _top(scores, n, artifact.songs.streams,
-               len(scores) if allowed is None else int(allowed.sum()))
-    chosen = evaluate(tree, lambda c: _columns(own[c.code], c.name, top))
-    parts = {**chosen.parts, **({WORLD: -world[top]} if weight else {})}  # no world: no part
-    songs = _songs(artifact, top, scores[top], parts, size)
+    rows = {c.code: _row(prepared, c) for c in countries_in(tree)}
+    query = _Query(artifact, prepared.tastes, tree, rows, n, popularity,
+                   bool(exclude_charting), since, until)
+    # scoring every song is needed only when no shortlist is shown to hold the top n
+    found = _from_shortlist(query) if largest(tree, 0.0, 1.0) <= LARGEST else None
+    top, scores, weight = found or _from_every_song(query)
+    # then the parts of the chosen songs alone
+    tastes, order = prepared.tastes, np.argsort(top)
+    back = np.argsort(order)
+    parts = evaluate(tree, lambda c: _columns(
+        tastes.own_at(rows[c.code], query.discover, top[order])[back], c.name)).parts
+    if weight:  # no world: no part
+        parts[WORLD] = -((1.0 - popularity) * weight * tastes.world_taste(query.discover)[top])
+    songs = _songs(artifact, top, scores, parts, upper_bound(tree, 0.0, 1.0))
     log.debug("recommend %r: %d songs in %.2f ms", str(tree), len(songs),
               1e3 * (time.perf_counter() - started))
     text = expression if isinstance(expression, str) else " ".join(expression)
     return Recommendation(text, str(tree), songs, popularity, weight)
+
+
+@dataclass(frozen=True)
+class _Query:
+    """One query on one artifact, as asked."""
+
+    artifact: Artifact
+    tastes: Tastes
+    tree: Any
+    rows: dict[str, int]  # the code of each country of the expression -> its row
+    n: int
+    popularity: float
+    discover: bool
+    since: date | None
+    until: date | None
+
+
+def _from_every_song(query: _Query) -> tuple[np.ndarray, np.ndarray, float]:
+    """(columns, scores) of the best songs, every song scored, and the world weight."""
+    tastes, tree, discover = query.tastes, query.tree, query.discover
+    own = {code: tastes.own(row, discover) for code, row in query.rows.items()}
+    value = evaluate(tree, lambda c: Value(own[c.code], {}))
+    if value.is_scalar:
+        raise ExpressionError("the expression has no country in it")
+    weight = world_weight(tree)
+    scores = value.vector - (1.0 - query.popularity) * weight * tastes.world_taste(discover)
+    allowed = _allowed(query)
+    if allowed is not None:
+        scores = np.where(allowed, scores, -np.inf)
+    top = best(scores, query.n, query.artifact.songs.streams,
+               len(scores) if allowed is None else int(allowed.sum()))
+    return top, scores[top], weight
+
+
+def _from_shortlist(query: _Query) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """What :func:`_from_every_song` gives, from a shortlist (:mod:`dotify.query.ranking`);
+    None when none is shown to hold the top. For an expression no value of which
+    overflows: the errors of :func:`_from_every_song` come first, in its order."""
+    if hopeless(query.tastes, query.rows):
+        return None
+    weight = world_weight(query.tree)  # raises what evaluating the expression would
+    if not query.rows:
+        raise ExpressionError("the expression has no country in it")
+    excluded = _excluded(query) if query.discover else None
+    window = None
+    if query.since is not None or query.until is not None:
+        window = partial(_date_window, query.artifact, query.since, query.until)
+        window(np.empty(0, dtype=np.int64))  # a model without chart dates says so now
+    scores = partial(_scores, query, (1.0 - query.popularity) * weight)
+    found = shortlisted(query.tastes, query.tree, query.rows, query.discover, query.n, scores,
+                        query.artifact.songs.streams, window, excluded)
+    return None if found is None else (*found, weight)
+
+
+def _scores(query: _Query, world: float, columns: np.ndarray) -> np.ndarray:
+    """The scores of the songs at ``columns`` (increasing): the expression on what each
+    country plays less ``world`` times the world's taste, float64, as every song's are."""
+    own = {code: query.tastes.own_at(row, query.discover, columns)
+           for code, row in query.rows.items()}
+    value = evaluate(query.tree, lambda c: Value(own[c.code], {}))
+    if not world:  # x - 0 * w is x: no need of the world's taste
+        return value.vector
+    return value.vector - world * query.tastes.world_taste(query.discover)[columns]
 
 
 def world_weight(tree: Any) -> float:
@@ -262,28 +332,40 @@ def _check_options(n: int, popularity: float) -> None:
         raise ValueError(f"popularity must be between 0 and 1, not {popularity!r}")
 
 
-def _allowed(artifact: Artifact, prepared: _Prepared, tree: Any, exclude_charting: bool,
-             since: date | None, until: date | None) -> np.ndarray | None:
+def _allowed(query: _Query) -> np.ndarray | None:
     """A bool mask of the songs a query may return, or None when every song may."""
     mask: np.ndarray | None = None
-    if exclude_charting:
-        if artifact.charted is None:
-            raise DotifyError("this model has no record of where songs charted, so discover "
-                              "(exclude charting songs) is not available; retrain to get it")
-        rows = sorted({prepared.tastes.rows[c.code] for c in countries_in(tree)})
-        mask = np.asarray(artifact.charted[rows].sum(axis=0)).ravel() == 0
-    if since is not None or until is not None:
-        window = _date_window(artifact, since, until)
+    if query.discover:
+        mask = np.ones(len(query.artifact.songs), dtype=bool)
+        mask[_excluded(query)] = False
+    if query.since is not None or query.until is not None:
+        window = _date_window(query.artifact, query.since, query.until)
         mask = window if mask is None else mask & window
     return mask
 
 
-def _date_window(artifact: Artifact, since: date | None, until: date | None) -> np.ndarray:
-    """Songs whose chart span [first, last] meets [since, until]; unknown dates never do."""
+def _excluded(query: _Query) -> np.ndarray:
+    """The columns a discover query leaves out: the songs its countries charted."""
+    charted = query.artifact.charted
+    if charted is None:
+        raise DotifyError("this model has no record of where songs charted, so discover "
+                          "(exclude charting songs) is not available; retrain to get it")
+    charted = charted if isinstance(charted, sp.csr_matrix) else sp.csr_matrix(charted)
+    return np.concatenate([np.empty(0, dtype=np.int64), *(
+        charted.indices[lo:hi][charted.data[lo:hi] != 0] for lo, hi in
+        (charted.indptr[row:row + 2] for row in sorted(set(query.rows.values()))))])
+
+
+def _date_window(artifact: Artifact, since: date | None, until: date | None,
+                 columns: np.ndarray | None = None) -> np.ndarray:
+    """Songs (all, or those at ``columns``) whose chart span [first, last] meets [since,
+    until]; unknown dates never do."""
     first, last = artifact.song_first_date, artifact.song_last_date
     if first is None or last is None:
         raise DotifyError("this model has no per-song chart dates, so since/until are not "
                           "available; retrain to get them")
+    if columns is not None:
+        first, last = np.asarray(first)[columns], np.asarray(last)[columns]
     keep = np.ones(len(first), dtype=bool)
     if since is not None:
         keep &= np.asarray(last, dtype="datetime64[D]") >= np.datetime64(since, "D")
@@ -292,24 +374,9 @@ def _date_window(artifact: Artifact, since: date | None, until: date | None) -> 
     return keep
 
 
-def _top(scores: np.ndarray, n: int, streams: np.ndarray, allowed: int) -> np.ndarray:
-    """Columns of the best ``n`` of the ``allowed`` finite ``scores``: scores rounded to
-    TIE_DECIMALS places, ties to more streams, then the lower column."""
-    k = min(n, allowed)
-    if k == 0:
-        return np.empty(0, dtype=np.int64)
-    kth = float(np.partition(scores, len(scores) - k)[len(scores) - k])  # the k-th best
-    # rounding moves a score by at most half a unit of the last place: round only these
-    candidates = np.flatnonzero(scores >= kth - 10.0 ** -TIE_DECIMALS)
-    rounded = np.round(scores[candidates], TIE_DECIMALS)
-    order = np.lexsort((candidates, -np.asarray(streams)[candidates].astype(np.float64),
-                        -rounded))[:k]
-    return candidates[order]
-
-
-def _columns(values: np.ndarray, name: str, index: np.ndarray) -> Value:
-    """A country's ``values`` at the songs ``index`` only, as its own part."""
-    return Value(values[index], {name: values[index]})
+def _columns(values: np.ndarray, name: str) -> Value:
+    """A country's ``values`` at some songs, as its own part."""
+    return Value(values, {name: values})
 
 
 def _songs(artifact: Artifact, index: np.ndarray, scores: np.ndarray,
@@ -317,19 +384,21 @@ def _songs(artifact: Artifact, index: np.ndarray, scores: np.ndarray,
     """The songs at ``index`` with their ``scores`` and ``parts`` (one per song of
     ``index``) and their 0-100 matches (scores over ``best``)."""
     meta = artifact.songs
+    titles, artists, urls, keys = (np.asarray(a)[index].tolist() for a in
+                                   (meta.titles, meta.artists, meta.urls, meta.keys))
+    shares = {k: np.broadcast_to(part, len(index)).tolist() for k, part in parts.items()}
     return [
         RecommendedSong(
-            rank=rank,
-            title=str(meta.titles[i]),
-            artists=str(meta.artists[i]),
-            url=str(meta.urls[i]),
-            uri=track_uri(str(meta.urls[i]), str(meta.keys[i])),
-            score=float(scores[j]),
-            contributions={k: float(part[j]) for k, part in parts.items()},
-            match=round(float(np.clip(100.0 * scores[j] / best, 0.0, 100.0)), 1)
-            if best > 0 else 0.0,
+            rank=j + 1,
+            title=str(titles[j]),
+            artists=str(artists[j]),
+            url=str(urls[j]),
+            uri=track_uri(str(urls[j]), str(keys[j])),
+            score=score,
+            contributions={k: share[j] for k, share in shares.items()},
+            match=round(min(max(100.0 * score / best, 0.0), 100.0), 1) if best > 0 else 0.0,
         )
-        for j, (rank, i) in enumerate(zip(range(1, len(index) + 1), index, strict=True))
+        for j, score in enumerate(np.asarray(scores, dtype=np.float64).tolist())
     ]
 
 
