@@ -18,10 +18,11 @@ from dotify.charts import parsing
 from dotify.charts.formats import Chart
 from dotify.charts.ingest import ingest_paths
 from dotify.charts.validate import Columns
-from dotify.errors import ChartFormatError
+from dotify.errors import ChartFormatError, StoreError
 from dotify.store import charts as store_charts
 from dotify.store.charts import Store
 from dotify.store.engine import create_engine
+from dotify.store.schema import chart_entries
 from tests._charts import daily_name, legacy_csv
 from tests.conftest import FIXTURES
 from tests.test_ingest import file_statuses, snapshot
@@ -100,14 +101,39 @@ def test_a_store_that_holds_much_keeps_its_index(store: Store,
         assert not bulk and _has_song_index(store)
 
 
-def test_an_index_left_dropped_is_built_when_the_database_opens(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'd.db'}"
-    engine = create_engine(url)
-    with engine.begin() as conn:  # as a bulk load killed half way leaves it
-        conn.execute(sa.text("DROP INDEX ix_chart_entries_song"))
+def _foreign_keys(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return len(sa.inspect(conn).get_foreign_keys("chart_entries"))
+
+
+def test_a_big_load_checks_every_entry_when_it_ends(store: Store) -> None:
+    with pytest.raises(StoreError, match="refer to no chart or song"), \
+            store.bulk(store_charts.BULK_MIN_ROWS) as bulk:
+        assert bulk
+        with store._begin() as conn:  # unchecked while the load runs
+            store_charts._insert_entries(conn, [(999, 1, 999, 5)])
+    assert _has_song_index(store)
+    with store.engine.begin() as conn:  # mended, the store opens with its keys checked again
+        conn.execute(sa.delete(chart_entries).where(chart_entries.c.chart_id == 999))
+    engine = create_engine(store.engine.url.render_as_string(hide_password=False))
+    assert _foreign_keys(Store(engine)) == 2
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        store_charts._insert_entries(conn, [(998, 1, 998, 5)])
     engine.dispose()
-    engine = create_engine(url)
-    assert _has_song_index(Store(engine))
+
+
+def test_what_a_killed_load_set_aside_comes_back_when_the_database_opens(
+        store: Store) -> None:
+    ingest_paths(store, [("regional-se-daily-2020-01-01.csv", legacy_csv(3))])
+    with store.engine.begin() as conn:  # as a bulk load killed half way leaves it
+        conn.execute(sa.text("DROP INDEX ix_chart_entries_song"))
+        if conn.dialect.name == "postgresql":
+            for fk in sa.inspect(conn).get_foreign_keys("chart_entries"):
+                conn.execute(sa.text(f'ALTER TABLE chart_entries DROP CONSTRAINT "{fk["name"]}"'))
+    assert not _has_song_index(store)
+    engine = create_engine(store.engine.url.render_as_string(hide_password=False))
+    reopened = Store(engine)
+    assert _has_song_index(reopened) and _foreign_keys(reopened) == 2
     engine.dispose()
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 from dotify.charts.formats import MAX_POSITION, Chart, Columns
 from dotify.countries import MARKETS
 from dotify.errors import StoreError
-from dotify.store import aggregate
+from dotify.store import aggregate, bulk
 from dotify.store.schema import (
     artists,
     chart_entries,
@@ -38,7 +38,6 @@ from dotify.store.schema import (
     ingested_files,
     markets,
     song_artists,
-    song_index,
     songs,
 )
 
@@ -113,8 +112,9 @@ class FileRecord:
 Batch = list[tuple[FileRecord, list[Chart]]]
 _UNCHANGED = ChartResult("unchanged", 0, 0)
 # a load of BULK_MIN_ROWS entries or more into a store of at most BULK_MAX_STORED builds the
-# song index once at the end (Store.bulk); a replaced chart's aggregate rows are recomputed
-# without it, by scanning its market's entries, which stays cheap in a store that small
+# song index and checks the foreign keys once at the end (Store.bulk); a replaced chart's
+# aggregate rows are recomputed without the index, by scanning its market's entries, which
+# stays cheap in a store that small
 BULK_MIN_ROWS, BULK_MAX_STORED = 1_000_000, 2_000_000
 _LOOKUP_CHUNK = 300  # charts per lookup query (3 parameters each)
 
@@ -127,6 +127,7 @@ class Store:
         self._songs: dict[str, int] | None = None
         self._artists: dict[str, int] | None = None
         self._markets: set[str] | None = None
+        self._writer: Connection | None = None  # a bulk load's connection (Store.bulk)
 
     # --- writes ----------------------------------------------------------------------
 
@@ -145,7 +146,7 @@ class Store:
         snapshot = [(r.id, r.rows, r.charts_ok, r.charts_unchanged) for r, _ in batch]
         for attempt in range(2):
             try:
-                with self.engine.begin() as conn:
+                with self._begin() as conn:
                     results, fresh = self._write_batch(conn, batch, record_files)
             except sa.exc.IntegrityError as exc:  # another writer added the same song/chart
                 self._reset(batch, snapshot)
@@ -310,23 +311,30 @@ class Store:
     @contextmanager
     def bulk(self, rows: int) -> Iterator[bool]:
         """Around a load of about ``rows`` new chart entries: when that is a big load into a
-        nearly empty store, the song index of the entries is dropped before and built again
-        after (whatever happens in between), instead of growing row by row. Yields whether
-        it did. Each write stays a transaction of its own; a process killed in between
-        leaves the index to :func:`dotify.store.engine.create_engine`, which builds a
-        missing one when the database is next opened."""
+        nearly empty store, its writes go through one connection that builds the entries'
+        song index and checks their foreign keys once, at the end (:mod:`dotify.store.bulk`),
+        instead of row by row. Yields whether it did; each write stays a transaction."""
         with self.engine.connect() as conn:
             stored = _count(conn, charts) * MAX_POSITION
         if rows < BULK_MIN_ROWS or stored > BULK_MAX_STORED:
             yield False
             return
-        with self.engine.begin() as conn:
-            song_index.drop(conn, checkfirst=True)
-        try:
-            yield True
-        finally:
+        with bulk.relaxed(self.engine) as writer:
+            self._writer = writer
+            try:
+                yield True
+            finally:
+                self._writer = None
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        """A transaction on the bulk load's connection, else on a fresh one."""
+        if self._writer is None:
             with self.engine.begin() as conn:
-                song_index.create(conn, checkfirst=True)
+                yield conn
+        else:
+            with self._writer.begin():
+                yield self._writer
 
     # --- reads -----------------------------------------------------------------------
 

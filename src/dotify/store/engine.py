@@ -6,6 +6,7 @@ The one place engines are made (the schema is created once per engine, here); th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,8 +18,10 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from dotify.config import Settings
 from dotify.errors import StoreError
-from dotify.store import aggregate
-from dotify.store.schema import metadata, song_index
+from dotify.store import aggregate, bulk
+from dotify.store.schema import metadata
+
+log = logging.getLogger("dotify")
 
 
 def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -39,8 +42,11 @@ def create_engine(url: str) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     try:
         metadata.create_all(engine)
-        with engine.begin() as conn:  # an index dropped by a bulk load that did not finish
-            song_index.create(conn, checkfirst=True)
+        with engine.connect() as conn:  # what a big load that did not finish set aside
+            try:
+                bulk.repair(conn)
+            except StoreError as exc:  # said, not raised: the charts stay readable
+                log.warning("%s", exc)
         aggregate.ensure(engine)  # a database from before the aggregate gets it built once
     except sa.exc.OperationalError as exc:
         raise StoreError(f"cannot open the database at {engine.url!r}: {exc.orig}") from exc
