@@ -3,7 +3,9 @@
 The history is that of the real daily charts: from 2017-01-01, 73 markets, each from the day
 its chart began (53 from the first day, the rest as Spotify launched there, see
 ``dotify.charts.sim.markets``), so year 1 is 2017 and a size of N years ends on 31 December
-of year N; its market count is that of the markets begun by then. For each size it ingests
+of year N, or at the end of the last whole month before today when that comes first (ten
+years from 2017 reach the present: no chart may lie in the future); its market count is that
+of the markets begun by then. For each size it ingests
 the charts into a fresh SQLite home (and, when ``DOTIFY_BENCH_POSTGRES_URL`` is set and
 ``--sqlite-only`` is not, into a fresh PostgreSQL schema), then trains and publishes the
 default model, runs one nightly job (the simulator's next day), and measures recommend
@@ -91,7 +93,10 @@ def say(line: str) -> None:
 
 
 def last_day(years: int) -> date:
-    return date(START.year + years - 1, 12, 31)
+    """The last day of a size of ``years``: 31 December of its last year, or the end of the
+    last whole month before today when that comes first (no chart lies in the future, and
+    the nightly run's next day is at most today)."""
+    return min(date(START.year + years - 1, 12, 31), date.today().replace(day=1) - timedelta(1))
 
 
 def begun(markets: list[str], years: int) -> list[str]:
