@@ -150,6 +150,25 @@ def test_an_older_database_gets_it_built_on_open(store: Store, tmp_path: Path) -
         engine.dispose()
 
 
+def test_a_database_from_before_the_best_position_gets_it_on_open(store: Store,
+                                                                 tmp_path: Path) -> None:
+    from dotify.store.engine import create_engine
+
+    _chart(tmp_path / "in", "se", "2020-01-03", [("Alpha", 5000), ("Beta", 3000)])
+    _chart(tmp_path / "in", "se", "2020-01-04", [("Beta", 6000), ("Alpha", 100)])
+    assert ingest_paths(store, [tmp_path / "in"]).ok
+    before = _totals(store)
+    assert sorted(row[-1] for row in before.values()) == [1, 1]  # each song's best position
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE song_totals DROP COLUMN best"))
+    engine = create_engine(store.engine.url.render_as_string(hide_password=False))
+    try:
+        assert _totals(Store(engine)) == before
+        assert aggregate.differences(engine) == (0, [])
+    finally:
+        engine.dispose()
+
+
 def test_stats_verify_finds_a_difference_and_rebuild_mends_it(home: Path, tmp_path: Path) -> None:
     _chart(tmp_path / "in", "se", "2020-01-03", [("Alpha", 5000), ("Beta", 3000)])
     runner = CliRunner()

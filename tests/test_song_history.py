@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from dotify.config import Settings
 from dotify.store.engine import opened
@@ -35,6 +36,18 @@ def test_peaks_merge_a_songs_keys_and_prefer_daily_charts(charted: Settings) -> 
                         "tr": Peak(best=40, streams=300, charts=1, kind="weekly")}
     assert found[1] == {"de": Peak(best=5, streams=800, charts=1, kind="daily")}
     assert found[2] == {}
+
+
+def test_peaks_of_single_id_songs_read_no_chart_entry(charted: Settings) -> None:
+    statements: list[str] = []
+    with opened(charted) as engine:
+        sa.event.listen(engine, "before_cursor_execute",
+                        lambda *args: statements.append(str(args[2])))
+        found = song_peaks(engine, [["b"], ["a1"]], ["co", "tr", "de"])
+    assert found == [{"de": Peak(best=5, streams=800, charts=1, kind="daily")},
+                     {"co": Peak(best=1, streams=900 + 1000 + 400, charts=3, kind="daily"),
+                      "tr": Peak(best=40, streams=300, charts=1, kind="weekly")}]
+    assert statements and not any("chart_entries" in s for s in statements), statements
 
 
 def test_peaks_of_other_markets_are_left_out(charted: Settings) -> None:

@@ -1,21 +1,22 @@
 """The ratings aggregate: streams summed per (market, kind, song), kept as charts are written.
 
 The table (:data:`dotify.store.schema.song_totals`) holds, per market, chart kind and song,
-the streams summed over every chart, the number of chart entries (one per chart day) and the
-first and last chart day. It changes in the transaction that writes the charts
+the streams summed over every chart, the number of chart entries (one per chart day), the
+first and last chart day and the best position. It changes in the transaction that writes the charts
 (:class:`dotify.store.charts.Store`), so it is always what the entries say:
 
 * a new chart adds its entries (:func:`add`): streams summed, one more day, the first and
-  last day widened;
+  last day widened, the best position kept;
 * a replaced chart's songs, old and new, are recomputed from the entries (:func:`recompute`);
 * a write that rolls back takes its changes to the aggregate with it.
 
 The ratings read (:func:`dotify.store.totals.chart_totals`) uses it when the data window
 covers the whole history (:func:`covers`), so a nightly run reads the aggregate, not every
-chart entry; other windows (a start or end inside the history, the N most recent rows) read
-the entries. :func:`differences` recomputes it from the entries (``dotify stats --verify``),
-and a database written before the aggregate existed gets it built when it is opened
-(:func:`ensure`).
+chart entry, and so do the song standings of the web's answers
+(:func:`dotify.store.song_history.song_peaks`); other windows (a start or end inside the
+history, the N most recent rows) read the entries. :func:`differences` recomputes it from
+the entries (``dotify stats --verify``), and a database written before the aggregate (or
+its best position) existed gets it built when it is opened (:func:`ensure`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 _CHUNK = 500  # song ids per recompute statement
 _KEY = ("market", "kind", "song_id")
-_VALUES = ("streams", "days", "first_date", "last_date")
+_VALUES = ("streams", "days", "first_date", "last_date", "best")
 
 
 def add(conn: Connection, written: Iterable[tuple[Chart, Sequence[int]]]) -> None:
@@ -53,6 +54,8 @@ def add(conn: Connection, written: Iterable[tuple[Chart, Sequence[int]]]) -> Non
     song = np.fromiter(chain.from_iterable(ids for _, ids in written), np.int64, sum(sizes))
     streams = np.fromiter(chain.from_iterable(c.columns.streams for c, _ in written),
                           np.int64, len(song))
+    position = np.fromiter(chain.from_iterable(c.columns.positions for c, _ in written),
+                           np.int64, len(song))
     day = np.repeat([chart.chart_date.toordinal() for chart, _ in written], sizes)
     group = np.repeat([groups[(chart.market, chart.kind)] for chart, _ in written], sizes)
     key = group.astype(np.int64) << 32 | song  # song ids are below 2**31
@@ -63,21 +66,24 @@ def add(conn: Connection, written: Iterable[tuple[Chart, Sequence[int]]]) -> Non
     days = np.diff(np.r_[starts, len(key)])
     first = np.minimum.reduceat(day[order], starts)
     last = np.maximum.reduceat(day[order], starts)
+    best = np.minimum.reduceat(position[order], starts)
     names = list(groups)
     _upsert(conn, [(*names[k >> 32], k & 0xFFFFFFFF, s, n, date.fromordinal(f),
-                    date.fromordinal(la))
-                   for k, s, n, f, la in zip(key[starts].tolist(), summed.tolist(),
-                                             days.tolist(), first.tolist(), last.tolist(),
-                                             strict=True)])
+                    date.fromordinal(la), b)
+                   for k, s, n, f, la, b in zip(key[starts].tolist(), summed.tolist(),
+                                                days.tolist(), first.tolist(), last.tolist(),
+                                                best.tolist(), strict=True)])
 
 
-_UPSERT = ("INSERT INTO song_totals (market, kind, song_id, streams, days, first_date, last_date)"
-           " VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m})"
+_UPSERT = ("INSERT INTO song_totals"
+           " (market, kind, song_id, streams, days, first_date, last_date, best)"
+           " VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}, {m})"
            " ON CONFLICT (market, kind, song_id) DO UPDATE"
            " SET streams = song_totals.streams + excluded.streams,"
            " days = song_totals.days + excluded.days,"
            " first_date = {least}(song_totals.first_date, excluded.first_date),"
-           " last_date = {greatest}(song_totals.last_date, excluded.last_date)")
+           " last_date = {greatest}(song_totals.last_date, excluded.last_date),"
+           " best = {least}(coalesce(song_totals.best, excluded.best), excluded.best)")
 
 
 def _upsert(conn: Connection, rows: list[tuple]) -> None:
@@ -86,7 +92,7 @@ def _upsert(conn: Connection, rows: list[tuple]) -> None:
     name = conn.dialect.name
     if name == "sqlite":  # SQLite's scalar min() and max(); dates stored as ISO text
         sql = _UPSERT.format(m="?", least="min", greatest="max")
-        rows = [(*row[:5], row[5].isoformat(), row[6].isoformat()) for row in rows]
+        rows = [(*row[:5], row[5].isoformat(), row[6].isoformat(), row[7]) for row in rows]
     elif name == "postgresql":
         sql = _UPSERT.format(m="%s", least="least", greatest="greatest")
     else:
@@ -123,8 +129,14 @@ def rebuild(conn: Connection) -> None:
 
 
 def ensure(engine: Engine) -> None:
-    """Build the aggregate of a database whose charts were written before it existed."""
+    """Build the aggregate of a database whose charts were written before it existed, or
+    before it held each song's best position."""
     with engine.begin() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns(song_totals.name)}
+        if "best" not in columns:
+            conn.execute(sa.text(f"ALTER TABLE {song_totals.name} ADD COLUMN best INTEGER"))
+            rebuild(conn)
+            return
         if conn.execute(sa.select(song_totals.c.song_id).limit(1)).first() is not None:
             return
         if conn.execute(sa.select(chart_entries.c.chart_id).limit(1)).first() is None:
@@ -136,7 +148,8 @@ def _from_entries() -> sa.Select:
     """Per (market, kind, song) of the chart entries: the aggregate's columns."""
     return (sa.select(charts.c.market, charts.c.kind, chart_entries.c.song_id,
                       sa.func.sum(chart_entries.c.streams), sa.func.count(),
-                      sa.func.min(charts.c.chart_date), sa.func.max(charts.c.chart_date))
+                      sa.func.min(charts.c.chart_date), sa.func.max(charts.c.chart_date),
+                      sa.func.min(chart_entries.c.position))
             .select_from(chart_entries.join(charts, chart_entries.c.chart_id == charts.c.id))
             .group_by(charts.c.market, charts.c.kind, chart_entries.c.song_id))
 
@@ -174,9 +187,9 @@ def differences(engine: Engine, limit: int = 20) -> tuple[int, list[dict[str, An
 
 
 def _values(row: Sequence[Any]) -> dict[str, Any]:
-    streams, days, first, last = row
+    streams, days, first, last, best = row
     return {"streams": int(streams), "days": int(days), "first_date": str(_day(first)),
-            "last_date": str(_day(last))}
+            "last_date": str(_day(last)), "best": None if best is None else int(best)}
 
 
 def _day(value: date | str) -> date:

@@ -101,7 +101,7 @@ Index("ix_charts_date", charts.c.chart_date)
 
 # The ratings aggregate, kept in the transaction that writes the charts
 # (:mod:`dotify.store.aggregate`): per (market, kind, song), the streams summed over every
-# chart, the number of charts it is on and its first and last chart day.
+# chart, the number of charts it is on, its first and last chart day and its best position.
 song_totals = Table(
     "song_totals",
     metadata,
@@ -112,6 +112,7 @@ song_totals = Table(
     Column("days", Integer, nullable=False),
     Column("first_date", Date, nullable=False),
     Column("last_date", Date, nullable=False),
+    Column("best", Integer, nullable=True),  # None only in a table from before the column
 )
 
 nightly_runs = Table(

@@ -3,9 +3,12 @@ position day by day. Handed an engine (SQLite or PostgreSQL, the same SQL).
 
 A song of a model may be several store songs merged (one recording under several track
 ids, see :mod:`dotify.learn.recordings`): every function takes the store keys of one song
-together and merges their rows (best position, summed streams). Daily charts are read when
-a market has any for the song, its weekly charts otherwise, so streams are never counted
-twice.
+together and merges their rows (best position, summed streams). Peaks come from the ratings
+aggregate (:mod:`dotify.store.aggregate`), so their cost does not grow with history (a song
+with several ids in a market, which may share a chart, is counted from the entries there);
+positions day by day come from the chart entries. Daily charts
+are read when a market has any for the song, its weekly charts otherwise, so streams are
+never counted twice.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from dotify.store.schema import chart_entries, charts, songs
+from dotify.store.schema import chart_entries, charts, song_totals, songs
 
 KIND_ORDER = ("daily", "weekly")  # the first kind a market has rows of is the one read
 MAX_KEYS = 500  # store keys per call: bound the IN list
@@ -45,8 +48,47 @@ def song_peaks(engine: Engine, songs_keys: Sequence[Sequence[str]],
         return [{} for _ in songs_keys]
     if len(owner) > MAX_KEYS:
         raise ValueError(f"at most {MAX_KEYS} song keys per call, got {len(owner)}")
-    # the index of the song a key belongs to, grouped on from a subquery (PostgreSQL cannot
-    # match a GROUP BY expression that carries bound parameters to the selected one)
+    with engine.connect() as conn:
+        merged, shared = _peaks_from_totals(conn, owner, markets)
+        if shared:  # several ids of one song on one chart count once: those from the entries
+            merged.update(_peaks_from_entries(
+                conn, {k: i for k, i in owner.items() if i in shared}, markets))
+    found: list[dict[str, Peak]] = [{} for _ in songs_keys]
+    for kind in reversed(KIND_ORDER):  # daily written last: it wins where both exist
+        for (i, market, k), peak in merged.items():
+            if k == kind:
+                found[i][market] = peak
+    return found
+
+
+# The index of the song a key belongs to is grouped on from a subquery: PostgreSQL cannot
+# match a GROUP BY expression that carries bound parameters to the selected one.
+
+def _peaks_from_totals(conn: Connection, owner: dict[str, int], markets: Sequence[str],
+                       ) -> tuple[dict[tuple[int, str, str], Peak], set[int]]:
+    """The peaks from the ratings aggregate (a few rows per song and market, however long
+    the history), and the songs with more than one id in a market, whose chart days may
+    overlap there."""
+    t = song_totals
+    rows = (sa.select(sa.case(owner, value=songs.c.key).label("song"), t.c.market, t.c.kind,
+                      t.c.best, t.c.streams, t.c.days)
+            .select_from(t.join(songs, songs.c.id == t.c.song_id))
+            .where(songs.c.key.in_(list(owner)), t.c.market.in_(list(markets)))
+            .subquery())
+    query = (sa.select(rows.c.song, rows.c.market, rows.c.kind, sa.func.min(rows.c.best),
+                       sa.func.sum(rows.c.streams), sa.func.sum(rows.c.days), sa.func.count())
+             .group_by(rows.c.song, rows.c.market, rows.c.kind))
+    peaks, shared = {}, set()
+    for i, market, kind, best, streams, days, ids in conn.execute(query):
+        peaks[(int(i), market, kind)] = Peak(int(best), int(streams or 0), int(days), kind)
+        if ids > 1:
+            shared.add(int(i))
+    return peaks, shared
+
+
+def _peaks_from_entries(conn: Connection, owner: dict[str, int], markets: Sequence[str],
+                        ) -> dict[tuple[int, str, str], Peak]:
+    """The peaks summed from the chart entries, each chart counted once."""
     rows = (
         sa.select(sa.case(owner, value=songs.c.key).label("song"), charts.c.market,
                   charts.c.kind, charts.c.id.label("chart"), chart_entries.c.position,
@@ -59,15 +101,8 @@ def song_peaks(engine: Engine, songs_keys: Sequence[Sequence[str]],
     query = (sa.select(rows.c.song, rows.c.market, rows.c.kind, sa.func.min(rows.c.position),
                        sa.func.sum(rows.c.streams), sa.func.count(sa.distinct(rows.c.chart)))
              .group_by(rows.c.song, rows.c.market, rows.c.kind))
-    with engine.connect() as conn:
-        merged = {(int(i), market, kind): Peak(int(best), int(streams or 0), int(count), kind)
-                  for i, market, kind, best, streams, count in conn.execute(query)}
-    found: list[dict[str, Peak]] = [{} for _ in songs_keys]
-    for kind in reversed(KIND_ORDER):  # daily written last: it wins where both exist
-        for (i, market, k), peak in merged.items():
-            if k == kind:
-                found[i][market] = peak
-    return found
+    return {(int(i), market, kind): Peak(int(best), int(streams or 0), int(count), kind)
+            for i, market, kind, best, streams, count in conn.execute(query)}
 
 
 def song_positions(engine: Engine, keys: Sequence[str], markets: Sequence[str],
