@@ -71,8 +71,12 @@ async def drive(base: str, names: list[str], clients: int, total: int,
         while len(latencies) + errors < total and time.perf_counter() < deadline:
             a, b, c = rng.sample(names, 3)
             began = time.perf_counter()
-            response = await client.post("/api/recommendations",
-                                         json={"expression": f"{a} x {b} - {c}", "n": 10})
+            try:
+                response = await client.post("/api/recommendations",
+                                             json={"expression": f"{a} x {b} - {c}", "n": 10})
+            except httpx.TransportError:  # a dropped connection counts as an error
+                errors += 1
+                continue
             elapsed = time.perf_counter() - began
             if response.status_code == 200 and len(response.json()["songs"]) == 10:
                 latencies.append(elapsed)
