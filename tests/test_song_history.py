@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import sqlalchemy as sa
 
@@ -69,3 +71,29 @@ def test_positions_day_by_day_oldest_first(charted: Settings) -> None:
 def test_too_many_keys_are_refused(charted: Settings) -> None:
     with opened(charted) as engine, pytest.raises(ValueError, match="at most 500"):
         song_peaks(engine, [[f"k{i}"] for i in range(501)], ["co"])
+
+
+def test_peaks_count_each_chart_once_whatever_the_ids_overlap(db_settings: Settings) -> None:
+    rng = random.Random(7)
+    songs_ids = [[f"s{s}i{i}" for i in range(rng.randint(1, 3))] for s in range(12)]
+    rows, positions = [], {}
+    for market in ("co", "tr"):
+        for day in range(1, 21):
+            keys = rng.sample([k for ids in songs_ids for k in ids], 10)
+            for position, key in enumerate(keys, 1):
+                rows.append((market, f"2021-01-{day:02d}", "daily", position, key, 100 - position))
+                positions.setdefault(key, []).append((market, day, position))
+    write_charts(db_settings, rows)
+    shared = [ids for ids in songs_ids if len({(m, d) for k in ids for m, d, _ in positions.get(
+        k, [])}) < sum(len(positions.get(k, [])) for k in ids)]
+    assert len(shared) >= 3  # songs whose ids share charts: counted once
+    expected = []
+    for ids in songs_ids:
+        seen = [p for key in ids for p in positions.get(key, [])]
+        expected.append({market: Peak(
+            best=min(p for m, _, p in seen if m == market),
+            streams=sum(100 - p for m, _, p in seen if m == market),
+            charts=len({d for m, d, _ in seen if m == market}), kind="daily")
+            for market in {m for m, _, _ in seen}})
+    with opened(db_settings) as engine:
+        assert song_peaks(engine, songs_ids, ["co", "tr"]) == expected

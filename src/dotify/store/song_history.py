@@ -3,18 +3,19 @@ position day by day. Handed an engine (SQLite or PostgreSQL, the same SQL).
 
 A song of a model may be several store songs merged (one recording under several track
 ids, see :mod:`dotify.learn.recordings`): every function takes the store keys of one song
-together and merges their rows (best position, summed streams). Peaks come from the ratings
-aggregate (:mod:`dotify.store.aggregate`), so their cost does not grow with history (a song
-with several ids in a market, which may share a chart, is counted from the entries there);
-positions day by day come from the chart entries. Daily charts
-are read when a market has any for the song, its weekly charts otherwise, so streams are
-never counted twice.
+together and merges their rows (best position, summed streams, chart days counted once).
+Peaks come from the ratings aggregate (:mod:`dotify.store.aggregate`), so their cost does not
+grow with history (ids of one song whose spans in a market overlap have the charts of the
+overlap read, to count a shared chart once); positions day by day come from the entries.
+Daily charts are read when a market has any for the song, its weekly charts otherwise, so
+streams are never counted twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -49,10 +50,7 @@ def song_peaks(engine: Engine, songs_keys: Sequence[Sequence[str]],
     if len(owner) > MAX_KEYS:
         raise ValueError(f"at most {MAX_KEYS} song keys per call, got {len(owner)}")
     with engine.connect() as conn:
-        merged, shared = _peaks_from_totals(conn, owner, markets)
-        if shared:  # several ids of one song on one chart count once: those from the entries
-            merged.update(_peaks_from_entries(
-                conn, {k: i for k, i in owner.items() if i in shared}, markets))
+        merged = _peaks(conn, owner, markets)
     found: list[dict[str, Peak]] = [{} for _ in songs_keys]
     for kind in reversed(KIND_ORDER):  # daily written last: it wins where both exist
         for (i, market, k), peak in merged.items():
@@ -61,48 +59,51 @@ def song_peaks(engine: Engine, songs_keys: Sequence[Sequence[str]],
     return found
 
 
-# The index of the song a key belongs to is grouped on from a subquery: PostgreSQL cannot
-# match a GROUP BY expression that carries bound parameters to the selected one.
-
-def _peaks_from_totals(conn: Connection, owner: dict[str, int], markets: Sequence[str],
-                       ) -> tuple[dict[tuple[int, str, str], Peak], set[int]]:
-    """The peaks from the ratings aggregate (a few rows per song and market, however long
-    the history), and the songs with more than one id in a market, whose chart days may
-    overlap there."""
+def _peaks(conn: Connection, owner: dict[str, int], markets: Sequence[str],
+           ) -> dict[tuple[int, str, str], Peak]:
+    """Per (song, market, kind), the peak merged over the song's ids from their rows in the
+    ratings aggregate (a few rows per song and market, however long the history). Where two
+    ids of a song charted in one market over overlapping spans, the charts they shared are
+    counted once, from the chart entries of the overlap only."""
     t = song_totals
-    rows = (sa.select(sa.case(owner, value=songs.c.key).label("song"), t.c.market, t.c.kind,
-                      t.c.best, t.c.streams, t.c.days)
-            .select_from(t.join(songs, songs.c.id == t.c.song_id))
-            .where(songs.c.key.in_(list(owner)), t.c.market.in_(list(markets)))
-            .subquery())
-    query = (sa.select(rows.c.song, rows.c.market, rows.c.kind, sa.func.min(rows.c.best),
-                       sa.func.sum(rows.c.streams), sa.func.sum(rows.c.days), sa.func.count())
-             .group_by(rows.c.song, rows.c.market, rows.c.kind))
-    peaks, shared = {}, set()
-    for i, market, kind, best, streams, days, ids in conn.execute(query):
-        peaks[(int(i), market, kind)] = Peak(int(best), int(streams or 0), int(days), kind)
-        if ids > 1:
-            shared.add(int(i))
-    return peaks, shared
+    query = (sa.select(songs.c.key, t.c.song_id, t.c.market, t.c.kind, t.c.best, t.c.streams,
+                       t.c.days, t.c.first_date, t.c.last_date)
+             .select_from(t.join(songs, songs.c.id == t.c.song_id))
+             .where(songs.c.key.in_(list(owner)), t.c.market.in_(list(markets))))
+    ids: dict[tuple[int, str, str], list[tuple]] = {}
+    for key, song_id, market, kind, best, streams, days, first, last in conn.execute(query):
+        ids.setdefault((owner[key], market, kind), []).append(
+            (song_id, best, int(streams or 0), int(days), _day(first), _day(last)))
+    peaks = {}
+    for (i, market, kind), rows in ids.items():
+        days = sum(row[3] for row in rows)
+        if len(rows) > 1:
+            days -= _shared_charts(conn, market, kind, rows)
+        peaks[(i, market, kind)] = Peak(min(row[1] for row in rows),
+                                        sum(row[2] for row in rows), days, kind)
+    return peaks
 
 
-def _peaks_from_entries(conn: Connection, owner: dict[str, int], markets: Sequence[str],
-                        ) -> dict[tuple[int, str, str], Peak]:
-    """The peaks summed from the chart entries, each chart counted once."""
-    rows = (
-        sa.select(sa.case(owner, value=songs.c.key).label("song"), charts.c.market,
-                  charts.c.kind, charts.c.id.label("chart"), chart_entries.c.position,
-                  chart_entries.c.streams)
-        .select_from(chart_entries.join(charts, charts.c.id == chart_entries.c.chart_id)
-                     .join(songs, songs.c.id == chart_entries.c.song_id))
-        .where(songs.c.key.in_(list(owner)), charts.c.market.in_(list(markets)))
-        .subquery()
-    )
-    query = (sa.select(rows.c.song, rows.c.market, rows.c.kind, sa.func.min(rows.c.position),
-                       sa.func.sum(rows.c.streams), sa.func.count(sa.distinct(rows.c.chart)))
-             .group_by(rows.c.song, rows.c.market, rows.c.kind))
-    return {(int(i), market, kind): Peak(int(best), int(streams or 0), int(count), kind)
-            for i, market, kind, best, streams, count in conn.execute(query)}
+def _shared_charts(conn: Connection, market: str, kind: str, rows: list[tuple]) -> int:
+    """How many chart days the ids of ``rows`` (song id, best, streams, days, first day, last
+    day) counted more than once: charts in their overlap holding two or more of them."""
+    firsts = sorted(row[4] for row in rows)
+    lasts = sorted((row[5] for row in rows), reverse=True)
+    low, high = firsts[1], lasts[1]  # the days at least two of the spans hold
+    if low > high:
+        return 0
+    on_chart = (sa.select(sa.func.count().label("n"))
+                .select_from(chart_entries.join(charts, charts.c.id == chart_entries.c.chart_id))
+                .where(charts.c.market == market, charts.c.kind == kind,
+                       charts.c.chart_date >= low, charts.c.chart_date <= high,
+                       chart_entries.c.song_id.in_([row[0] for row in rows]))
+                .group_by(charts.c.id).subquery())
+    extra = conn.execute(sa.select(sa.func.sum(on_chart.c.n - 1))).scalar()
+    return int(extra or 0)
+
+
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def song_positions(engine: Engine, keys: Sequence[str], markets: Sequence[str],
