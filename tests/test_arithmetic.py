@@ -351,6 +351,7 @@ def test_numbers_fold() -> None:
     np.testing.assert_allclose(value.vector, [3.0, 0.0, 0.0])
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(_trees)
 def test_parts_always_sum_to_the_vector(tree) -> None:
@@ -373,6 +374,7 @@ def test_parts_always_sum_to_the_vector(tree) -> None:
                                atol=1e-9 * max(1.0, float(np.abs(value.vector).max())))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(_trees, st.integers(0, 2**32 - 1))
 def test_a_span_holds_every_value(tree, seed: int) -> None:

@@ -251,6 +251,7 @@ _row = st.tuples(_track | st.just(""), st.text("ab ,\"", max_size=8),
                  st.integers(0, 10**9), st.booleans())
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(st.permutations(range(1, 201)).map(lambda p: p[:50]), st.lists(_row, min_size=50,
                                                                       max_size=50))

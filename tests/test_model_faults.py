@@ -99,6 +99,7 @@ def test_the_cli_says_it_in_one_line_and_exits_2(settings: Settings, name: str,
     assert CORRUPTIONS[name][1] in " ".join(err.split())
 
 
+@pytest.mark.slow
 def test_the_server_keeps_the_good_model_and_does_not_retry_the_bad(
         settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     good = build_artifact(settings.models_dir)

@@ -99,6 +99,7 @@ def test_report_writes_valid_pngs_and_escaped_html(settings: Settings, published
     assert "Longest country vectors" in page and report.notes == []
 
 
+@pytest.mark.slow
 def test_report_says_what_is_missing(settings: Settings, published) -> None:
     report = write_report(settings)
     assert report.page == settings.reports_dir / "index.html"

@@ -82,6 +82,7 @@ def test_http_json_api_with_bearer_token(settings: Settings) -> None:
     assert [r[3] for r in rows[1:]] == ["1503342", "1200001", "990000"]
 
 
+@pytest.mark.slow
 def test_http_concurrency_limit_and_request_rate(settings: Settings) -> None:
     with ChartServer(fixture_csv, delay_s=0.05) as server:
         config = _http_settings(settings.home, server.url_template, http_concurrency=2,

@@ -49,6 +49,7 @@ def published(settings: Settings) -> artifacts.Artifact:
     return build_artifact(settings.models_dir, with_streams=True)
 
 
+@pytest.mark.slow
 def test_songs_carry_home_standings_and_reason(settings: Settings,
                                                published: artifacts.Artifact) -> None:
     write_charts(settings, planted_rows(published))
