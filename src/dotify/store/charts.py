@@ -111,8 +111,10 @@ class FileRecord:
 
 Batch = list[tuple[FileRecord, list[Chart]]]
 _UNCHANGED = ChartResult("unchanged", 0, 0)
-# a load of BULK_MIN_ROWS entries or more into a store of at most BULK_MAX_STORED builds the
-# song index and checks the foreign keys once at the end (Store.bulk); a replaced chart's
+# a load of BULK_MIN_ROWS entries or more into a store of at most BULK_MAX_STORED (and at
+# most a quarter of the load: a load again of what is stored writes little, and building
+# the index again would cost it more than it saves) builds the song index and checks the
+# foreign keys once at the end (Store.bulk); a replaced chart's
 # aggregate rows are recomputed without the index, by scanning its market's entries, which
 # stays cheap in a store that small
 BULK_MIN_ROWS, BULK_MAX_STORED = 1_000_000, 2_000_000
@@ -316,7 +318,7 @@ class Store:
         instead of row by row. Yields whether it did; each write stays a transaction."""
         with self.engine.connect() as conn:
             stored = _count(conn, charts) * MAX_POSITION
-        if rows < BULK_MIN_ROWS or stored > BULK_MAX_STORED:
+        if rows < BULK_MIN_ROWS or stored > min(BULK_MAX_STORED, rows // 4):
             yield False
             return
         with bulk.relaxed(self.engine) as writer:
