@@ -8,7 +8,9 @@ transaction (a chart is never split across two), records every file in ``ingeste
 A bad file adds no rows and does not stop the run; in a many-chart file only the bad charts
 are left out. A chart shorter than its market's recent charts is rejected
 (:mod:`dotify.charts.completeness`), and so is every chart of a file not yet written when the
-file turns out to have changed while it was read.
+file turns out to have changed while it was read. A big load parses small files in worker
+processes while this one writes (:mod:`dotify.charts.parsing`, same result) and goes through
+the store's bulk path (:meth:`dotify.store.charts.Store.bulk`).
 """
 
 from __future__ import annotations
