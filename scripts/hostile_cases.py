@@ -335,7 +335,14 @@ def run_api_cases(tally: Tally, work: Path) -> list[str]:
                 notes.append(f"{method} {path}: {exc!r}")
                 continue
             secure = all(h in answer.headers for h in SECURITY)
-            json_ok = answer.status_code < 400 or "detail" in answer.json()
+            if path.startswith("/api/"):  # the API's errors are JSON with a detail
+                try:
+                    json_ok = answer.status_code < 400 or "detail" in answer.json()
+                except ValueError:
+                    json_ok = False
+            else:  # a page's error is the not-found page, in HTML
+                json_ok = answer.status_code < 400 or "text/html" in answer.headers.get(
+                    "content-type", "")
             if answer.status_code < 500 and secure and json_ok and str(work) not in answer.text:
                 tally.clean += 1
             else:
