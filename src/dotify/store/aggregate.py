@@ -30,7 +30,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from dotify.store.schema import chart_entries, charts, song_totals
+from dotify.store.schema import as_date, chart_entries, charts, song_totals
 
 if TYPE_CHECKING:
     from dotify.charts.formats import Chart
@@ -166,8 +166,8 @@ def covers(conn: Connection, window: DataWindow) -> bool:
     first, last = conn.execute(days).one()
     if first is None:
         return True
-    return ((window.start is None or window.start <= _day(first))
-            and (window.end is None or window.end >= _day(last)))
+    return ((window.start is None or window.start <= as_date(first))
+            and (window.end is None or window.end >= as_date(last)))
 
 
 def differences(engine: Engine, limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
@@ -188,9 +188,5 @@ def differences(engine: Engine, limit: int = 20) -> tuple[int, list[dict[str, An
 
 def _values(row: Sequence[Any]) -> dict[str, Any]:
     streams, days, first, last, best = row
-    return {"streams": int(streams), "days": int(days), "first_date": str(_day(first)),
-            "last_date": str(_day(last)), "best": None if best is None else int(best)}
-
-
-def _day(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return {"streams": int(streams), "days": int(days), "first_date": str(as_date(first)),
+            "last_date": str(as_date(last)), "best": None if best is None else int(best)}

@@ -33,6 +33,7 @@ from dotify.errors import StoreError
 from dotify.store import aggregate, bulk
 from dotify.store.schema import (
     artists,
+    as_date,
     chart_entries,
     charts,
     ingested_files,
@@ -161,7 +162,7 @@ class Store:
             except BaseException:
                 self._reset(batch, snapshot)
                 raise
-            self._songs.update(fresh[0])  # type: ignore[union-attr]
+            # new songs went into the cache in the write (_song_ids); new artists go now
             self._artists.update(fresh[1])  # type: ignore[union-attr]
             return results
         raise AssertionError("unreachable")
@@ -390,7 +391,7 @@ def _find_charts(conn: Connection, wanted: list[Chart]) -> dict[tuple, tuple[int
         query = sa.select(charts.c.id, charts.c.sha256, charts.c.market, charts.c.chart_date,
                           charts.c.kind).where(_CHART_KEY.in_(chunk))
         for chart_id, sha, market, day, kind in conn.execute(query):
-            found[(market, _as_date(day), kind)] = (chart_id, sha)
+            found[(market, as_date(day), kind)] = (chart_id, sha)
     return found
 
 
@@ -416,7 +417,7 @@ def _chart_ids(conn: Connection, writes: list[tuple]) -> list[int]:
                                         charts.c.kind),
             [{"market": c.market, "chart_date": c.chart_date, "kind": c.kind, "sha256": digest,
               "file_id": file_id} for file_id, c, digest in new])
-        ids = {(market, _as_date(day), kind): chart_id
+        ids = {(market, as_date(day), kind): chart_id
                for chart_id, market, day, kind in inserted}
     replaced = [(old, file_id, digest) for _, file_id, _, digest, old in writes if old is not None]
     if replaced:
@@ -483,7 +484,7 @@ def last_chart_dates(engine: Engine, kind: str = "daily") -> dict[str, date]:
     query = (sa.select(charts.c.market, sa.func.max(charts.c.chart_date))
              .where(charts.c.kind == kind).group_by(charts.c.market))
     with engine.connect() as conn:
-        return {market: _as_date(day) for market, day in conn.execute(query)}
+        return {market: as_date(day) for market, day in conn.execute(query)}
 
 
 def chart_days(engine: Engine, kind: str, first: date, last: date
@@ -496,11 +497,7 @@ def chart_days(engine: Engine, kind: str, first: date, last: date
             charts.c.chart_date <= last)).all()
         earliest = conn.execute(sa.select(charts.c.market, sa.func.min(charts.c.chart_date))
                                 .where(charts.c.kind == kind).group_by(charts.c.market)).all()
-    return ([(m, _as_date(d)) for m, d in stored], {m: _as_date(d) for m, d in earliest})
-
-
-def _as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+    return ([(m, as_date(d)) for m, d in stored], {m: as_date(d) for m, d in earliest})
 
 
 def chart_counts(engine: Engine, market: str, max_days: int) -> list[tuple[str, int, int]]:
@@ -550,8 +547,8 @@ def _summary(conn: Connection, top: int) -> dict:
         "entries": _count(conn, chart_entries),
         "songs": _count(conn, songs),
         "artists": _count(conn, artists),
-        "first_date": _as_date(first).isoformat() if first else None,
-        "last_date": _as_date(last).isoformat() if last else None,
+        "first_date": as_date(first).isoformat() if first else None,
+        "last_date": as_date(last).isoformat() if last else None,
         "kinds": kinds,
         "files": files,
         "top_markets": [

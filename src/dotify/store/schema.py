@@ -7,6 +7,8 @@ for the same chart is ingested. Songs are keyed by Spotify track id when known, 
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -91,7 +93,7 @@ chart_entries = Table(
     Column("song_id", Integer, ForeignKey("songs.id"), nullable=False),
     Column("streams", BigInteger, nullable=False),
     # SQLite keeps the rows in the primary key's order, without a rowid and a second tree
-    # for the key: a third smaller and faster to write (a database made before keeps its own)
+    # for the key: smaller and faster to write (a database made before keeps its own)
     sqlite_with_rowid=False,
 )
 # a song's chart history (the web's song rows); a first big load drops it and builds it
@@ -127,3 +129,9 @@ nightly_runs = Table(
     Column("version", String(64), nullable=True),
     Column("details", Text, nullable=True),  # JSON: per-market pulls, metrics, errors
 )
+
+
+def as_date(value: date | str) -> date:
+    """A date column's value as a date: SQLite gives ISO text (a timestamp's too), the other
+    databases dates."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

@@ -7,7 +7,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from dotify.store.schema import chart_entries, charts
+from dotify.store.schema import as_date, chart_entries, charts
 
 Sizes = dict[tuple[str, str], list[tuple[date, int]]]  # (market, kind) -> (day, rows), by day
 
@@ -29,6 +29,6 @@ def recent_chart_sizes(engine: Engine, last: int = 7) -> Sizes:
     sizes: Sizes = {}
     with engine.connect() as conn:
         for market, kind, day, rows in conn.execute(query):
-            day = day if isinstance(day, date) else date.fromisoformat(str(day))
+            day = as_date(day)
             sizes.setdefault((market, kind), []).append((day, int(rows)))
     return sizes

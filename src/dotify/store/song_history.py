@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from dotify.store.schema import chart_entries, charts, song_totals, songs
+from dotify.store.schema import as_date, chart_entries, charts, song_totals, songs
 
 KIND_ORDER = ("daily", "weekly")  # the first kind a market has rows of is the one read
 MAX_KEYS = 500  # store keys per call: bound the IN list
@@ -75,7 +74,7 @@ def _peaks(conn: Connection, owner: dict[str, int], markets: Sequence[str],
     ids: dict[tuple[int, str, str], list[tuple]] = {}
     for key, song_id, market, kind, best, streams, days, first, last in conn.execute(query):
         ids.setdefault((owner[key], market, kind), []).append(
-            (song_id, best, int(streams or 0), int(days), _day(first), _day(last)))
+            (song_id, best, int(streams or 0), int(days), as_date(first), as_date(last)))
     peaks = {}
     for (i, market, kind), rows in ids.items():
         days = sum(row[3] for row in rows)
@@ -102,10 +101,6 @@ def _shared_charts(conn: Connection, market: str, kind: str, rows: list[tuple]) 
                 .group_by(charts.c.id).subquery())
     extra = conn.execute(sa.select(sa.func.sum(on_chart.c.n - 1))).scalar()
     return int(extra or 0)
-
-
-def _day(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def song_positions(engine: Engine, keys: Sequence[str], markets: Sequence[str],
