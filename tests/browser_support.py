@@ -99,3 +99,12 @@ def in_view(page, locator) -> bool:  # type: ignore[no-untyped-def]
     size = page.viewport_size
     return box is not None and box["y"] >= 0 and box["x"] >= 0 \
         and box["y"] + box["height"] <= size["height"] and box["x"] + box["width"] <= size["width"]
+
+
+def type_country(page, text: str):  # type: ignore[no-untyped-def]
+    """On a fresh home page, ``text`` typed key by key into the first country box; the box."""
+    page.goto("/")
+    box = page.locator(".term input.country").first
+    box.click()
+    box.press_sequentially(text)
+    return box

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_support import BROWSER_MARKS, base_url, browser, open_page
+from tests.browser_support import BROWSER_MARKS, base_url, browser, open_page, type_country
 from tests.web_support import XSS_TITLE
 
 pytestmark = BROWSER_MARKS
@@ -97,10 +97,7 @@ def test_unknown_country_shows_an_error_on_the_page(page) -> None:  # type: igno
     assert "Unknown country 'Atlantis'" in error.inner_text()
     assert page.locator("#results").is_hidden()
     # typed into the builder: Enter with no match asks, and the error names the country
-    page.goto("/")
-    box = page.locator(".term input.country").first
-    box.click()
-    box.press_sequentially("Narnia")
+    box = type_country(page, "Narnia")
     box.press("Enter")
     expect(page.locator("#error")).to_contain_text("Narnia")
     assert page.locator("#error").is_visible()

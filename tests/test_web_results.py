@@ -17,6 +17,7 @@ from tests.browser_support import (
     open_page,
     shot,
     sized,
+    type_country,
 )
 from tests.web_support import XSS_ARTISTS, XSS_TITLE
 
@@ -190,10 +191,7 @@ def test_a_typo_gets_a_clickable_suggestion_and_nothing_is_lost(sized) -> None: 
 
 def test_suggestions_name_only_countries_in_the_model(sized) -> None:  # type: ignore[no-untyped-def]
     page = sized
-    page.goto("/")
-    box = page.locator(".term input.country").first
-    box.click()
-    box.press_sequentially("Narnia")
+    box = type_country(page, "Narnia")
     box.press("Enter")
     expect(page.locator("#error")).to_contain_text("Unknown country 'Narnia'")
     named = page.locator("#error .suggestion").all_inner_texts()
@@ -230,10 +228,7 @@ def test_the_songs_box_says_what_it_takes(sized) -> None:  # type: ignore[no-unt
 
 def test_x_after_a_country_in_a_pill_is_the_operator(sized) -> None:  # type: ignore[no-untyped-def]
     page = sized
-    page.goto("/")
-    box = page.locator(".term input.country").first
-    box.click()
-    box.press_sequentially("Colombia")
+    box = type_country(page, "Colombia")
     box.press("Escape")
     box.press_sequentially("x")
     expect(box).to_have_value("Colombia")
