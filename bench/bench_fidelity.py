@@ -1,12 +1,13 @@
 """Fidelity of the answers on the real weekly charts (``../shared/data``), when present.
 
 Ingests ``charts-weekly-2019-2021`` into a scratch home (or reuses ``DOTIFY_BENCH_HOME``),
-trains the default model kind and IMF at its defaults (seed split 0, refit on all), and
-prints for each: validation EPR and the fidelity table of ``dotify fidelity`` (precision@10
-against the chart truth, the local truth and either, single countries and combinations, at
+trains the default model kind and IMF at its defaults (seed split 0, refit on all; the
+pairs charted in the last ``DOTIFY_ACTIVE_DAYS``, as ``dotify train``), and prints for
+each: validation EPR and the fidelity table of ``dotify fidelity`` (precision@10 against
+the chart truth, the local truth and either, single countries and combinations, at
 popularity 0, 0.25, 0.5, 0.75 and 1; the combinations also by kind), then ``dotify top``
-at the default popularity for Japan, Colombia, Turkey, Germany and Taiwan. Skips with a
-message without the data.
+at the default popularity for Japan, Colombia, Turkey, Germany and Taiwan, and four
+combinations. Skips with a message without the data.
 
 Run: ``.venv/bin/python bench/bench_fidelity.py [--kinds bpr-net,imf]``
 """
@@ -25,6 +26,8 @@ say = print  # a benchmark prints its figures
 ARCHIVE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "charts-weekly-2019-2021"
            / "chart_scrapes.tar.gz")
 TOP = ("Japan", "Colombia", "Turkey", "Germany", "Taiwan")
+ASKED = ("Mexico - Spain", "United States - Canada", "Japan x Taiwan",
+         "Colombia x Turkey - Germany")
 
 
 def by_kind(combos: list[str]) -> dict[str, list[str]]:
@@ -53,8 +56,10 @@ def main() -> int:
     from dotify.learn import fidelity
     from dotify.learn.ratings import from_store
     from dotify.learn.training import train
-    from dotify.query.recommend import top
+    from dotify.learn.window import DataWindow
+    from dotify.query.recommend import recommend, top
     from dotify.store.engine import opened
+    from dotify.store.totals import newest_day
 
     cfg = Settings()
     cfg.ensure_dirs()
@@ -64,11 +69,16 @@ def main() -> int:
             ingest_paths(engine, [ARCHIVE])
             (home / "ingested").touch()
             say(f"ingest: {time.perf_counter() - started:.1f} s into {home}")
-        truth = from_store(engine)
+        newest = newest_day(engine)
+    window = DataWindow().active(cfg.active_days, newest)  # what `dotify train` learns
+    say(f"models learn the pairs charted since {window.since} (active days "
+        f"{cfg.active_days}, DOTIFY_ACTIVE_DAYS); the truths are the charts of that window")
     for kind in args.kinds.split(","):
         started = time.perf_counter()
-        result = train(cfg, kind, {})
+        result = train(cfg, kind, {}, window=window)
         model = artifact.load_current(cfg.models_dir)
+        with opened(cfg) as engine:
+            truth = from_store(engine, DataWindow.from_info(model.meta["window"]))
         say(f"\n== {kind}: validation EPR {result.metrics['val_epr']:.4f} "
               f"(filtered {result.metrics['val_epr_filtered']:.4f}), "
               f"{truth.shape[0]} countries x {truth.shape[1]} songs, "
@@ -84,6 +94,9 @@ def main() -> int:
         for country in TOP:
             songs = top(model, country, n=5).songs
             say(f"top {country}: " + "; ".join(f"{s.title} ({s.artists})" for s in songs))
+        for expression in ASKED:
+            songs = recommend(model, expression, n=5).songs
+            say(f"{expression}: " + "; ".join(f"{s.title} ({s.artists})" for s in songs))
     return 0
 
 

@@ -210,3 +210,30 @@ def test_evaluate_by_date(home: Path) -> None:
     assert payload["val_epr"] == pytest.approx((0.0 + 3 / 5) / 2)
     result = CliRunner().invoke(app, ["evaluate", "--before", "2020-01-03"])
     assert "no charts before 2020-01-03" in str(result.exception)
+
+
+def test_models_learn_the_pairs_charted_in_the_last_active_days(
+        home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from dotify.learn.ratings import from_store
+    from dotify.learn.window import DataWindow
+    from tests._planted import insert_charts, insert_planted
+
+    with opened(Settings(home=home)) as engine:
+        insert_planted(engine, weeks=1)
+        insert_charts(engine, ["co", "mx"], [[(9001, 500), (9002, 400)], [(9001, 300)]],
+                      date(2019, 12, 6))  # two songs only an old chart holds
+        last = from_store(engine).info["last_date"]
+        recent = from_store(engine, DataWindow(since=date.fromisoformat(last)))
+        every = from_store(engine)
+    assert recent.shape[1] == every.shape[1] - 2
+    one_day = _json("train", *FAST, "--active-days", "1", "--json")
+    assert one_day["window"]["since"] == last and one_day["n_songs"] == recent.shape[1]
+    assert _json("train", *FAST, "--active-days", "all", "--json")["n_songs"] == every.shape[1]
+    default = _json("train", *FAST, "--json")  # DOTIFY_ACTIVE_DAYS, 365: both charts
+    assert default["n_songs"] == every.shape[1] and default["window"]["since"] is not None
+    monkeypatch.setenv("DOTIFY_ACTIVE_DAYS", "all")
+    assert _json("train", *FAST, "--json")["window"]["since"] is None
+    monkeypatch.setenv("DOTIFY_ACTIVE_DAYS", "1")
+    assert _json("evaluate", *FAST, "--json")["n_songs"] < every.shape[1]
+    code, out, err = _main(capsys, monkeypatch, "train", *FAST, "--active-days", "soon")
+    assert code == 2 and "active days must be a number of days or 'all', not 'soon'" in err

@@ -271,7 +271,10 @@ def test_drop_folder_feeds_the_nightly_job(home: Path, tmp_path: Path) -> None:
 def test_a_nightly_run_reads_the_aggregate_not_the_chart_history(home: Path) -> None:
     import sqlalchemy as sa
 
-    config = _settings(home, backfill_days=6)
+    from dotify.learn.ratings import from_store
+    from dotify.learn.window import DataWindow
+
+    config = _settings(home, backfill_days=6, active_days=3)
     assert run_nightly(config, today=TODAY, kind="imf", params=SMALL).status == "published"
     statements: list[str] = []
 
@@ -289,3 +292,11 @@ def test_a_nightly_run_reads_the_aggregate_not_the_chart_history(home: Path) -> 
     # market's last few charts (to tell a chart cut short), a bounded read
     assert all("row_number()" in s and "r <=" in s.replace('"', "") for s in reads), reads
     assert any("song_totals" in s for s in statements)
+    # the model learnt the pairs charted in the last three days, fewer than the history's
+    model = artifact.load_current(config.models_dir)
+    since = date.fromisoformat(run.details["newest"]) - timedelta(days=2)
+    assert model.meta["window"]["since"] == since.isoformat()
+    engine = engine_for(config)
+    recent, every = from_store(engine, DataWindow(since=since)), from_store(engine)
+    engine.dispose()
+    assert model.meta["n_songs"] == recent.shape[1] < every.shape[1]

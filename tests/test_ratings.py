@@ -83,9 +83,42 @@ def test_date_window_and_kind(charts3: Engine) -> None:
                          ("de", "track00002"): 1000, ("jp", "track00004"): 500,
                          ("jp", "track00001"): 100}
     assert r.info["window"] == {"start": "2020-01-10", "end": "2020-01-10",
-                                "n_top_songs": None, "kind": None}
+                                "n_top_songs": None, "kind": None, "since": None}
     assert r.info["first_date"] == r.info["last_date"] == "2020-01-10"
     assert from_store(charts3, DataWindow(kind="daily")).shape == (0, 0)
+
+
+def test_since_keeps_the_pairs_charted_since_with_their_whole_streams(charts3: Engine) -> None:
+    # pairs last charted on or after D2, each with its streams over the whole window: co's
+    # song 2 (charted on D1 only) is left out; de's song 3 (D1 and D3) keeps both weeks
+    recent = {("co", "track00001"): 9000, ("co", "track00005"): 8000,
+              ("de", "track00002"): 8000, ("de", "track00003"): 4000,
+              ("de", "track00006"): 900, ("jp", "track00004"): 3000,
+              ("jp", "track00001"): 100}
+    from_aggregate = from_store(charts3, DataWindow(since=D2))
+    assert _dense(from_aggregate) == recent
+    assert from_aggregate.info["window"]["since"] == "2020-01-10"
+    # the entries' path (a window the aggregate does not answer) gives the same
+    from_entries = from_store(charts3, DataWindow(n_top_songs=100, since=D2))
+    assert _dense(from_entries) == recent
+    assert _dense(from_store(charts3, DataWindow(since=D3))) == {
+        ("co", "track00005"): 8000, ("de", "track00003"): 4000, ("de", "track00006"): 900}
+    # inside a window: the pairs of the window charted since, summed over the window
+    assert _dense(from_store(charts3, DataWindow(end=D2, since=D2))) == {
+        ("co", "track00001"): 9000, ("co", "track00005"): 2000, ("de", "track00002"): 8000,
+        ("jp", "track00004"): 3000, ("jp", "track00001"): 100}
+    with pytest.raises(ValueError, match="since 2020-01-17 is after end 2020-01-10"):
+        DataWindow(end=D2, since=D3)
+
+
+def test_active_days_count_back_from_the_end_or_the_newest_chart() -> None:
+    assert DataWindow().active(8, D3).since == D2  # the last 8 days hold D2 and D3
+    assert DataWindow().active(7, D3).since == date(2020, 1, 11)
+    assert DataWindow(end=D2).active(1, D3).since == D2  # the window's end first
+    assert DataWindow().active(None, D3).since is None
+    assert DataWindow().active(30, None).since is None  # an empty store: every pair
+    with pytest.raises(ValueError, match="active days must be >= 1 or None, not 0"):
+        DataWindow().active(0, D3)
 
 
 def test_n_top_songs_takes_the_most_recent_chart_rows(charts3: Engine) -> None:

@@ -97,6 +97,8 @@ WINDOWS = [
     {"start": date(2020, 1, 4), "end": date(2020, 1, 10)},
     {"n_top_songs": 150},
     {"n_top_songs": 1000, "kind": "daily", "scaling": "log", "eps": 10.0},
+    {"since": date(2020, 1, 8)},
+    {"end": date(2020, 1, 10), "since": date(2020, 1, 9)},
 ]
 
 

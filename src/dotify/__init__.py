@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         StoreStats,
         TasteMap,
         Tuning,
+        active_since,
         compare,
         evaluate,
         evaluate_model,
@@ -55,10 +56,10 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 __all__ = ["Answer", "Artifact", "Comparison", "DotifyError", "Evaluation", "FidelityTable",
            "Metrics", "Ratings", "Settings", "SimilarCountries", "Split", "StoreStats", "TasteMap",
-           "Tuning", "__version__", "compare", "evaluate", "evaluate_model", "fidelity", "ingest",
-           "load_model", "open_home", "read_ratings", "recommend", "save_model", "similar",
-           "simulate", "split", "stats", "taste_map", "top", "train", "train_model", "tune",
-           "verify_aggregate"]
+           "Tuning", "__version__", "active_since", "compare", "evaluate", "evaluate_model",
+           "fidelity", "ingest", "load_model", "open_home", "read_ratings", "recommend",
+           "save_model", "similar", "simulate", "split", "stats", "taste_map", "top", "train",
+           "train_model", "tune", "verify_aggregate"]
 _EAGER = ("DotifyError", "Settings", "__version__")  # the rest: dotify.api, on first use
 
 def __getattr__(name: str) -> Any:

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     # the nightly job
     backfill_days: int = Field(default=30, ge=1)
     window_days: int | None = Field(default=None, ge=1, description="ratings window; None: all")
+    # what train, evaluate, tune, compare, the demo and the nightly job learn: the (country,
+    # song) pairs charted in the last N days of the window ("all": every pair), so that a
+    # model's size follows the recent charts, not the history
+    active_days: int | None = Field(default=365, ge=1,
+                                    description="learn the pairs charted in the last N days")
     gate_tolerance: float = Field(default=0.01, ge=0.0)
     keep_versions: int = Field(default=5, ge=1)
     nightly_at: str | None = None
@@ -61,6 +66,12 @@ class Settings(BaseSettings):
     spark_jars: str | None = Field(default=None, description="comma-separated jars (JDBC driver)")
     spark_jdbc_url: str | None = Field(default=None, description="read charts over JDBC")
     spark_export_dir: Path | None = Field(default=None, description="Parquet export folder")
+
+    @field_validator("active_days", mode="before")
+    @classmethod
+    def _all_days(cls, value: object) -> object:
+        """``all`` (or nothing) for every pair of the window."""
+        return None if isinstance(value, str) and value.strip().lower() in ("all", "") else value
 
     @field_validator("home", "drop_folder", "spark_export_dir", mode="after")
     @classmethod

@@ -36,7 +36,7 @@ from dotify.api.answers import (
     top,
 )
 from dotify.api.comparison import Comparison, compare
-from dotify.api.data import Split, ingest, open_home, read_ratings, simulate, split
+from dotify.api.data import Split, active_since, ingest, open_home, read_ratings, simulate, split
 from dotify.api.database import StoreStats, stats, verify_aggregate
 from dotify.api.home_models import (
     Evaluation,
@@ -63,6 +63,7 @@ __all__ = [
     "StoreStats",
     "TasteMap",
     "Tuning",
+    "active_since",
     "compare",
     "evaluate",
     "evaluate_model",

@@ -136,7 +136,8 @@ def ingest(home: Settings, *paths: str | Path, market: str | None = None,
 
 def read_ratings(home: Settings, start: date | None = None, end: date | None = None, *,
                  n_top_songs: int | None = None, chart_kind: str | None = None,
-                 eps: float = 1000.0, scaling: str = "log", engine: str = "local") -> Ratings:
+                 eps: float = 1000.0, scaling: str = "log", engine: str = "local",
+                 since: date | None = None) -> Ratings:
     """The countries x songs ratings of the stored charts of a window.
 
     Streams are summed per (country, song) and scaled by ``log(1 + streams / eps)``;
@@ -160,6 +161,9 @@ def read_ratings(home: Settings, start: date | None = None, end: date | None = N
         ``local`` sums the streams in SQL (from the store's ratings aggregate when the
         window holds whole charts); ``spark`` in Spark on ``home.spark_master`` (needs
         ``dotify[spark]``), with the same result.
+    since : date, optional
+        Only the (country, song) pairs charted on or after this day, each with its streams
+        over the whole window: what models learn by default (see :func:`active_since`).
 
     Returns
     -------
@@ -178,9 +182,70 @@ def read_ratings(home: Settings, start: date | None = None, end: date | None = N
     from dotify.learn.training import ratings_reader
     from dotify.learn.window import DataWindow
 
-    window = DataWindow(start, end, n_top_songs, chart_kind, scaling, eps)
+    window = DataWindow(start, end, n_top_songs, chart_kind, scaling, eps, since)
     with ratings_reader(home, engine) as read:
         return read(window)
+
+
+def active_since(home: Settings, active_days: int | str | None = None, *,
+                 end: date | None = None, chart_kind: str | None = None) -> date | None:
+    """The first day of the charts a model learns from: models learn the (country, song)
+    pairs charted in the last ``active_days`` days, so that their size follows the recent
+    charts and not the history.
+
+    Parameters
+    ----------
+    home : Settings
+        From :func:`open_home`.
+    active_days : int or "all", optional
+        Days up to ``end`` (or the newest chart); default ``home.active_days``
+        (``DOTIFY_ACTIVE_DAYS``, 365); ``"all"``: every pair.
+    end : date, optional
+        The window's last day; default the store's newest chart day.
+    chart_kind : {"daily", "weekly"}, optional
+        Count from the newest chart of this kind.
+
+    Returns
+    -------
+    date or None
+        The ``since`` of :func:`read_ratings`; None for every pair (or an empty store).
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> dotify.active_since(home, 30, end=date(2021, 3, 31))
+    datetime.date(2021, 3, 2)
+    >>> dotify.active_since(home, "all") is None
+    True
+    """
+    from dotify.learn.window import DataWindow
+    from dotify.store.engine import opened
+    from dotify.store.totals import newest_day
+
+    days = resolve_active_days(home, active_days)
+    if days is None:
+        return None
+    if end is None:
+        with opened(home) as engine:
+            end = newest_day(engine, chart_kind)
+    return DataWindow(end=end).active(days, end).since
+
+
+def resolve_active_days(home: Settings, active_days: int | str | None) -> int | None:
+    """``active_days`` as a number of days, or None for every pair: None is the home's
+    setting, ``"all"`` every pair; anything else must be a whole number >= 1."""
+    if active_days is None:
+        return home.active_days
+    if isinstance(active_days, str):
+        if active_days.strip().lower() == "all":
+            return None
+        if not active_days.strip().isdigit():
+            raise ValueError(f"active days must be a number of days or 'all', not "
+                             f"{active_days!r}")
+        active_days = int(active_days)
+    if isinstance(active_days, bool) or not isinstance(active_days, int) or active_days < 1:
+        raise ValueError(f"active days must be >= 1 or 'all', not {active_days!r}")
+    return active_days
 
 
 def split(ratings: Ratings, protocol: str = "seed", fraction: float = 0.2,

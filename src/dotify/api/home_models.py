@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from dotify.api.learning import Metrics
@@ -46,7 +46,8 @@ class Evaluation(Metrics):
 
 def train_model(home: Settings, kind: str | None = None, params: dict[str, Any] | None = None,
                 *, start: date | None = None, end: date | None = None,
-                n_top_songs: int | None = None, chart_kind: str | None = None, seed: int = 0,
+                n_top_songs: int | None = None, chart_kind: str | None = None,
+                active_days: int | str | None = None, seed: int = 0,
                 engine: str | None = None, publish: bool = True,
                 progress: Callable[[str], None] | None = None) -> Artifact:
     """Train a model on a home's stored charts, measure it, save it and publish it.
@@ -67,6 +68,9 @@ def train_model(home: Settings, kind: str | None = None, params: dict[str, Any] 
         :func:`read_ratings`), e.g. ``{"factors": 16, "eps": 100.0}``.
     start, end, n_top_songs, chart_kind : optional
         The charts, as in :func:`read_ratings`; default all.
+    active_days : int or "all", optional
+        Learn the (country, song) pairs charted in the window's last N days (see
+        :func:`active_since`); default ``home.active_days`` (365).
     seed : int, default 0
         The split's seed and the model's ``random_state`` (unless ``params`` names one).
     engine : {"local", "spark"}, optional
@@ -104,7 +108,8 @@ def train_model(home: Settings, kind: str | None = None, params: dict[str, Any] 
 
     engine = engine or home.engine
     kind = kind or default_kind(engine)
-    given, window = _tuned(home, kind, params, seed, start, end, n_top_songs, chart_kind)
+    given, window = _tuned(home, kind, params, seed, start, end, n_top_songs, chart_kind,
+                           active_days)
     return training.train(home, kind, given, window=window, split=SplitSpec(seed=seed),
                           engine=engine, publish=publish, progress=progress).artifact
 
@@ -112,7 +117,8 @@ def train_model(home: Settings, kind: str | None = None, params: dict[str, Any] 
 def evaluate_model(home: Settings, kind: str | None = None,
                    params: dict[str, Any] | None = None, *, start: date | None = None,
                    end: date | None = None, n_top_songs: int | None = None,
-                   chart_kind: str | None = None, seed: int = 0, before: date | None = None,
+                   chart_kind: str | None = None, active_days: int | str | None = None,
+                   seed: int = 0, before: date | None = None,
                    progress: Callable[[str], None] | None = None) -> Evaluation:
     """Measure a model kind on a split of a home's stored charts; nothing is saved.
 
@@ -128,8 +134,9 @@ def evaluate_model(home: Settings, kind: str | None = None,
         As in :func:`train`; default ``bpr-net`` (``imf`` when ``home.engine`` is Spark).
     params : dict, optional
         As in :func:`train_model`.
-    start, end, n_top_songs, chart_kind : optional
-        The charts, as in :func:`read_ratings`; default all.
+    start, end, n_top_songs, chart_kind, active_days : optional
+        The charts, as in :func:`train_model`; with ``before``, the active days count back
+        from the day before it.
     seed : int, default 0
         The split's seed and the model's ``random_state`` (unless ``params`` names one).
     before : date, optional
@@ -165,7 +172,9 @@ def evaluate_model(home: Settings, kind: str | None = None,
     from dotify.models import default_kind
 
     kind = kind or default_kind(home.engine)
-    given, window = _tuned(home, kind, params, seed, start, end, n_top_songs, chart_kind)
+    last = before - timedelta(days=1) if before and (end is None or end >= before) else end
+    given, window = _tuned(home, kind, params, seed, start, end, n_top_songs, chart_kind,
+                           active_days, last)
     found = training.evaluate_model(home, kind, given, window=window,
                                     split=SplitSpec.by(before, seed=seed), progress=progress)
     extra = {"kind", "per_country", "params", "split", "history", *DATA_FIELDS,
@@ -178,14 +187,18 @@ def evaluate_model(home: Settings, kind: str | None = None,
 
 def _tuned(home: Settings, kind: str, params: dict[str, Any] | None, seed: int,
            start: date | None, end: date | None, n_top_songs: int | None,
-           chart_kind: str | None) -> tuple[dict[str, Any], DataWindow]:
-    """The model's params and the data window: the kind's tuned ones under ``params``."""
+           chart_kind: str | None, active_days: int | str | None,
+           last: date | None = None) -> tuple[dict[str, Any], DataWindow]:
+    """The model's params and the data window: the kind's tuned ones under ``params``, the
+    pairs charted in the last ``active_days`` up to ``last`` (default ``end``)."""
+    from dotify.api.data import active_since
     from dotify.learn.tuning import tuned_params
     from dotify.learn.window import DataWindow
 
     given, fields = tuned_params(home, kind, params, seed)
+    since = active_since(home, active_days, end=last or end, chart_kind=chart_kind)
     return given, DataWindow.with_fields(fields, start=start, end=end, n_top_songs=n_top_songs,
-                                         kind=chart_kind)
+                                         kind=chart_kind, since=since)
 
 
 def save_model(home: Settings, model: Artifact, metrics: Metrics | None = None,

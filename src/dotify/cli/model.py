@@ -15,6 +15,7 @@ from dotify.api.tuning import GRID_KINDS
 from dotify.cli._app import app, console, settings
 from dotify.cli.options import (
     DATE_FORMATS,
+    ActiveOpt,
     EndOpt,
     EngineOpt,
     JdbcUrlOpt,
@@ -94,8 +95,8 @@ def train_command(
     ctx: typer.Context, model: _MODEL = None, factors: _FACTORS = None, alpha: _ALPHA = None,
     lam: _LAMBDA = None, eps: _EPS = None, iterations: _ITER = None, seed: SeedOpt = 0,
     param: _PARAM = None, start: StartOpt = None, end: EndOpt = None,
-    n_top_songs: TopOpt = None, engine: EngineOpt = None, spark_master: SparkMasterOpt = None,
-    jdbc_url: JdbcUrlOpt = None,
+    n_top_songs: TopOpt = None, active_days: ActiveOpt = None, engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None, jdbc_url: JdbcUrlOpt = None,
     publish: Annotated[bool, typer.Option(help="Make it the live model.")] = True,
     as_json: JsonOpt = False,
 ) -> None:
@@ -104,7 +105,8 @@ def train_command(
     given = given_params(factors, alpha, lam, eps, iterations, param)
     with bad_values():
         saved = api.train_model(cfg, model, given, start=day(start), end=day(end),
-                                n_top_songs=n_top_songs, seed=seed, publish=publish,
+                                n_top_songs=n_top_songs, active_days=active_days, seed=seed,
+                                publish=publish,
                                 progress=_progress(as_json))
     payload = {"version": saved.version, "published": publish, "kind": saved.kind,
                "engine": cfg.engine, "params": saved.model.params, **saved.meta["metrics"],
@@ -120,7 +122,7 @@ def evaluate_command(
     ctx: typer.Context, model: _MODEL = None, factors: _FACTORS = None, alpha: _ALPHA = None,
     lam: _LAMBDA = None, eps: _EPS = None, iterations: _ITER = None, seed: SeedOpt = 0,
     param: _PARAM = None, start: StartOpt = None, end: EndOpt = None,
-    n_top_songs: TopOpt = None,
+    n_top_songs: TopOpt = None, active_days: ActiveOpt = None,
     per_country: Annotated[bool, typer.Option(help="Add the per-country breakdown.")] = False,
     before: Annotated[datetime | None, typer.Option(
         formats=DATE_FORMATS, help="Split by date: train before it, validate on songs new after.")
@@ -131,7 +133,8 @@ def evaluate_command(
     given = given_params(factors, alpha, lam, eps, iterations, param)
     with bad_values():
         found = api.evaluate_model(settings(ctx), model, given, start=day(start), end=day(end),
-                                   n_top_songs=n_top_songs, seed=seed, before=day(before),
+                                   n_top_songs=n_top_songs, active_days=active_days,
+                                   seed=seed, before=day(before),
                                    progress=_progress(as_json))
     result = found.to_dict()
     if not per_country:
@@ -150,8 +153,8 @@ def tune_command(
     trials: Annotated[int, typer.Option(min=1, help="Trials of the bayes search.")] = 30,
     factors: _FACTORS = None, alpha: _ALPHA = None, lam: _LAMBDA = None, eps: _EPS = None,
     iterations: _ITER = None, seed: SeedOpt = 0, param: _PARAM = None, start: StartOpt = None,
-    end: EndOpt = None, n_top_songs: TopOpt = None, engine: EngineOpt = None,
-    spark_master: SparkMasterOpt = None, jdbc_url: JdbcUrlOpt = None,
+    end: EndOpt = None, n_top_songs: TopOpt = None, active_days: ActiveOpt = None,
+    engine: EngineOpt = None, spark_master: SparkMasterOpt = None, jdbc_url: JdbcUrlOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Search a model's parameters; save the best for `dotify train` and draw the EPR heatmap."""
@@ -166,8 +169,9 @@ def tune_command(
     scale = {k: fixed.pop(k) for k in ("eps", "scaling") if k in fixed}  # the ratings'
     say, names = _progress(as_json), [*search_space(kind), "eps"]
     with bad_values():
+        since = api.active_since(cfg, active_days, end=day(end))
         ratings = api.read_ratings(cfg, day(start), day(end), n_top_songs=n_top_songs,
-                                   engine=cfg.engine, **scale)
+                                   engine=cfg.engine, since=since, **scale)
         result = api.tune(ratings, kind, search, trials, seed, cfg, engine=cfg.engine,
                           on_trial=lambda t: say(_trial_line(t, names)), **fixed)
     if as_json:

@@ -12,7 +12,7 @@ from rich.table import Table
 from dotify import api
 from dotify.api.comparison import MODELS
 from dotify.cli._app import app, console, settings
-from dotify.cli.options import EndOpt, JsonOpt, StartOpt, TopOpt, bad_values, day
+from dotify.cli.options import ActiveOpt, EndOpt, JsonOpt, StartOpt, TopOpt, bad_values, day
 
 
 @app.command("compare")
@@ -29,13 +29,16 @@ def compare_command(
         min=0, help="Tune every model first with this many trials of its own search, on a "
         "split of the training part (0: every model at its defaults).")] = 0,
     start: StartOpt = None, end: EndOpt = None, n_top_songs: TopOpt = None,
-    as_json: JsonOpt = False,
+    active_days: ActiveOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Train IMF, the networks and the baselines on one split, each with the same tuning
     budget; print one table."""
     kinds = [k.strip() for k in models.split(",") if k.strip()]
     with bad_values():
-        ratings = api.read_ratings(settings(ctx), day(start), day(end), n_top_songs=n_top_songs)
+        cfg = settings(ctx)
+        since = api.active_since(cfg, active_days, end=day(end))
+        ratings = api.read_ratings(cfg, day(start), day(end), n_top_songs=n_top_songs,
+                                   since=since)
         table = api.compare(
             ratings, kinds, split, fraction, seed, epochs=epochs, tune=tune,
             progress=lambda message: console.print(f"[dim]{message}[/dim]", highlight=False))

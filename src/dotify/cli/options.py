@@ -23,6 +23,9 @@ StartOpt = Annotated[datetime | None, typer.Option(formats=DATE_FORMATS,
 EndOpt = Annotated[datetime | None, typer.Option(formats=DATE_FORMATS, help="Last chart day.")]
 TopOpt = Annotated[int | None, typer.Option("--n-top-songs", min=1,
                                             help="Only the N most recent chart rows.")]
+ActiveOpt = Annotated[str | None, typer.Option(
+    "--active-days", help="Learn the (country, song) pairs charted in the last N days of the "
+    "window, or all (default DOTIFY_ACTIVE_DAYS or 365).")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the split and of the model.")]
 EngineOpt = Annotated[str | None, typer.Option(
     "--engine", help="local, or spark: Spark builds the ratings and trains imf as spark-als "

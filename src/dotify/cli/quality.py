@@ -41,7 +41,7 @@ def fidelity_command(
     model = api.load_model(cfg)
     window = DataWindow.from_info(model.meta.get("window"))  # the model's own charts
     truth = api.read_ratings(cfg, window.start, window.end, n_top_songs=window.n_top_songs,
-                             chart_kind=window.kind)
+                             chart_kind=window.kind, since=window.since)
     with bad_values():
         rows = api.fidelity(model, truth, None if expressions is None else _read(expressions),
                             popularity or POPULARITIES, n, discover)

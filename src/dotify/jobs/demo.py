@@ -14,12 +14,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dotify import artifact
 from dotify.config import Settings
 from dotify.store.charts import count_charts
 from dotify.store.engine import opened
+
+if TYPE_CHECKING:
+    from dotify.learn.window import DataWindow
 
 Say = Callable[[str], Any]
 
@@ -89,10 +92,18 @@ def _ingest(settings: Settings) -> str:
 def _tune(settings: Settings) -> str:
     from dotify.learn.tuning import tune
 
-    tuned = tune(settings, "grid")
+    tuned = tune(settings, "grid", window=_active(settings))
     best = tuned.best
     return (f"{len(tuned.trials)} settings of alpha x lambda; best validation EPR "
             f"{best['val_epr']:.4f} with {best['params']}")
+
+
+def _active(settings: Settings) -> DataWindow:
+    """The pairs the demo's models learn: those charted in the last ``active_days``."""
+    from dotify.api.data import active_since
+    from dotify.learn.window import DataWindow
+
+    return DataWindow(since=active_since(settings))
 
 
 def _train(settings: Settings) -> str:
@@ -102,7 +113,8 @@ def _train(settings: Settings) -> str:
     from dotify.models import DEFAULT_KIND
 
     params, fields = load_tuned(settings, DEFAULT_KIND)  # when `dotify tune` tuned it
-    trained = train(settings, DEFAULT_KIND, params, window=DataWindow.with_fields(fields))
+    window = DataWindow.with_fields(fields, since=_active(settings).since)
+    trained = train(settings, DEFAULT_KIND, params, window=window)
     return (f"model {trained.artifact.version} published, validation EPR "
             f"{trained.metrics['val_epr']:.4f}")
 

@@ -2,7 +2,9 @@
 
 :func:`run_nightly` finds per market the dates missing in the last ``backfill_days`` up to the
 source's newest date, pulls them into ``settings.charts_dir``, ingests them, retrains on the
-last ``window_days`` with the saved best parameters, and publishes the new model only when
+last ``window_days`` (the (country, song) pairs charted in the last ``active_days``, read
+from the ratings aggregate, so that training follows the recent charts and not the history)
+with the saved best parameters, and publishes the new model only when
 its validation EPR is no worse than the live model's by more than ``gate_tolerance`` (the
 first model is always published; a rejected one is deleted), then keeps the newest
 ``keep_versions``. Two runs never overlap (``home/nightly.lock``), and every run is one row
@@ -226,7 +228,8 @@ def _ingest(engine: Engine, paths: list[Path]) -> dict[str, Any]:
 
 def _train(settings: Settings, kind: str, params: dict[str, Any] | None, newest: date,
            engine: Engine) -> dict[str, Any]:
-    """Train on the last ``window_days`` up to ``newest`` without publishing; without
+    """Train on the last ``window_days`` up to ``newest`` (the pairs charted in its last
+    ``active_days``) without publishing; without
     ``params`` the kind takes its tuned params and eps (``dotify tune``)."""
     from dotify.learn.training import train
     from dotify.learn.tuning import load_tuned
@@ -236,7 +239,8 @@ def _train(settings: Settings, kind: str, params: dict[str, Any] | None, newest:
         params, fields = load_tuned(settings, kind)
     start = None if settings.window_days is None else \
         newest - timedelta(days=settings.window_days - 1)
-    window = DataWindow.with_fields(fields, start=start, end=newest)
+    window = DataWindow.with_fields(fields, start=start, end=newest).active(
+        settings.active_days, newest)
     trained = train(settings, kind=kind, params=params or {}, window=window, publish=False,
                     engine=settings.engine)
     metrics = trained.metrics

@@ -7,7 +7,7 @@ the nightly job to the ratings reader (local SQL or Spark), training, tuning and
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 SCALINGS: tuple[str, ...] = ("log", "written", "raw")
@@ -21,7 +21,10 @@ class DataWindow:
     """Charts dated ``start`` to ``end`` (inclusive, either open) of ``kind`` ("daily",
     "weekly"; None: both), with ``n_top_songs`` only the N most recent chart rows; streams
     summed per (market, song) and scaled by ``scaling`` with ``eps`` (see
-    :func:`dotify.learn.ratings.scale`).
+    :func:`dotify.learn.ratings.scale`). With ``since``, only the (market, song) pairs
+    charted on or after that day are kept, each with its streams over the whole window: the
+    songs a country plays now, read from the ratings aggregate, so that a model's size
+    follows the recent charts and not the history (see :meth:`active`).
 
     Examples
     --------
@@ -37,6 +40,7 @@ class DataWindow:
     kind: str | None = None
     scaling: str = "log"
     eps: float = DEFAULT_EPS
+    since: date | None = None
 
     def __post_init__(self) -> None:
         if self.scaling not in SCALINGS:
@@ -51,6 +55,8 @@ class DataWindow:
             raise ValueError(f"n_top_songs must be >= 1 or None, not {self.n_top_songs!r}")
         if self.start is not None and self.end is not None and self.start > self.end:
             raise ValueError(f"start {self.start} is after end {self.end}")
+        if self.since is not None and self.end is not None and self.since > self.end:
+            raise ValueError(f"since {self.since} is after end {self.end}")
         if self.kind is not None and self.kind not in CHART_KINDS:
             raise ValueError(f"kind must be one of {', '.join(CHART_KINDS)} or None, "
                              f"not {self.kind!r}")
@@ -64,15 +70,33 @@ class DataWindow:
         """The chart selection as JSON-ready values (what ``Ratings.info["window"]`` holds)."""
         values = asdict(self)
         return {k: (str(values[k]) if isinstance(values[k], date) else values[k])
-                for k in ("start", "end", "n_top_songs", "kind")}
+                for k in ("start", "end", "n_top_songs", "kind", "since")}
 
     @classmethod
     def from_info(cls, info: dict[str, Any] | None) -> DataWindow:
         """The chart selection that :meth:`info` wrote (as a saved model's meta holds it)."""
         info = info or {}
-        start, end = (date.fromisoformat(info[k]) if info.get(k) else None
-                      for k in ("start", "end"))
-        return cls(start, end, n_top_songs=info.get("n_top_songs"), kind=info.get("kind"))
+        start, end, since = (date.fromisoformat(info[k]) if info.get(k) else None
+                             for k in ("start", "end", "since"))
+        return cls(start, end, n_top_songs=info.get("n_top_songs"), kind=info.get("kind"),
+                   since=since)
+
+    def active(self, days: int | None, newest: date | None) -> DataWindow:
+        """This window keeping only the pairs charted in the last ``days`` days up to its end,
+        or up to ``newest`` (the store's newest chart day) when it has none; unchanged when
+        ``days`` or the day to count from is None.
+
+        Examples
+        --------
+        >>> DataWindow().active(365, date(2021, 12, 31)).since
+        datetime.date(2021, 1, 1)
+        """
+        last = self.end or newest
+        if days is None or last is None:
+            return self
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise ValueError(f"active days must be >= 1 or None, not {days!r}")
+        return self.replace(since=last - timedelta(days=days - 1))
 
     @classmethod
     def with_fields(cls, fields: dict[str, Any], **chart_selection: Any) -> DataWindow:

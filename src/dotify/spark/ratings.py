@@ -45,9 +45,12 @@ def aggregate(entries: DataFrame, window: DataWindow | None = None) -> DataFrame
     if window.n_top_songs is not None:
         rows = rows.orderBy(F.col("chart_date").desc(), "market", "position") \
             .limit(window.n_top_songs)
-    return rows.groupBy("market", "song_id").agg(
+    summed = rows.groupBy("market", "song_id").agg(
         F.sum("streams").alias("streams"), F.min("chart_date").alias("first_date"),
         F.max("chart_date").alias("last_date"))
+    if window.since is not None:
+        summed = summed.where(F.col("last_date") >= F.lit(window.since))
+    return summed
 
 
 def collect_ratings(summed: DataFrame, song_frame: DataFrame, window: DataWindow) -> Ratings:

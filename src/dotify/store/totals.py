@@ -4,12 +4,14 @@ The SQL behind :func:`dotify.learn.ratings.from_store`. A window that covers the
 history (the default, and a nightly run's) reads the ratings aggregate kept as charts are
 written (:mod:`dotify.store.aggregate`), so its cost follows the number of (market, song)
 pairs, not the number of chart entries; any other window sums the chart entries inside it.
+A window's ``since`` keeps the pairs whose last chart day is on or after it, on either path.
 The Spark engine runs the entries' selection on its own frames (``dotify.spark.ratings``),
 and all hand their columns to :func:`dotify.learn.ratings.from_totals`.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -17,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from dotify.countries import GLOBAL
 from dotify.store import aggregate
-from dotify.store.schema import chart_entries, charts, song_totals, songs
+from dotify.store.schema import as_date, chart_entries, charts, song_totals, songs
 
 if TYPE_CHECKING:
     from dotify.learn.window import DataWindow
@@ -39,6 +41,16 @@ def chart_totals(engine: Engine, window: DataWindow) -> dict[str, list[Any]]:
     return {name: [row[i] for row in rows] for i, name in enumerate(COLUMNS)}
 
 
+def newest_day(engine: Engine, kind: str | None = None) -> date | None:
+    """The newest chart day of the countries' charts (of ``kind``), or None without any."""
+    query = sa.select(sa.func.max(charts.c.chart_date)).where(charts.c.market != GLOBAL)
+    if kind is not None:
+        query = query.where(charts.c.kind == kind)
+    with engine.connect() as conn:
+        newest = conn.execute(query).scalar()
+    return None if newest is None else as_date(newest)
+
+
 def _from_aggregate(window: DataWindow) -> sa.Select:
     t = song_totals
     totals = (sa.select(t.c.market, t.c.song_id, sa.func.sum(t.c.streams).label("streams"),
@@ -48,6 +60,8 @@ def _from_aggregate(window: DataWindow) -> sa.Select:
               .group_by(t.c.market, t.c.song_id))  # over the kinds, when none is asked
     if window.kind is not None:
         totals = totals.where(t.c.kind == window.kind)
+    if window.since is not None:
+        totals = totals.having(sa.func.max(t.c.last_date) >= window.since)
     return _with_songs(totals.subquery("totals"))
 
 
@@ -57,8 +71,10 @@ def _from_entries(window: DataWindow) -> sa.Select:
                         sa.func.sum(summed.c.streams).label("streams"),
                         sa.func.min(summed.c.chart_date).label("first_date"),
                         sa.func.max(summed.c.chart_date).label("last_date"))
-              .group_by(summed.c.market, summed.c.song_id).subquery("totals"))
-    return _with_songs(totals)
+              .group_by(summed.c.market, summed.c.song_id))
+    if window.since is not None:
+        totals = totals.having(sa.func.max(summed.c.chart_date) >= window.since)
+    return _with_songs(totals.subquery("totals"))
 
 
 def _with_songs(totals: sa.Subquery) -> sa.Select:
