@@ -161,6 +161,19 @@ def test_ranking_net_without_validation_chooses_its_epochs_on_a_holdout(data: Ra
     assert len(chosen) == 1 and 5 <= chosen[0] <= 30
 
 
+def test_a_refit_on_all_trains_the_epochs_the_split_chose(data: Ratings) -> None:
+    given = {"factors": 4, "epochs": 30, "eval_every": 5, "patience": 2, "random_state": 1}
+    on_split = make_model("bpr-net", **given).fit(data)
+    chosen = next(h["chosen_epochs"] for h in on_split.history if "chosen_epochs" in h)
+    again = on_split.refit_params(given)
+    assert again == {**given, "epochs": int(chosen), "validation_fraction": 0.0}
+    refit = make_model("bpr-net", **again).fit(data)
+    assert not any("chosen_epochs" in h or "validation_epr" in h for h in refit.history)
+    assert make_model("imf").refit_params(given) is given  # nothing chosen to reuse
+    with pytest.raises(ValueError, match="validation_fraction must be in"):
+        make_model("bpr-net", validation_fraction=1.5)
+
+
 def test_ranking_net_with_too_few_ratings_to_hold_out_trains_every_epoch() -> None:
     tiny = planted(per_group=(2, 6))  # about 5 songs per country: none held out
     model = make_model("bpr-net", factors=2, epochs=12).fit(tiny)
@@ -198,3 +211,22 @@ def test_first_artists_become_ids_with_zero_for_unknown() -> None:
     np.testing.assert_array_equal(ids, [2, 1, 3])
     unknown, _ = artist_ids(np.array(["Z", "A, B"]), names)
     np.testing.assert_array_equal(unknown, [0, 1])
+
+
+@pytest.mark.parametrize("shape, rank", [((20, 300), 20), ((20, 300), 5), ((30, 12), 12)])
+def test_thin_svd_matches_lapack(shape: tuple[int, int], rank: int) -> None:
+    import numpy as np
+    import scipy.sparse as sp
+
+    from dotify.models.nets import thin_svd
+
+    rng = np.random.default_rng(rank)
+    dense = rng.random((shape[0], rank)) @ rng.random((rank, shape[1]))  # of rank ``rank``
+    if rank == min(shape):  # full rank: sparse, as ratings are
+        dense[rng.random(shape) < 0.5] = 0.0
+    u, s, v = thin_svd(sp.csr_matrix(dense))
+    expected = np.linalg.svd(dense, compute_uv=False)
+    assert np.allclose(s[:rank], expected[:rank], rtol=1e-6)
+    assert np.allclose((u * s) @ v.T, dense, atol=1e-6 * expected[0])
+    assert np.allclose(u.T @ u, np.eye(u.shape[1]), atol=1e-8)
+    assert np.all(np.diff(s) <= 1e-9) and np.all(s[rank:] < 1e-6 * s[0] + 1e-12)

@@ -152,3 +152,21 @@ def test_http_markets_follow_settings_then_store_then_registry(home: Path) -> No
     assert len(every) == len(countries()) and "global" not in every and every == sorted(every)
     chosen = HttpSource(Settings(home=home, source="http", markets=["co"]))
     assert chosen.markets(["se"]) == ["co"]
+
+
+def test_the_simulator_source_reads_the_ground_truth_head_only(tmp_path: Path) -> None:
+    import json
+
+    from dotify.charts.sim.simulate import simulate
+    from dotify.charts.sources import _simulated, _truth_header
+
+    simulate(tmp_path, days=3, markets=["co", "se"], seed=4, start=date(2020, 2, 1))
+    truth = tmp_path / "ground_truth.json"
+    whole = json.loads(truth.read_text())
+    assert _truth_header(truth) == {k: v for k, v in whole.items() if k != "songs"}
+    assert _simulated(tmp_path) == (4, ["co", "se"], date(2020, 2, 1), False)
+    truth.write_text(json.dumps({"songs": {}, "seed": 7, "markets": {"jp": "x"}}))
+    assert _simulated(tmp_path) == (7, ["jp"], None, False)  # another order: the whole file
+    truth.write_text('{"seed": 1, "mark')
+    with pytest.raises(SourceError, match="ground_truth.json: cannot be read"):
+        _simulated(tmp_path)

@@ -76,7 +76,8 @@ def train(
     model's own), evaluate, save an artifact and publish it.
 
     ``kind`` defaults to :func:`dotify.models.default_kind` for ``engine``. With ``refit``
-    the saved model is fitted again on all ratings (the metrics stay those of the split).
+    the saved model is fitted again on all ratings (the metrics stay those of the split),
+    with what the split's fit chose (:meth:`~dotify.models.Recommender.refit_params`).
     ``engine`` "spark" builds the ratings in Spark (``settings.spark_master``) and trains
     ``imf`` as ``spark-als`` (see ``dotify.models.spark``).
     """
@@ -90,8 +91,9 @@ def train(
     split = split or SplitSpec()
     fitted = _fit_on_split(settings, kind, model_params, window, split, engine, say)
     full, model, metrics = fitted.full, fitted.model, fitted.metrics
-    if refit:  # without it, the model just scored is the one saved
-        model = make_model(kind, **model_params).fit(full)
+    if refit:  # without it, the model just scored is the one saved; what the fit on the
+        # split chose (the epochs of a network that stops early) is reused, not searched again
+        model = make_model(kind, **model.refit_params(model_params)).fit(full)
     say("saving the model")
     settings.ensure_dirs()
     meta = {**_meta(full, metrics, split, refit), "engine": engine}

@@ -52,6 +52,12 @@ class Recommender(ABC):
     def fit(self, train: Ratings, validation: Ratings | None = None) -> Self:
         """Learn from ``train`` (validation may drive early stopping); return self."""
 
+    def refit_params(self, given: dict[str, Any]) -> dict[str, Any]:
+        """The params to fit this kind again on all the ratings after this fit on a part of
+        them: ``given`` (what this fit was built with), plus anything this fit chose that
+        the refit may reuse rather than search again. Default: ``given``."""
+        return given
+
     def score(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Predicted preference, float32 of shape (len(rows), n_songs); all rows if None."""
         users = self.country_factors if rows is None else self.country_factors[rows]

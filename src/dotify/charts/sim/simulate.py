@@ -251,6 +251,7 @@ class Simulator:
         first = min(start, date.fromisoformat(old.get("first", start.isoformat())))
         last = max(end, date.fromisoformat(old.get("last", end.isoformat())))
         starts = {"real_starts": True} if self.real_starts or old.get("real_starts") else {}
+        # the song table last: the nightly job's simulator source reads only what precedes it
         return {"seed": self.seed, "start": self.start.isoformat(), "first": first.isoformat(),
                 "last": last.isoformat(), **starts, "markets": dict(sorted(markets.items())),
                 "songs": songs}
