@@ -20,6 +20,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dotify.config import Settings
+    from dotify.learn.fidelity import FidelityRow
+    from dotify.learn.ratings import Ratings
+    from dotify.learn.window import DataWindow
 
 say = print  # a benchmark prints its figures
 
@@ -44,20 +51,21 @@ def by_kind(combos: list[str]) -> dict[str, list[str]]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--kinds", default="bpr-net,imf")
+    parser.add_argument("--active-days", default=None,
+                        help="comma-separated N or all (default DOTIFY_ACTIVE_DAYS): one run "
+                        "each, also scored against the charts of the last --recent days")
+    parser.add_argument("--recent", type=int, default=365)
     args = parser.parse_args()
     if not ARCHIVE.exists():
         say(f"skipped: {ARCHIVE} is absent (the real charts live outside the repository)")
         return 0
     home = Path(os.environ.get("DOTIFY_BENCH_HOME") or tempfile.mkdtemp(prefix="dotify-fid-"))
     os.environ["DOTIFY_HOME"] = str(home)
-    from dotify import artifact
+    from dotify.api.data import resolve_active_days
     from dotify.charts.ingest import ingest_paths
     from dotify.config import Settings
-    from dotify.learn import fidelity
     from dotify.learn.ratings import from_store
-    from dotify.learn.training import train
     from dotify.learn.window import DataWindow
-    from dotify.query.recommend import recommend, top
     from dotify.store.engine import opened
     from dotify.store.totals import newest_day
 
@@ -70,34 +78,61 @@ def main() -> int:
             (home / "ingested").touch()
             say(f"ingest: {time.perf_counter() - started:.1f} s into {home}")
         newest = newest_day(engine)
-    window = DataWindow().active(cfg.active_days, newest)  # what `dotify train` learns
-    say(f"models learn the pairs charted since {window.since} (active days "
-        f"{cfg.active_days}, DOTIFY_ACTIVE_DAYS); the truths are the charts of that window")
-    for kind in args.kinds.split(","):
-        started = time.perf_counter()
-        result = train(cfg, kind, {}, window=window)
-        model = artifact.load_current(cfg.models_dir)
-        with opened(cfg) as engine:
-            truth = from_store(engine, DataWindow.from_info(model.meta["window"]))
-        say(f"\n== {kind}: validation EPR {result.metrics['val_epr']:.4f} "
-              f"(filtered {result.metrics['val_epr_filtered']:.4f}), "
-              f"{truth.shape[0]} countries x {truth.shape[1]} songs, "
-              f"trained in {time.perf_counter() - started:.1f} s")
-        say(f"{'expressions':<12} {'popularity':>10} {'n':>3} {'charts':>7} {'local':>6} "
-              f"{'either':>7} {'repeated':>8}")
-        codes = [str(c) for c in model.countries]
-        singles, combos = fidelity.expressions(model, codes)
-        groups = {"single": singles, "combination": combos, **by_kind(combos)}
-        for row in fidelity.fidelity(model, truth, groups):
-            say(f"{row.group:<12} {row.popularity:>10g} {row.expressions:>3} "
-                  f"{row.charts:>7.2f} {row.local:>6.2f} {row.either:>7.2f} {row.repeated:>8}")
-        for country in TOP:
-            songs = top(model, country, n=5).songs
-            say(f"top {country}: " + "; ".join(f"{s.title} ({s.artists})" for s in songs))
-        for expression in ASKED:
-            songs = recommend(model, expression, n=5).songs
-            say(f"{expression}: " + "; ".join(f"{s.title} ({s.artists})" for s in songs))
+        recent = from_store(engine, DataWindow().active(args.recent, newest))
+    settings = [cfg.active_days] if args.active_days is None else \
+        [resolve_active_days(cfg, days.strip()) for days in args.active_days.split(",")]
+    for days in settings:
+        window = DataWindow().active(days, newest)  # what `dotify train` learns
+        say(f"\n# models learn the pairs charted since {window.since} (active days "
+            f"{days or 'all'}); the truths are the charts of that window")
+        for kind in args.kinds.split(","):
+            measure(cfg, kind, window, recent if len(settings) > 1 else None, args.recent)
     return 0
+
+
+def measure(cfg: Settings, kind: str, window: DataWindow, recent: Ratings | None,
+            recent_days: int) -> None:
+    """Train ``kind`` on ``window``; print its fidelity table against the window's charts
+    (and, given ``recent``, the summary rows against those), its tops and answers."""
+    from dotify import artifact
+    from dotify.learn import fidelity
+    from dotify.learn.ratings import from_store
+    from dotify.learn.training import train
+    from dotify.learn.window import DataWindow
+    from dotify.query.recommend import recommend, top
+    from dotify.store.engine import opened
+
+    started = time.perf_counter()
+    result = train(cfg, kind, {}, window=window)
+    model = artifact.load_current(cfg.models_dir)
+    with opened(cfg) as engine:
+        truth = from_store(engine, DataWindow.from_info(model.meta["window"]))
+    say(f"\n== {kind}: validation EPR {result.metrics['val_epr']:.4f} "
+          f"(filtered {result.metrics['val_epr_filtered']:.4f}), "
+          f"{truth.shape[0]} countries x {truth.shape[1]} songs, "
+          f"trained in {time.perf_counter() - started:.1f} s")
+    say(f"{'expressions':<12} {'popularity':>10} {'n':>3} {'charts':>7} {'local':>6} "
+          f"{'either':>7} {'repeated':>8}")
+    codes = [str(c) for c in model.countries]
+    singles, combos = fidelity.expressions(model, codes)
+    groups = {"single": singles, "combination": combos, **by_kind(combos)}
+    table(fidelity.fidelity(model, truth, groups))
+    for country in TOP:
+        songs = top(model, country, n=5).songs
+        say(f"top {country}: " + "; ".join(f"{s.title} ({s.artists})" for s in songs))
+    for expression in ASKED:
+        songs = recommend(model, expression, n=5).songs
+        say(f"{expression}: " + "; ".join(f"{s.title} ({s.artists})" for s in songs))
+    if recent is not None:
+        say(f"against the charts of the last {recent_days} days "
+            f"({recent.shape[1]} songs):")
+        table(fidelity.fidelity(model, recent, {"single": singles, "combination": combos}))
+
+
+def table(rows: list[FidelityRow]) -> None:
+    for row in rows:
+        say(f"{row.group:<12} {row.popularity:>10g} {row.expressions:>3} "
+            f"{row.charts:>7.2f} {row.local:>6.2f} {row.either:>7.2f} {row.repeated:>8}")
 
 
 if __name__ == "__main__":
