@@ -114,7 +114,9 @@ def test_since_keeps_the_pairs_charted_since_with_their_whole_streams(charts3: E
 def test_active_days_count_back_from_the_end_or_the_newest_chart() -> None:
     assert DataWindow().active(8, D3).since == D2  # the last 8 days hold D2 and D3
     assert DataWindow().active(7, D3).since == date(2020, 1, 11)
-    assert DataWindow(end=D2).active(1, D3).since == D2  # the window's end first
+    assert DataWindow(end=D2).active(1, D3).since == D2  # the earlier of its end and the
+    assert DataWindow(end=D3).active(1, D2).since == D2  # newest chart
+    assert DataWindow(end=D2).active(1, None).since == D2
     assert DataWindow().active(None, D3).since is None
     assert DataWindow().active(30, None).since is None  # an empty store: every pair
     with pytest.raises(ValueError, match="active days must be >= 1 or None, not 0"):

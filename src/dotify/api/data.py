@@ -198,10 +198,10 @@ def active_since(home: Settings, active_days: int | str | None = None, *,
     home : Settings
         From :func:`open_home`.
     active_days : int or "all", optional
-        Days up to ``end`` (or the newest chart); default ``home.active_days``
-        (``DOTIFY_ACTIVE_DAYS``, 365); ``"all"``: every pair.
+        Days counted back from the newest stored chart (up to ``end``); default
+        ``home.active_days`` (``DOTIFY_ACTIVE_DAYS``, 365); ``"all"``: every pair.
     end : date, optional
-        The window's last day; default the store's newest chart day.
+        The window's last day.
     chart_kind : {"daily", "weekly"}, optional
         Count from the newest chart of this kind.
 
@@ -212,9 +212,11 @@ def active_since(home: Settings, active_days: int | str | None = None, *,
 
     Examples
     --------
+    >>> dotify.active_since(home, 7)  # the session's charts: 2020-01-01 to 2020-01-07
+    datetime.date(2020, 1, 1)
     >>> from datetime import date
-    >>> dotify.active_since(home, 30, end=date(2021, 3, 31))
-    datetime.date(2021, 3, 2)
+    >>> dotify.active_since(home, 3, end=date(2020, 1, 5))
+    datetime.date(2020, 1, 3)
     >>> dotify.active_since(home, "all") is None
     True
     """
@@ -225,10 +227,9 @@ def active_since(home: Settings, active_days: int | str | None = None, *,
     days = resolve_active_days(home, active_days)
     if days is None:
         return None
-    if end is None:
-        with opened(home) as engine:
-            end = newest_day(engine, chart_kind)
-    return DataWindow(end=end).active(days, end).since
+    with opened(home) as engine:
+        newest = newest_day(engine, chart_kind)
+    return DataWindow(end=end).active(days, newest).since
 
 
 def resolve_active_days(home: Settings, active_days: int | str | None) -> int | None:

@@ -51,6 +51,7 @@ from dotify.models import default_kind
 from dotify.store import runs as store_runs
 from dotify.store.charts import chart_days, last_chart_dates
 from dotify.store.engine import opened
+from dotify.store.totals import newest_day
 
 log = logging.getLogger("dotify")
 
@@ -240,7 +241,7 @@ def _train(settings: Settings, kind: str, params: dict[str, Any] | None, newest:
     start = None if settings.window_days is None else \
         newest - timedelta(days=settings.window_days - 1)
     window = DataWindow.with_fields(fields, start=start, end=newest).active(
-        settings.active_days, newest)
+        settings.active_days, newest_day(engine))  # from the newest chart stored
     trained = train(settings, kind=kind, params=params or {}, window=window, publish=False,
                     engine=settings.engine)
     metrics = trained.metrics

@@ -82,21 +82,23 @@ class DataWindow:
                    since=since)
 
     def active(self, days: int | None, newest: date | None) -> DataWindow:
-        """This window keeping only the pairs charted in the last ``days`` days up to its end,
-        or up to ``newest`` (the store's newest chart day) when it has none; unchanged when
-        ``days`` or the day to count from is None.
+        """This window keeping only the pairs charted in its last ``days`` days: counted back
+        from its newest chart, the earlier of its end and ``newest`` (the store's newest
+        chart day); unchanged when ``days`` is None or there is no day to count from.
 
         Examples
         --------
         >>> DataWindow().active(365, date(2021, 12, 31)).since
         datetime.date(2021, 1, 1)
+        >>> DataWindow(end=date(2022, 6, 30)).active(1, date(2021, 12, 31)).since
+        datetime.date(2021, 12, 31)
         """
-        last = self.end or newest
-        if days is None or last is None:
+        known = [day for day in (self.end, newest) if day is not None]
+        if days is None or not known:
             return self
         if isinstance(days, bool) or not isinstance(days, int) or days < 1:
             raise ValueError(f"active days must be >= 1 or None, not {days!r}")
-        return self.replace(since=last - timedelta(days=days - 1))
+        return self.replace(since=min(known) - timedelta(days=days - 1))
 
     @classmethod
     def with_fields(cls, fields: dict[str, Any], **chart_selection: Any) -> DataWindow:
