@@ -117,6 +117,7 @@ def test_active_days_count_back_from_the_end_or_the_newest_chart() -> None:
     assert DataWindow(end=D2).active(1, D3).since == D2  # the earlier of its end and the
     assert DataWindow(end=D3).active(1, D2).since == D2  # newest chart
     assert DataWindow(end=D2).active(1, None).since == D2
+    assert DataWindow().active(10**12, D3).since is None  # longer than the calendar
     assert DataWindow().active(None, D3).since is None
     assert DataWindow().active(30, None).since is None  # an empty store: every pair
     with pytest.raises(ValueError, match="active days must be >= 1 or None, not 0"):

@@ -98,7 +98,10 @@ class DataWindow:
             return self
         if isinstance(days, bool) or not isinstance(days, int) or days < 1:
             raise ValueError(f"active days must be >= 1 or None, not {days!r}")
-        return self.replace(since=min(known) - timedelta(days=days - 1))
+        last = min(known)
+        if days > (last - date.min).days:  # back before the calendar: every pair
+            return self
+        return self.replace(since=last - timedelta(days=days - 1))
 
     @classmethod
     def with_fields(cls, fields: dict[str, Any], **chart_selection: Any) -> DataWindow:
