@@ -1,8 +1,8 @@
 """Time and peak memory of whole nightly runs over a simulated year of 55 markets.
 
 Sets up a throw-away home (simulate 365 days x 55 markets, ingest, publish a first model),
-then runs the nightly job (the simulator's next day: pull, ingest, retrain on the whole
-year, gate, publish) in a child process per run, so each run's peak RSS is its own.
+then runs the nightly job (the simulator's next day: pull, ingest, retrain on the pairs
+charted in the last ``DOTIFY_ACTIVE_DAYS``, gate, publish) in a child process per run, so each run's peak RSS is its own.
 Aims: <= 60 s and <= 2 GB per run.
 
     .venv/bin/python bench/bench_nightly.py [--days 365] [--runs 3] [--home DIR]
