@@ -39,6 +39,7 @@ DOCS_ASSETS = "/docs-assets"
 def build_app(settings: Settings, scheduler: Any = None, check_every: float = 1.0) -> FastAPI:
     """See :func:`dotify.web.create_app`."""
     from dotify.web import queries, routes_api, routes_pages, routes_spotify
+    from dotify.web.answers import Answers
 
     app = FastAPI(title="dotify", version="0.1.0", lifespan=_lifespan, docs_url=None,
                   redoc_url=None, description="Music like Colombia x Turkey - Germany: "
@@ -47,6 +48,7 @@ def build_app(settings: Settings, scheduler: Any = None, check_every: float = 1.
     app.state.holder = ModelHolder(settings.models_dir, check_every=check_every,
                                    warm=queries.warm, prepare=queries.prepare)
     app.state.history = ChartHistory(settings)
+    app.state.answers = Answers(app.state.history)
     app.state.scheduler = scheduler
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
