@@ -17,7 +17,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -56,7 +56,9 @@ class ChartHistory:
         self._path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") \
             else None
         self._watch: tuple[sqlite3.Connection, tuple[int, int]] | None = None
-        self._peaks: VersionedCache[_Kept] = VersionedCache(PEAKS_CACHED)
+        # a peak kept as a plain tuple, () where the song never charted: tuples of numbers
+        # and strings leave the cyclic collector's lists, so 50,000 of them cost no GC time
+        self._peaks: VersionedCache[tuple] = VersionedCache(PEAKS_CACHED)
         self.failures = 0  # song reads that failed (an answer made meanwhile is not kept)
 
     @property
@@ -123,7 +125,8 @@ class ChartHistory:
             return None
         for keys, peaks in read.items():
             for market in markets:
-                self._peaks.put(version, (keys, market), _Kept(peaks.get(market)))
+                peak = peaks.get(market)
+                self._peaks.put(version, (keys, market), astuple(peak) if peak else ())
         return [read[tuple(keys)] if peaks is None else peaks
                 for keys, peaks in zip(songs_keys, found, strict=True)]
 
@@ -135,8 +138,7 @@ class ChartHistory:
         kept = [self._peaks.get(version, (tuple(keys), market)) for market in markets]
         if any(k is None for k in kept):
             return None
-        return {m: k.peak for m, k in zip(markets, kept, strict=True)
-                if k is not None and k.peak is not None}
+        return {m: Peak(*k) for m, k in zip(markets, kept, strict=True) if k}
 
     def song_positions(self, keys: list[str],
                        markets: list[str]) -> dict[str, list[tuple[str, int]]] | None:
@@ -171,10 +173,3 @@ class ChartHistory:
         if self._watch is not None:
             self._watch[0].close()
             self._watch = None
-
-
-@dataclass(frozen=True)
-class _Kept:
-    """A song's peak in one market as kept: ``peak`` None when it never charted there."""
-
-    peak: Peak | None
