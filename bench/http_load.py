@@ -3,8 +3,9 @@
 On a small machine the clients share the cores with the server, so what a client costs per
 request is CPU the server does not get: httpx spends more per request than the server does.
 This client writes each request as a few prepared bytes and reads the answer by its
-``Content-Length``, in a process of its own (``python bench/http_load.py``, a JSON job on
-stdin, a JSON result on stdout) whose CPU time is measured and reported apart.
+``Content-Length``, in a process of its own (``python bench/http_load.py RESULT``, a JSON
+job on stdin, a JSON result written to RESULT) whose CPU time is measured and reported
+apart.
 
     from http_load import Job, run
     result = run(Job(port=8000, path="/api/recommendations", bodies=[...], clients=32))
@@ -24,6 +25,7 @@ import random
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -62,10 +64,11 @@ def expressions(names: list[str], count: int, seed: int = 1) -> list[str]:
 
 def run(job: Job) -> Result:
     """Drive the server from a child process (this script) and return what it measured."""
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve())],
-                          input=json.dumps(asdict(job)), capture_output=True, text=True,
-                          check=True)
-    return Result(**json.loads(done.stdout))
+    with tempfile.TemporaryDirectory(prefix="dotify-http-load-") as tmp:
+        out = Path(tmp) / "result.json"  # a file: a pipe's 64 KB may not take it whole
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), str(out)],
+                       input=json.dumps(asdict(job)), text=True, check=True)
+        return Result(**json.loads(out.read_text()))
 
 
 def _request(job: Job, body: str) -> bytes:
@@ -143,7 +146,7 @@ def main() -> None:
         result = uvloop.run(_drive(job))
     except ImportError:
         result = asyncio.run(_drive(job))
-    sys.stdout.write(json.dumps(asdict(result)))
+    Path(sys.argv[1]).write_text(json.dumps(asdict(result)))
 
 
 if __name__ == "__main__":
