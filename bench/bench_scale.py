@@ -31,7 +31,6 @@ With no argument it measures one year (``make bench``); the full curve is
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -45,7 +44,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_web import _free_port, drive, serve  # noqa: E402  (dotify serve and its clients)
+from bench_web import _free_port, load, serve  # noqa: E402  (dotify serve and its client)
+from http_load import expressions  # noqa: E402
 
 START = date(2017, 1, 1)  # the first day of the real daily charts
 QUERIES = 200
@@ -197,16 +197,16 @@ def recommend_ms(home: Path, expression: str) -> tuple[float, int]:
 
 
 def web_p99_ms(home: Path, names: list[str]) -> tuple[float, int]:
-    """The API's p99 under 32 connections, and how many answers failed."""
+    """The API's p99 under 32 connections from the light client of ``http_load.py`` (a new
+    query each request), and how many answers failed."""
     port = _free_port()
     proc = serve(home, port, 1)
     try:
-        latencies, failed, _wall = asyncio.run(
-            drive(f"http://127.0.0.1:{port}", names, 32, 2000, 30.0))
+        result = load("light", port, expressions(names, 2032), 32, 2000, 30.0)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-    return float(np.percentile(np.array(latencies) * 1e3, 99)), failed
+    return float(np.percentile(np.array(result.latencies_ms), 99)), result.errors
 
 
 def measure(years: int, markets: list[str], workdir: Path, sqlite_only: bool) -> dict:

@@ -1,18 +1,30 @@
 """Throughput and latency of ``POST /api/recommendations`` on a real server.
 
-Publishes a 55 countries x 10,000 songs IMF artifact (32 factors) in a throw-away home,
-starts ``dotify serve`` in a child process on 127.0.0.1, and drives it from 32 concurrent
-httpx AsyncClient workers with country pairs ("Colombia x Turkey - Germany" style) until
-``--requests`` answers or ``--seconds`` pass. Prints requests/s, p50/p99 latency and the
-error count (any non-200 is an error; the script exits 1 when there is one). Aim: p99 <= 20 ms.
-Where ``wrk`` is installed it then drives the same server from wrk (C) with the same mix,
-since on a small machine the Python clients take much of the CPU the server needs.
+Publishes a 55 countries x 10,000 songs IMF artifact (32 factors) in a throw-away home (or
+serves the home given with ``--home``, e.g. one of ``bench_scale.py`` with its chart store),
+starts ``dotify serve`` in a child process on 127.0.0.1, and drives it with country
+expressions ("Colombia x Turkey - Germany" style) from 1 connection, then from 32, until
+``--requests`` answers or ``--seconds`` pass. Prints per run the medians over ``--repeat``
+runs of requests/s, p50/p99/max latency, the server's and the client's CPU time per
+request, and the error count (any non-200 is an error; the script exits 1 when there is
+one). Aim: p99 <= 20 ms at 32 connections.
+
+The client is ``http_load.py`` by default: raw asyncio streams with keep-alive, in a process
+of its own, about a tenth of httpx's CPU per request; on a 2-core machine the clients share
+the cores with the server, so a heavy client makes the server look slow. ``--client httpx``
+drives it from httpx AsyncClients in this process instead (what this bench did before).
+Where ``wrk`` is installed it then drives the same server from wrk (C) too.
+
+``--compare REV`` also serves the same model with the code of git revision REV (its ``src``
+exported to a temporary folder, as in ``bench_ingest.py``), a fresh server per run, the two
+alternating run by run, and prints the ratio of their medians: before and after, measured
+side by side under the same load.
 
     .venv/bin/python bench/bench_web.py [--clients 32] [--requests 4000] [--seconds 30]
-                                        [--workers 1]
+        [--workers 1] [--repeat 3] [--client light|httpx] [--compare REV] [--home DIR]
 
-With one worker the 32 clients queue behind one Python process, so p99 is roughly
-32 x the server's CPU time per request; the script prints that CPU time too.
+With one worker the 32 connections queue behind one Python process, so p99 is roughly
+32 x the server's CPU time per request.
 """
 
 from __future__ import annotations
@@ -21,7 +33,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import re
 import shutil
 import statistics
@@ -33,6 +44,10 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_ingest import export_src  # noqa: E402  (a revision's src, for --compare)
+from http_load import Job, Result, expressions, run  # noqa: E402  (the light client)
 
 from dotify import artifact as artifacts
 from dotify import countries
@@ -58,45 +73,59 @@ def publish_model(models_dir: Path, n_countries: int = 55, n_songs: int = 10_000
     return names
 
 
-async def drive(base: str, names: list[str], clients: int, total: int,
-                seconds: float) -> tuple[list[float], int, float]:
-    latencies: list[float] = []
-    errors = 0
-    rng = random.Random(1)
+async def drive(base: str, bodies: list[str], clients: int, total: int,
+                seconds: float) -> Result:
+    """The httpx client (``--client httpx``): ``clients`` AsyncClient workers in this process."""
+    result, turn = Result(), 0
     deadline = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    payloads = [json.loads(body) for body in bodies]
 
     async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal errors
-        while len(latencies) + errors < total and time.perf_counter() < deadline:
-            a, b, c = rng.sample(names, 3)
+        nonlocal turn
+        while len(result.latencies_ms) + result.errors < total \
+                and time.perf_counter() < deadline:
+            payload = payloads[turn % len(payloads)]
+            turn += 1
             began = time.perf_counter()
             try:
-                response = await client.post("/api/recommendations",
-                                             json={"expression": f"{a} x {b} - {c}", "n": 10})
+                response = await client.post("/api/recommendations", json=payload)
             except httpx.TransportError:  # a dropped connection counts as an error
-                errors += 1
+                result.errors += 1
                 continue
             elapsed = time.perf_counter() - began
             if response.status_code == 200 and len(response.json()["songs"]) == 10:
-                latencies.append(elapsed)
+                result.latencies_ms.append(1e3 * elapsed)
             else:
-                errors += 1
+                result.errors += 1
 
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        await asyncio.gather(*(client.post("/api/recommendations", json={"expression": n})
-                               for n in names[:clients]))  # warm up connections and caches
-        began = time.perf_counter()
+        await asyncio.gather(*(client.post("/api/recommendations", json=payloads[i])
+                               for i in range(clients)))  # warm up connections and caches
+        cpu, began = time.process_time(), time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(clients)))
-        wall = time.perf_counter() - began
-    return latencies, errors, wall
+        result.wall_s, result.cpu_s = time.perf_counter() - began, time.process_time() - cpu
+    return result
 
 
-def serve(home: Path, port: int, workers: int) -> subprocess.Popen:
+def load(client: str, port: int, bodies: list[str], clients: int, total: int,
+         seconds: float) -> Result:
+    """One measured run from ``clients`` connections of the named client."""
+    if client == "httpx":
+        return asyncio.run(drive(f"http://127.0.0.1:{port}", bodies, clients, total, seconds))
+    return run(Job(port=port, path="/api/recommendations", bodies=bodies, clients=clients,
+                   requests=total, seconds=seconds, expect=('"rank":', 10)))
+
+
+def serve(home: Path, port: int, workers: int, src: Path | None = None) -> subprocess.Popen:
+    """``dotify serve`` on ``home`` in a child process, once it answers; with ``src``, the
+    code of that source folder."""
     env = {**os.environ, "DOTIFY_HOME": str(home)}
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     proc = subprocess.Popen([sys.executable, "-m", "dotify", "serve", "--port", str(port),
                              "--workers", str(workers)], env=env, stderr=subprocess.DEVNULL)
-    for _ in range(300):
+    for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json()["model_version"]:
                 return proc
@@ -106,46 +135,142 @@ def serve(home: Path, port: int, workers: int) -> subprocess.Popen:
     raise SystemExit("dotify serve did not come up")
 
 
+Trees = list[tuple[str, Path | None]]  # (label, source folder; None: this checkout)
+
+
+def measure(home: Path, trees: Trees, names: list[str], args: argparse.Namespace,
+            ) -> dict[tuple[str, int], list[dict]]:
+    """``args.repeat`` runs per tree, the trees alternating, each on a fresh server: one
+    connection alone (no queueing), then ``args.clients``; the figures of every run. Each
+    run asks its own queries (``args.distinct`` of them, cycled, when given), so kept
+    answers help only where a query comes again."""
+    runs: dict[tuple[str, int], list[dict]] = {}
+    plan = ((1, max(50, args.requests // 10)), (args.clients, args.requests))
+    for _ in range(args.repeat):
+        for name, src in trees:
+            port = _free_port()
+            proc = serve(home, port, args.workers, src)
+            try:
+                for seed, (clients, total) in enumerate(plan, start=1):
+                    bodies = expressions(names, args.distinct or total + clients, seed)
+                    before = cpu_seconds(proc.pid)
+                    result = load(args.client, port, bodies, clients, total, args.seconds)
+                    server = cpu_seconds(proc.pid) - before
+                    runs.setdefault((name, clients), []).append(figures(result, server, clients))
+            finally:
+                proc.terminate()
+                proc.wait(timeout=20)
+    return runs
+
+
+def same_answers(home: Path, trees: Trees, bodies: list[str]) -> bool:
+    """Whether every tree answers ``bodies`` with the same bytes (each on a fresh server)."""
+    answers = []
+    for _, src in trees:
+        port = _free_port()
+        proc = serve(home, port, 1, src)
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+                answers.append([client.post("/api/recommendations", content=body,
+                                            headers={"content-type": "application/json"})
+                                .content for body in bodies])
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    return all(a == answers[0] for a in answers)
+
+
+def figures(result: Result, server_cpu: float, clients: int) -> dict:
+    """One run's figures; CPU per request counts the connections' warm-up requests too."""
+    ms = np.array(result.latencies_ms or [float("nan")])
+    answered = len(result.latencies_ms) + result.errors
+    return {"rate": len(result.latencies_ms) / result.wall_s, "p50": float(np.median(ms)),
+            "p99": float(np.percentile(ms, 99)), "max": float(ms.max()),
+            "server_ms": 1e3 * server_cpu / max(1, answered + clients),
+            "client_ms": 1e3 * result.cpu_s / max(1, answered), "errors": result.errors,
+            "ok": len(result.latencies_ms)}
+
+
+def report(runs: dict[tuple[str, int], list[dict]], trees: Trees, clients: int) -> int:
+    """Print the medians of each tree and connection count; return the errors."""
+    medians = {key: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+               for key, rs in runs.items()}
+    for (name, n), m in medians.items():
+        aim = "   (aim: p99 <= 20 ms)" if n > 1 else ""
+        say(f"  [{name}] {n:>2} connection(s), median of {len(runs[name, n])}: "
+            f"{m['rate']:.0f} req/s   p50 {m['p50']:.1f} ms   p99 {m['p99']:.1f} ms   "
+            f"max {m['max']:.1f} ms{aim}")
+        say(f"  [{name}]    CPU per request: server {m['server_ms']:.2f} ms, client "
+            f"{m['client_ms']:.2f} ms; {m['ok']:.0f} ok, "
+            f"{sum(r['errors'] for r in runs[name, n])} errors in all")
+    if len(trees) == 2:
+        (new, _), (old, _) = trees
+        a, b = medians[new, clients], medians[old, clients]
+        say(f"  {new} / {old} at {clients} connections: p50 x{a['p50'] / b['p50']:.2f}, "
+            f"p99 x{a['p99'] / b['p99']:.2f}, req/s x{a['rate'] / b['rate']:.2f}, "
+            f"server CPU per request x{a['server_ms'] / b['server_ms']:.2f}")
+    return sum(r["errors"] for rs in runs.values() for r in rs)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per tree (medians)")
+    parser.add_argument("--client", choices=("light", "httpx"), default="light")
+    parser.add_argument("--compare", metavar="REV", help="also serve the code of this git "
+                        "revision, side by side")
+    parser.add_argument("--home", type=Path, help="serve this home's published model")
+    parser.add_argument("--distinct", type=int, default=0, help="this many different "
+                        "queries, cycled (default: a new one each request)")
     args = parser.parse_args()
     errors = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        port = _free_port()
-        names = publish_model(Path(tmp) / "models")
-        proc = serve(Path(tmp), port, args.workers)
-        base = f"http://127.0.0.1:{port}"
-        say(f"web: POST /api/recommendations, 55 x 10,000 artifact, {args.workers} server "
-            f"worker(s); machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        try:  # one client alone (no queueing), then the concurrent clients, same server
-            runs = ((1, max(50, args.requests // 10)), (args.clients, args.requests))
-            for clients, total in runs:
-                cpu_before = cpu_seconds(proc.pid)
-                latencies, failed, wall = asyncio.run(
-                    drive(base, names, clients, total, args.seconds))
-                server_cpu = cpu_seconds(proc.pid) - cpu_before
-                errors += failed
-                report(clients, np.array(latencies) * 1000, failed, wall, server_cpu)
-            errors += drive_with_wrk(base, names, args.clients, min(args.seconds, 15.0))
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+    with tempfile.TemporaryDirectory(prefix="dotify-bench-web-") as tmp:
+        trees: Trees = [("now", None)]
+        if args.compare:
+            trees.append((args.compare, export_src(args.compare, Path(tmp) / "compare")))
+        home = args.home or Path(tmp)
+        names = market_names(home) if args.home else publish_model(home / "models")
+        say(f"web: POST /api/recommendations, {describe(home)}, {args.workers} server "
+            f"worker(s), {args.client} client; load average "
+            f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+        if len(trees) > 1:
+            same = same_answers(home, trees, expressions(names, 100, seed=3))
+            say(f"  the trees' answers to 100 queries: {'the same bytes' if same else 'DIFFER'}")
+            errors += not same
+        runs = measure(home, trees, names, args)
+        errors += report(runs, trees, args.clients)
+        if shutil.which("wrk") is not None:
+            port = _free_port()
+            proc = serve(home, port, args.workers)
+            try:
+                errors += drive_with_wrk(f"http://127.0.0.1:{port}", expressions(names, 500),
+                                         args.clients, min(args.seconds, 15.0))
+            finally:
+                proc.terminate()
+                proc.wait(timeout=20)
+        say(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 1 if errors else 0
 
 
-def drive_with_wrk(base: str, names: list[str], clients: int, seconds: float) -> int:
+def market_names(home: Path) -> list[str]:
+    """The names of the markets the published model of ``home`` has vectors for."""
+    live = artifacts.load_current(home / "models")
+    return [countries.lookup(str(code)).name for code in live.countries
+            if str(code) != countries.GLOBAL]
+
+
+def describe(home: Path) -> str:
+    live = artifacts.load_current(home / "models")
+    store = "with" if (home / "dotify.db").exists() else "without"
+    return f"{len(live.countries)} x {len(live.songs):,} model {store} a chart store"
+
+
+def drive_with_wrk(base: str, bodies: list[str], clients: int, seconds: float) -> int:
     """The same load from wrk, a C load generator, so the clients' own Python does not
     take the CPU the server needs (both share this machine). Returns the error count."""
-    if shutil.which("wrk") is None:
-        say("  wrk: not installed (apt-get install wrk) - skipped")
-        return 0
-    rng = random.Random(2)
-    bodies = [json.dumps({"expression": "{} x {} - {}".format(*rng.sample(names, 3)), "n": 10})
-              for _ in range(500)]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write("local bodies = {" + ",".join(f"[[{b}]]" for b in bodies) + "}\n"
                      "local i = 0\nrequest = function()\n  i = i % #bodies + 1\n"
@@ -165,15 +290,6 @@ def drive_with_wrk(base: str, names: list[str], clients: int, seconds: float) ->
         f"errors {errors}{'   socket errors ' + sock.group(1) if sock else ''}   "
         "(aim: p99 <= 20 ms)")
     return errors
-
-
-def report(clients: int, ms: np.ndarray, errors: int, wall: float, server_cpu: float) -> None:
-    aim = "   (aim: p99 <= 20 ms)" if clients > 1 else ""
-    say(f"  {clients:>2} client(s): {len(ms)} ok + {errors} errors in {wall:.1f} s   "
-        f"{len(ms) / wall:.0f} req/s   p50 {statistics.median(ms):.1f} ms   "
-        f"p99 {np.percentile(ms, 99):.1f} ms   max {ms.max():.1f} ms{aim}")
-    say(f"             server CPU {1000 * server_cpu / max(1, len(ms) + errors):.2f} ms "
-        "per request (warm-up included)")
 
 
 def _free_port() -> int:

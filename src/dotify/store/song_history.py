@@ -68,9 +68,10 @@ def _peaks(conn: Connection, owner: dict[str, int], markets: Sequence[str],
     query = (sa.select(songs.c.key, t.c.song_id, t.c.market, t.c.kind, t.c.best, t.c.streams,
                        t.c.days, t.c.first_date, t.c.last_date)
              .select_from(t.join(songs, songs.c.id == t.c.song_id))
-             # every part of the key given: one probe per (market, kind, song)
-             .where(songs.c.key.in_(list(owner)), t.c.market.in_(list(markets)),
-                    t.c.kind.in_(KIND_ORDER)))
+             # every part of the key given: one probe per (market, kind, song); the ids as
+             # a subquery, else SQLite reads every song of the markets to match the keys
+             .where(t.c.song_id.in_(sa.select(songs.c.id).where(songs.c.key.in_(list(owner)))),
+                    t.c.market.in_(list(markets)), t.c.kind.in_(KIND_ORDER)))
     ids: dict[tuple[int, str, str], list[tuple]] = {}
     for key, song_id, market, kind, best, streams, days, first, last in conn.execute(query):
         ids.setdefault((owner[key], market, kind), []).append(

@@ -7,7 +7,9 @@ uvicorn. Everything lives on ``app.state``:
 - ``holder``: the :class:`~dotify.web.model_holder.ModelHolder`; it follows the ``current``
   symlink in ``settings.models_dir`` and swaps in a newly published model without a restart;
 - ``history``: chart counts from the store for the country pages;
-- ``scheduler``: an optional APScheduler ``BackgroundScheduler`` (the nightly job).
+- ``answers``: the :class:`~dotify.web.answers.Answers` of ``POST /api/recommendations``;
+- ``scheduler``: an optional APScheduler ``BackgroundScheduler`` (the nightly job);
+- ``freeze_gc``: True under ``dotify serve``: start-up's objects leave the cyclic collector.
 
 Extending the lifespan: pass ``create_app(settings, scheduler=s)``; the app's lifespan starts
 ``s`` on startup when it is not running yet and shuts it down (``wait=False``) on shutdown.

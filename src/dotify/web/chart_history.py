@@ -1,12 +1,23 @@
 """What the pages read from the chart store, through one engine opened on first use: how
 much chart data a market has (``History``, the SQL is :func:`dotify.store.charts.chart_counts`)
 and how songs charted (:mod:`dotify.store.song_history`). Without a database, or when it
-cannot be read, the song reads answer None and the pages say less."""
+cannot be read, the song reads answer None and the pages say less.
+
+A song's peaks are kept per :meth:`ChartHistory.version` of the store, a token that changes
+with every write committed to it (on SQLite: the file's identity and ``PRAGMA
+data_version`` on a connection of its own, a few microseconds to read), so the hit songs
+that most answers share are read from the store once per change, not once per request,
+and never outlive a change. Where no such token is known (a server database such as
+PostgreSQL) every request reads the store, as before.
+"""
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import threading
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,8 +28,11 @@ from dotify.errors import StoreError
 from dotify.store.charts import chart_counts
 from dotify.store.engine import engine_for
 from dotify.store.song_history import Peak, song_peaks, song_positions
+from dotify.web.cache import VersionedCache
 
 MAX_DAYS = 400
+PEAKS_CACHED = 50_000  # (song, market) pairs, about 20 MB
+ABSENT = "absent"  # the version of a store with no database file yet
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,44 @@ class ChartHistory:
         self.settings = settings
         self._engine: Engine | None = None
         self._lock = threading.Lock()
+        url = settings.db_url
+        self._path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") \
+            else None
+        self._watch: tuple[sqlite3.Connection, tuple[int, int]] | None = None
+        # a peak kept as a plain tuple, () where the song never charted: tuples of numbers
+        # and strings leave the cyclic collector's lists, so 50,000 of them cost no GC time
+        self._peaks: VersionedCache[tuple] = VersionedCache(PEAKS_CACHED)
+        self.failures = 0  # song reads that failed (an answer made meanwhile is not kept)
+
+    @property
+    def local(self) -> bool:
+        """True when the store is an SQLite file (or none): its reads take no network trip."""
+        return self._path is not None
+
+    def version(self) -> Hashable | None:
+        """A token equal between two calls only when no write was committed to the store in
+        between: ``ABSENT`` without a database file, None when it cannot be known (not
+        SQLite, or the file cannot be opened)."""
+        if self._path is None:
+            return None
+        try:
+            found = os.stat(self._path)
+        except OSError:
+            return ABSENT
+        identity = (found.st_dev, found.st_ino)
+        with self._lock:
+            try:
+                if self._watch is None or self._watch[1] != identity:  # replaced: watch anew
+                    self._close_watch()
+                    self._watch = (sqlite3.connect(  # mode=rw: never creates the file
+                        f"file:{self._path}?mode=rw", uri=True, check_same_thread=False),
+                        identity)
+                # changes whenever another connection commits (sqlite.org/pragma.html)
+                changes = self._watch[0].execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error:
+                self._close_watch()
+                return None
+        return (*identity, changes)
 
     def for_market(self, code: str) -> History:
         engine = self._engine_or_none()
@@ -53,14 +105,40 @@ class ChartHistory:
 
     def song_peaks(self, songs_keys: list[list[str]],
                    markets: list[str]) -> list[dict[str, Peak]] | None:
-        """Per song (its store keys), its :class:`Peak` per market; None without a store."""
+        """Per song (its store keys), its :class:`Peak` per market; None without a store or
+        when it cannot be read. Only the songs not kept at this version are read."""
+        version = self.version()
         engine = self._engine_or_none()
         if engine is None:
+            if version != ABSENT:  # a file there that cannot be opened
+                self.failures += 1
             return None
+        found: list[dict[str, Peak] | None] = [self._kept(version, keys, markets)
+                                               for keys in songs_keys]
+        missing = list(dict.fromkeys(tuple(keys) for keys, peaks in zip(
+            songs_keys, found, strict=True) if peaks is None))
         try:
-            return song_peaks(engine, songs_keys, markets)
+            read = dict(zip(missing, song_peaks(engine, missing, markets) if missing else [],
+                            strict=True))
         except (sa.exc.SQLAlchemyError, StoreError):
+            self.failures += 1
             return None
+        for keys, peaks in read.items():
+            for market in markets:
+                peak = peaks.get(market)
+                self._peaks.put(version, (keys, market), astuple(peak) if peak else ())
+        return [read[tuple(keys)] if peaks is None else peaks
+                for keys, peaks in zip(songs_keys, found, strict=True)]
+
+    def _kept(self, version: Hashable | None, keys: list[str],
+              markets: list[str]) -> dict[str, Peak] | None:
+        """The peaks of one song as kept at ``version``; None unless every market's is."""
+        if not keys:
+            return {}
+        kept = [self._peaks.get(version, (tuple(keys), market)) for market in markets]
+        if any(k is None for k in kept):
+            return None
+        return {m: Peak(*k) for m, k in zip(markets, kept, strict=True) if k}
 
     def song_positions(self, keys: list[str],
                        markets: list[str]) -> dict[str, list[tuple[str, int]]] | None:
@@ -88,3 +166,10 @@ class ChartHistory:
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
+        with self._lock:
+            self._close_watch()
+
+    def _close_watch(self) -> None:
+        if self._watch is not None:
+            self._watch[0].close()
+            self._watch = None

@@ -164,11 +164,12 @@ def _with_facts(live: Live, found: list[Any], roles: list[tuple[arithmetic.Count
     if history is not None and codes:
         peaks = history.song_peaks([_store_keys(live, c) if c is not None else []
                                     for c in columns], codes)
-    rows = {c: i for i, c in enumerate(art.countries.tolist())}
+    rows = live.cached("country_rows", lambda: {
+        c: i for i, c in enumerate(art.countries.tolist())})
     songs = []
     for j, (song, column) in enumerate(zip(found, columns, strict=True)):
-        charted = set()
-        if column is not None and art.charted is not None:
+        charted = set()  # what the model says, read only when the store cannot say more
+        if peaks is None and column is not None and art.charted is not None:
             charted = {c for c in codes if c in rows and art.charted[rows[c], column]}
         standing = song_facts.standings(roles, peaks[j] if peaks is not None else None, charted)
         home = song_facts.home_of(str(_homes(live)[column])) if column is not None else None

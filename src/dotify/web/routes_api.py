@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 
 from dotify import countries as registry
 from dotify.errors import UnknownCountryError
@@ -26,8 +26,10 @@ from dotify.web.schemas import (
 from dotify.web.security import check_admin, redact
 
 # Cheap routes are ``async``: a query takes about a millisecond of numpy, less than a
-# thread-pool hop costs. Routes that read the store, the map (t-SNE, once per model, waited
-# for when the first request comes before it is done) and the reload stay in threads.
+# thread-pool hop costs; recommendations too (their song reads from the store are kept per
+# store version, see dotify.web.answers). Routes that read the store each time, the map
+# (t-SNE, once per model, waited for when the first request comes before it is done) and
+# the reload stay in threads.
 router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "bad expression or unknown country"},
@@ -83,12 +85,13 @@ async def list_operators() -> list[Operator]:
 
 @router.post("/api/recommendations", response_model=RecommendationResponse,
              responses=ERRORS, tags=["recommendations"])
-def recommendations(body: RecommendationRequest, live: LiveModel,
-                    request: Request) -> RecommendationResponse:
+async def recommendations(body: RecommendationRequest, live: LiveModel,
+                          request: Request) -> Response:
     """Songs for a country expression (``expression``, or ``tokens`` as the form builds),
     each with its home market, its peak and streams in the query's countries (from the
     chart store) and the reason in words."""
-    return queries.recommend(live, body, request.app.state.history)
+    answer = await request.app.state.answers.recommend(live, body)
+    return Response(answer, media_type="application/json")
 
 
 @router.get("/api/songs/history", response_model=SongHistory, responses=ERRORS,

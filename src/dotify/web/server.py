@@ -53,7 +53,9 @@ def app_from_env() -> FastAPI:
     from dotify.web import create_app
 
     limit_blas()
-    return create_app(Settings(), check_every=float(os.environ.get(CHECK_EVERY_ENV, "1")))
+    app = create_app(Settings(), check_every=float(os.environ.get(CHECK_EVERY_ENV, "1")))
+    app.state.freeze_gc = True
+    return app
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
@@ -74,6 +76,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     if workers == 1:
         limit_blas()
         app = create_app(settings, scheduler=scheduler, check_every=check_every)
+        app.state.freeze_gc = True  # a long-lived process: see dotify.web.app._lifespan
         uvicorn.run(app, host=host, port=port, log_level="warning", http=HTTP_PROTOCOL,
                     loop=LOOP, limit_concurrency=MAX_CONNECTIONS, timeout_keep_alive=5)
         return

@@ -44,16 +44,23 @@ class Standing:
 
 def roles(tree: Node) -> list[tuple[Country, bool]]:
     """Each country of ``tree`` once, in order, with True when raising its taste raises the
-    expression's value (wanted) and False when it lowers it (avoided)."""
-    base = float(evaluate(tree, lambda _: np.full(1, 0.5)).vector.reshape(-1)[0])
-    found: dict[str, tuple[Country, bool]] = {}
+    expression's value (wanted) and False when it lowers it (avoided).
+
+    One evaluation answers for every country: element 0 has every taste at 0.5, element
+    ``i + 1`` the ``i``-th country's at 0.6 (element by element, as evaluating each alone)."""
+    found: dict[str, Country] = {}
     for country in countries_in(tree):
-        if country.code in found:
-            continue
-        raised = evaluate(tree, lambda c, code=country.code: np.full(  # type: ignore[misc]
-            1, 0.6 if c.code == code else 0.5))
-        found[country.code] = (country, float(raised.vector.reshape(-1)[0]) >= base)
-    return list(found.values())
+        found.setdefault(country.code, country)
+    at = {code: i for i, code in enumerate(found, start=1)}
+
+    def raised(c: Country) -> np.ndarray:
+        vector = np.full(len(found) + 1, 0.5)
+        vector[at[c.code]] = 0.6
+        return vector
+
+    value = np.broadcast_to(evaluate(tree, raised).vector, len(found) + 1)
+    return [(country, bool(value[i] >= value[0])) for i, country in enumerate(found.values(),
+                                                                               start=1)]
 
 
 def home_markets(artifact: Artifact) -> np.ndarray:

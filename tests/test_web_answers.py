@@ -1,0 +1,132 @@
+"""Kept answers and song peaks: the same bytes as a fresh server's, on the same data, and
+never an answer of older data once a new model is published or the store is written."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dotify import artifact as artifacts
+from dotify.charts.formats import Chart, ChartRow
+from dotify.config import Settings
+from dotify.store.charts import Store
+from dotify.store.engine import opened
+from dotify.store.song_history import song_peaks
+from dotify.web import create_app
+from dotify.web.cache import VersionedCache
+from dotify.web.chart_history import ABSENT, ChartHistory
+from tests.waiting import wait_until
+from tests.web_support import build_artifact, planted_rows, write_charts
+
+QUERIES = [{"expression": "Colombia x Turkey - Germany", "n": 20},
+           {"tokens": ["Colombia", "x", "Turkey", "-", "Germany", "="], "n": 20},
+           {"expression": "Colombia + Japan", "n": 5, "popularity": 0.2, "discover": True}]
+
+
+def answers(client: TestClient) -> list[bytes]:
+    out = []
+    for body in QUERIES:
+        response = client.post("/api/recommendations", json=body)
+        assert response.status_code == 200, response.text
+        out.append(response.content)
+    return out
+
+
+def fresh(settings: Settings) -> list[bytes]:
+    """What a server started now answers (nothing kept yet)."""
+    with TestClient(create_app(settings)) as client:
+        return answers(client)
+
+
+# ---------------------------------------------------------------- the cache itself
+
+
+def test_a_new_version_empties_the_cache_and_none_keeps_nothing() -> None:
+    cache = VersionedCache[str](size=10)
+    cache.put("v1", "q", "old answer")
+    assert cache.get("v1", "q") == "old answer"
+    assert cache.get("v2", "q") is None and len(cache) == 0  # gone, not only hidden
+    cache.put("v2", "q", "new answer")
+    assert cache.get("v2", "q") == "new answer"
+    cache.put(None, "q", "unknown data")
+    assert cache.get(None, "q") is None and len(cache) == 0
+
+
+def test_the_least_recently_used_goes_first() -> None:
+    cache = VersionedCache[int](size=2)
+    cache.put("v", "a", 1)
+    cache.put("v", "b", 2)
+    assert cache.get("v", "a") == 1  # "b" is now the least recently used
+    cache.put("v", "c", 3)
+    assert (cache.get("v", "a"), cache.get("v", "b"), cache.get("v", "c")) == (1, None, 3)
+    with pytest.raises(ValueError, match="size"):
+        VersionedCache[int](size=0)
+
+
+# ---------------------------------------------------------------- answers
+
+
+@pytest.fixture
+def published(settings: Settings) -> artifacts.Artifact:
+    return build_artifact(settings.models_dir, with_streams=True)
+
+
+def test_the_same_request_gets_the_same_bytes_as_a_fresh_server(
+        settings: Settings, published: artifacts.Artifact) -> None:
+    write_charts(settings, planted_rows(published))
+    with TestClient(create_app(settings)) as client:
+        first = answers(client)
+        assert answers(client) == first  # kept
+    assert fresh(settings) == first
+
+
+def test_a_newly_published_model_is_not_answered_from_the_old_ones_answers(
+        settings: Settings, published: artifacts.Artifact) -> None:
+    with TestClient(create_app(settings, check_every=0)) as client:
+        old = answers(client)
+        newer = build_artifact(settings.models_dir, seed=1, with_streams=True)
+        wait_until(lambda: client.get("/api/model").json()["version"] == newer.version)
+        new = answers(client)
+    assert all(b'"model_version":"' + newer.version.encode() + b'"' in a for a in new)
+    assert new != old and new == fresh(settings)
+
+
+def test_a_write_to_the_store_is_in_the_next_answer(settings: Settings,
+                                                    published: artifacts.Artifact) -> None:
+    write_charts(settings, planted_rows(published))
+    with TestClient(create_app(settings)) as client:
+        before = answers(client)
+        keys = published.songs.keys.tolist()
+        rows = tuple(ChartRow("de", date(2021, 1, 3), "daily", i, key, f"title of {key}", "A",
+                              10**6) for i, key in enumerate(keys[:10], start=1))
+        with opened(settings) as engine:  # another connection, as the nightly job's
+            Store(engine).ingest_chart(Chart.from_rows(rows, "test", 2))
+        after = answers(client)
+    assert after != before and after == fresh(settings)
+    assert b'"code":"de","name":"Germany","wanted":false,"charted":true,"peak":1,' in after[0]
+
+
+# ---------------------------------------------------------------- song peaks
+
+
+def test_peaks_kept_per_store_version_are_the_stores(settings: Settings,
+                                                     published: artifacts.Artifact) -> None:
+    history = ChartHistory(settings)
+    assert history.version() == ABSENT and history.song_peaks([["x"]], ["co"]) is None
+    write_charts(settings, planted_rows(published))
+    keys = [[k] for k in published.songs.keys.tolist()] + [[], ["nowhere"]]
+    markets = ["co", "tr", "de", "se"]
+    with opened(settings) as engine:
+        expected = song_peaks(engine, [k for k in keys if k], markets)
+    expected.insert(len(keys) - 2, {})  # the song without a store key charted nowhere
+    version = history.version()
+    assert history.song_peaks(keys[::-1], markets) == expected[::-1]  # read
+    assert history.song_peaks(keys, markets) == expected  # kept
+    assert history.song_peaks(keys[:3], ["de", "co"]) == [
+        {m: p for m, p in e.items() if m in ("de", "co")} for e in expected[:3]]
+    assert history.version() == version
+    write_charts(settings, [("se", "2021-01-05", "daily", 1, keys[0][0], 5)])
+    assert history.version() != version
+    history.close()
