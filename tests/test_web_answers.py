@@ -130,3 +130,28 @@ def test_peaks_kept_per_store_version_are_the_stores(settings: Settings,
     write_charts(settings, [("se", "2021-01-05", "daily", 1, keys[0][0], 5)])
     assert history.version() != version
     history.close()
+
+
+def test_a_retired_model_stays_collectable_under_a_frozen_collector() -> None:
+    import gc
+    import weakref
+
+    from dotify.web.model_holder import refreeze
+
+    class Node:
+        me: object
+
+    node = Node()
+    node.me = node  # a cycle: only the cyclic collector frees it
+    alive = weakref.ref(node)
+    gc.freeze()  # as dotify serve does once started
+    try:
+        del node
+        gc.collect()
+        assert alive() is not None  # frozen: out of the collector's reach
+        refreeze()  # what a model swap does
+        assert alive() is None and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    refreeze()  # nothing frozen: nothing done
+    assert gc.get_freeze_count() == 0

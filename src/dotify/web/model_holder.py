@@ -19,6 +19,7 @@ the server's start waits for it (:meth:`ModelHolder.prepared`).
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -58,6 +59,17 @@ class Live:
     def codes(self) -> frozenset[str]:
         """The codes of the countries this model has a vector for."""
         return self.cached("codes", lambda: frozenset(self.artifact.countries.tolist()))
+
+
+def refreeze() -> None:
+    """Under ``dotify serve`` start-up's objects, the first model among them, are frozen out
+    of the cyclic collector (see :mod:`dotify.web.app`). A model a swap retires must stay
+    collectable: thaw, collect once (a pause of some 100 ms, once per new model), freeze
+    again. Nothing when nothing was frozen."""
+    if gc.get_freeze_count():
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
 
 
 class ModelHolder:
@@ -172,8 +184,11 @@ class ModelHolder:
         elif self.prepare is not None:
             threading.Thread(target=self._prepare, args=(live,), name="dotify-model-prepare",
                              daemon=True).start()
-        self._live = live  # the swap: one reference assignment
+        retired, self._live = self._live, live  # the swap: one reference assignment
         self.failed_version, self.last_error = None, None
         log.info("serving model %s (loaded in %.0f ms)", live.version,
                  1000 * (time.monotonic() - started))
+        if retired is not None:
+            del retired
+            refreeze()
         return live
