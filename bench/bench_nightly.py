@@ -2,7 +2,8 @@
 
 Sets up a throw-away home (simulate 365 days x 55 markets, ingest, publish a first model),
 then runs the nightly job (the simulator's next day: pull, ingest, retrain on the pairs
-charted in the last ``DOTIFY_ACTIVE_DAYS``, gate, publish) in a child process per run, so each run's peak RSS is its own.
+charted in the last ``DOTIFY_ACTIVE_DAYS``, gate, publish) in a child process per run, so
+each run's peak RSS is its own.
 Aims: <= 60 s and <= 2 GB per run.
 
     .venv/bin/python bench/bench_nightly.py [--days 365] [--runs 3] [--home DIR]
