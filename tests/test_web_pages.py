@@ -111,3 +111,11 @@ def test_docs_carry_the_apps_header(client: TestClient) -> None:
     assert docs.status_code == 200
     assert 'href="/map"' in docs.text and 'id="theme"' in docs.text
     assert "/docs-assets/swagger-ui-bundle.js" in docs.text and "/static/docs.js" in docs.text
+
+
+def test_the_about_page_says_which_songs_the_model_learnt(settings: Settings) -> None:
+    window = {"start": None, "end": "2021-03-31", "n_top_songs": None, "kind": None,
+              "since": "2020-04-01"}
+    build_artifact(settings.models_dir, meta={"window": window})
+    about = " ".join(TestClient(create_app(settings)).get("/about").text.split())
+    assert "(window: end 2021-03-31); the songs each country charted since 2020-04-01" in about
