@@ -300,3 +300,22 @@ def test_a_nightly_run_reads_the_aggregate_not_the_chart_history(home: Path) -> 
     recent, every = from_store(engine, DataWindow(since=since)), from_store(engine)
     engine.dispose()
     assert model.meta["n_songs"] == recent.shape[1] < every.shape[1]
+
+
+def test_the_nightly_job_searches_a_network_s_epochs_once_a_week(home: Path) -> None:
+    config = _settings(home, backfill_days=3, markets=MARKETS[:6])
+    small = {"factors": 4}  # as `dotify tune` would have saved them: the search goes on
+    config.home.mkdir(parents=True, exist_ok=True)
+    (config.home / "best_params.json").write_text(json.dumps({"bpr-net": {"params": small}}))
+    first = run_nightly(config, today=TODAY, kind="bpr-net")
+    search = first.details["epochs_search"]
+    assert first.status == "published" and search["on"] == str(TODAY)
+    second = run_nightly(config, today=TODAY + timedelta(days=1), kind="bpr-net")
+    assert second.details["epochs_search"] == search  # the live model's epochs, trained again
+    live = artifact.load_current(config.models_dir)
+    assert live.version == second.version
+    assert live.model.params["epochs"] == search["epochs"]
+    assert not any("chosen_epochs" in h for h in live.model.history)
+    weekly = config.model_copy(update={"epochs_search_days": 1})
+    third = run_nightly(weekly, today=TODAY + timedelta(days=2), kind="bpr-net")
+    assert third.details["epochs_search"]["on"] == str(TODAY + timedelta(days=2))

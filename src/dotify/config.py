@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # model's size follows the recent charts, not the history
     active_days: int | None = Field(default=365, ge=1,
                                     description="learn the pairs charted in the last N days")
+    # a network that stops early (bpr-net) searches its epochs again after this many days of
+    # charts; in between the nightly job trains the epochs the live model's search chose
+    epochs_search_days: int = Field(default=7, ge=1)
     gate_tolerance: float = Field(default=0.01, ge=0.0)
     keep_versions: int = Field(default=5, ge=1)
     nightly_at: str | None = None

@@ -177,6 +177,7 @@ def _run(settings: Settings, engine: Engine, source: Source, today: date | None,
     trained = _train(settings, kind, params, newest, engine)
     result.val_epr = trained["val_epr"]
     result.details["metrics"] = trained["metrics"]
+    result.details["epochs_search"] = trained["epochs_search"]
     result.live_epr = live_val_epr(settings.models_dir)
     fault_point("before-publish")
     if gate(result.val_epr, result.live_epr, settings.gate_tolerance):
@@ -202,17 +203,29 @@ def gate(new_epr: float | None, live_epr: float | None, tolerance: float) -> boo
 
 def live_val_epr(models_dir: Path) -> float | None:
     """The published model's recorded validation EPR, or None when nothing is published."""
+    meta = live_meta(models_dir)
+    try:
+        value = (meta or {}).get("metrics", {}).get("val_epr")
+        return None if value is None else float(value)
+    except (ValueError, TypeError, AttributeError) as exc:
+        log.warning("the live model's validation EPR cannot be read (%s): a new model may "
+                    "replace it", exc)
+        return None
+
+
+def live_meta(models_dir: Path) -> dict[str, Any] | None:
+    """The published model's ``meta.json``, or None when nothing is published or it cannot
+    be read (logged)."""
     version = artifact.current_version(models_dir)
     if version is None:
         return None
     try:
         meta = json.loads((models_dir / version / "meta.json").read_text())
-        value = meta.get("metrics", {}).get("val_epr")
-        return None if value is None else float(value)
-    except (OSError, ValueError, TypeError, AttributeError) as exc:
+    except (OSError, ValueError) as exc:
         log.warning("the live model %s cannot be read (%s): a new one may replace it",
                     version, exc)
         return None
+    return meta if isinstance(meta, dict) else None
 
 
 def _ingest(engine: Engine, paths: list[Path]) -> dict[str, Any]:
@@ -230,23 +243,45 @@ def _ingest(engine: Engine, paths: list[Path]) -> dict[str, Any]:
 def _train(settings: Settings, kind: str, params: dict[str, Any] | None, newest: date,
            engine: Engine) -> dict[str, Any]:
     """Train on the last ``window_days`` up to ``newest`` (the pairs charted in its last
-    ``active_days``) without publishing; without
-    ``params`` the kind takes its tuned params and eps (``dotify tune``)."""
+    ``active_days``) without publishing; without ``params`` the kind takes its tuned params
+    and eps (``dotify tune``), and a network that stops early the epochs the live model's
+    search chose, unless that search is ``epochs_search_days`` old."""
     from dotify.learn.training import train
     from dotify.learn.tuning import load_tuned
 
     fields: dict[str, Any] = {}
+    search = None
+    stored = newest_day(engine)  # the active days count from the newest chart stored
     if params is None:
         params, fields = load_tuned(settings, kind)
+        search = recent_search(settings, kind, stored)
+        if search is not None:
+            params = {**params, "epochs": int(search["epochs"]), "validation_fraction": 0.0}
     start = None if settings.window_days is None else \
         newest - timedelta(days=settings.window_days - 1)
     window = DataWindow.with_fields(fields, start=start, end=newest).active(
-        settings.active_days, newest_day(engine))  # from the newest chart stored
+        settings.active_days, stored)
     trained = train(settings, kind=kind, params=params or {}, window=window, publish=False,
-                    engine=settings.engine)
+                    engine=settings.engine, epochs_search=search)
     metrics = trained.metrics
     return {"version": trained.artifact.version, "val_epr": metrics.get("val_epr"),
+            "epochs_search": trained.artifact.meta.get("epochs_search"),
             "metrics": {k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}}
+
+
+def recent_search(settings: Settings, kind: str, newest: date | None) -> dict[str, Any] | None:
+    """The live model's search of its epochs (``{"on": day, "epochs": n}``) when the live
+    model is of ``kind`` and searched less than ``epochs_search_days`` before ``newest``."""
+    meta = live_meta(settings.models_dir)
+    search = meta.get("epochs_search") if meta and meta.get("kind") == kind else None
+    if not isinstance(search, dict) or newest is None:
+        return None
+    try:
+        age = (newest - date.fromisoformat(str(search["on"]))).days
+        epochs = int(search["epochs"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return search if 0 <= age < settings.epochs_search_days and epochs >= 1 else None
 
 
 def _pull_summary(pulls: list[Pull]) -> dict[str, Any]:

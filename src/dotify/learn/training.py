@@ -71,6 +71,7 @@ def train(
     refit: bool = True,
     publish: bool = True,
     progress: Progress | None = None,
+    epochs_search: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Read ``window``'s ratings, split them by ``split``, fit ``kind`` with ``params`` (the
     model's own), evaluate, save an artifact and publish it.
@@ -79,7 +80,10 @@ def train(
     the saved model is fitted again on all ratings (the metrics stay those of the split),
     with what the split's fit chose (:meth:`~dotify.models.Recommender.refit_params`).
     ``engine`` "spark" builds the ratings in Spark (``settings.spark_master``) and trains
-    ``imf`` as ``spark-als`` (see ``dotify.models.spark``).
+    ``imf`` as ``spark-als`` (see ``dotify.models.spark``). The meta's ``epochs_search``
+    says when a network that stops early last searched its epochs (the newest chart day it
+    saw) and what it chose: this fit's search, or ``epochs_search`` when ``params`` give
+    the epochs that search chose (the nightly job's runs in between).
     """
     say = progress or (lambda message: log.info(message))
     kind, model_params = kind or default_kind(engine), dict(params or {})
@@ -97,6 +101,9 @@ def train(
     say("saving the model")
     settings.ensure_dirs()
     meta = {**_meta(full, metrics, split, refit), "engine": engine}
+    search = _epochs_search(fitted.model, full) or epochs_search
+    if search:
+        meta["epochs_search"] = search
     saved = artifact_mod.save(model, full.countries, full.songs, settings.models_dir,
                               meta=meta, song_dates=full.song_dates, streams=full.raw)
     if publish:
@@ -153,6 +160,12 @@ def _fit_on_split(settings: Settings, kind: str, params: dict[str, Any],
     model = make_model(kind, **params)
     metrics = fit_and_evaluate(model, train_part, validation)
     return _Fitted(full, train_part, validation, model, metrics)
+
+
+def _epochs_search(model: Recommender, full: Ratings) -> dict[str, Any] | None:
+    """When and what a fit that searched its epochs chose, or None (no search)."""
+    chosen = [int(h["chosen_epochs"]) for h in model.history if "chosen_epochs" in h]
+    return {"on": full.info.get("last_date"), "epochs": chosen[-1]} if chosen else None
 
 
 def window_fields(full: Ratings) -> dict[str, Any]:
