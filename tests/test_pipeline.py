@@ -319,3 +319,10 @@ def test_the_nightly_job_searches_a_network_s_epochs_once_a_week(home: Path) -> 
     weekly = config.model_copy(update={"epochs_search_days": 1})
     third = run_nightly(weekly, today=TODAY + timedelta(days=2), kind="bpr-net")
     assert third.details["epochs_search"]["on"] == str(TODAY + timedelta(days=2))
+    # a live meta that asks for more epochs than a search may take is not followed
+    meta_path = config.models_dir / third.version / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["epochs_search"]["epochs"] = 10**9
+    meta_path.write_text(json.dumps(meta))
+    fourth = run_nightly(config, today=TODAY + timedelta(days=3), kind="bpr-net")
+    assert fourth.details["epochs_search"]["on"] == str(TODAY + timedelta(days=3))

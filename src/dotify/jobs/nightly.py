@@ -47,7 +47,7 @@ from dotify.config import Settings
 from dotify.countries import GLOBAL
 from dotify.errors import DotifyError, LockedError
 from dotify.learn.window import DataWindow
-from dotify.models import default_kind
+from dotify.models import default_kind, make_model
 from dotify.store import runs as store_runs
 from dotify.store.charts import chart_days, last_chart_dates
 from dotify.store.engine import opened
@@ -255,8 +255,11 @@ def _train(settings: Settings, kind: str, params: dict[str, Any] | None, newest:
     if params is None:
         params, fields = load_tuned(settings, kind)
         search = recent_search(settings, kind, stored)
-        if search is not None:
+        most = {**make_model(kind).params, **params}.get("epochs")  # what a search may take
+        if search is not None and isinstance(most, int) and int(search["epochs"]) <= most:
             params = {**params, "epochs": int(search["epochs"]), "validation_fraction": 0.0}
+        else:
+            search = None
     start = None if settings.window_days is None else \
         newest - timedelta(days=settings.window_days - 1)
     window = DataWindow.with_fields(fields, start=start, end=newest).active(
