@@ -240,7 +240,7 @@ def resolve_active_days(home: Settings, active_days: int | str | None) -> int | 
     if isinstance(active_days, str):
         if active_days.strip().lower() == "all":
             return None
-        if not active_days.strip().isdigit():
+        if not active_days.strip().isdecimal():
             raise ValueError(f"active days must be a number of days or 'all', not "
                              f"{active_days!r}")
         active_days = int(active_days)
