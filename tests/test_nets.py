@@ -12,7 +12,7 @@ import torch
 from dotify import artifact
 from dotify.learn.evaluation import epr_from_scores
 from dotify.learn.ratings import Ratings, Songs
-from dotify.models import make_model
+from dotify.models import make_model, model_class
 from dotify.models._torch_data import imf_loss, pair_batches
 from dotify.models.titles import artist_ids, build_vocab, encode_titles, words
 
@@ -170,6 +170,9 @@ def test_a_refit_on_all_trains_the_epochs_the_split_chose(data: Ratings) -> None
     refit = make_model("bpr-net", **again).fit(data)
     assert not any("chosen_epochs" in h or "validation_epr" in h for h in refit.history)
     assert make_model("imf").refit_params(given) is given  # nothing chosen to reuse
+    net = model_class("bpr-net")
+    for unusable in ({}, {"epochs": 31}, {"epochs": 0}, {"epochs": "30"}, {"epochs": True}):
+        assert net.reusing(given, unusable) is given  # none, or more than a search may take
     with pytest.raises(ValueError, match="validation_fraction must be in"):
         make_model("bpr-net", validation_fraction=1.5)
 

@@ -47,7 +47,7 @@ from dotify.config import Settings
 from dotify.countries import GLOBAL
 from dotify.errors import DotifyError, LockedError
 from dotify.learn.window import DataWindow
-from dotify.models import default_kind, make_model
+from dotify.models import default_kind, model_class
 from dotify.store import runs as store_runs
 from dotify.store.charts import chart_days, last_chart_dates
 from dotify.store.engine import opened
@@ -255,11 +255,9 @@ def _train(settings: Settings, kind: str, params: dict[str, Any] | None, newest:
     if params is None:
         params, fields = load_tuned(settings, kind)
         search = recent_search(settings, kind, stored)
-        most = {**make_model(kind).params, **params}.get("epochs")  # what a search may take
-        if search is not None and isinstance(most, int) and int(search["epochs"]) <= most:
-            params = {**params, "epochs": int(search["epochs"]), "validation_fraction": 0.0}
-        else:
-            search = None
+        if search is not None:  # reused when the kind can (else it chooses again)
+            reused = model_class(kind).reusing(params, search)
+            params, search = reused, (search if reused is not params else None)
     start = None if settings.window_days is None else \
         newest - timedelta(days=settings.window_days - 1)
     window = DataWindow.with_fields(fields, start=start, end=newest).active(
@@ -273,18 +271,17 @@ def _train(settings: Settings, kind: str, params: dict[str, Any] | None, newest:
 
 
 def recent_search(settings: Settings, kind: str, newest: date | None) -> dict[str, Any] | None:
-    """The live model's search of its epochs (``{"on": day, "epochs": n}``) when the live
-    model is of ``kind`` and searched less than ``epochs_search_days`` before ``newest``."""
+    """What the live model chose by itself (``epochs_search``: ``{"on": day, "epochs": n}``)
+    when it is of ``kind`` and chose less than ``epochs_search_days`` before ``newest``."""
     meta = live_meta(settings.models_dir)
     search = meta.get("epochs_search") if meta and meta.get("kind") == kind else None
     if not isinstance(search, dict) or newest is None:
         return None
     try:
-        age = (newest - date.fromisoformat(str(search["on"]))).days
-        epochs = int(search["epochs"])
-    except (KeyError, TypeError, ValueError):
+        age = (newest - date.fromisoformat(str(search.get("on")))).days
+    except ValueError:
         return None
-    return search if 0 <= age < settings.epochs_search_days and epochs >= 1 else None
+    return search if 0 <= age < settings.epochs_search_days else None
 
 
 def _pull_summary(pulls: list[Pull]) -> dict[str, Any]:

@@ -81,9 +81,10 @@ def train(
     with what the split's fit chose (:meth:`~dotify.models.Recommender.refit_params`).
     ``engine`` "spark" builds the ratings in Spark (``settings.spark_master``) and trains
     ``imf`` as ``spark-als`` (see ``dotify.models.spark``). The meta's ``epochs_search``
-    says when a network that stops early last searched its epochs (the newest chart day it
-    saw) and what it chose: this fit's search, or ``epochs_search`` when ``params`` give
-    the epochs that search chose (the nightly job's runs in between).
+    says when a model last chose something by itself (the newest chart day it saw: a
+    network's epochs) and what (:meth:`~dotify.models.Recommender.chosen`): this fit's
+    choice, or ``epochs_search`` when ``params`` reuse an earlier one (the nightly job's
+    runs in between).
     """
     say = progress or (lambda message: log.info(message))
     kind, model_params = kind or default_kind(engine), dict(params or {})
@@ -101,7 +102,8 @@ def train(
     say("saving the model")
     settings.ensure_dirs()
     meta = {**_meta(full, metrics, split, refit), "engine": engine}
-    search = _epochs_search(fitted.model, full) or epochs_search
+    chosen = fitted.model.chosen()
+    search = {"on": full.info.get("last_date"), **chosen} if chosen else epochs_search
     if search:
         meta["epochs_search"] = search
     saved = artifact_mod.save(model, full.countries, full.songs, settings.models_dir,
@@ -160,12 +162,6 @@ def _fit_on_split(settings: Settings, kind: str, params: dict[str, Any],
     model = make_model(kind, **params)
     metrics = fit_and_evaluate(model, train_part, validation)
     return _Fitted(full, train_part, validation, model, metrics)
-
-
-def _epochs_search(model: Recommender, full: Ratings) -> dict[str, Any] | None:
-    """When and what a fit that searched its epochs chose, or None (no search)."""
-    chosen = [int(h["chosen_epochs"]) for h in model.history if "chosen_epochs" in h]
-    return {"on": full.info.get("last_date"), "epochs": chosen[-1]} if chosen else None
 
 
 def window_fields(full: Ratings) -> dict[str, Any]:

@@ -52,11 +52,21 @@ class Recommender(ABC):
     def fit(self, train: Ratings, validation: Ratings | None = None) -> Self:
         """Learn from ``train`` (validation may drive early stopping); return self."""
 
+    def chosen(self) -> dict[str, Any]:
+        """What this fit chose by itself that a later fit of the kind may reuse rather than
+        choose again (a network's epochs); {} by default."""
+        return {}
+
+    @classmethod
+    def reusing(cls, given: dict[str, Any], chosen: dict[str, Any]) -> dict[str, Any]:
+        """``given`` params made to reuse ``chosen`` (what :meth:`chosen` returned for an
+        earlier fit, as saved); ``given`` itself when this kind can reuse none of it."""
+        return given
+
     def refit_params(self, given: dict[str, Any]) -> dict[str, Any]:
         """The params to fit this kind again on all the ratings after this fit on a part of
-        them: ``given`` (what this fit was built with), plus anything this fit chose that
-        the refit may reuse rather than search again. Default: ``given``."""
-        return given
+        them (``given``: what this fit was built with): they reuse what it chose."""
+        return self.reusing(given, self.chosen())
 
     def score(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Predicted preference, float32 of shape (len(rows), n_songs); all rows if None."""

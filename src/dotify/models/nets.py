@@ -17,7 +17,7 @@ embedding and bias are set to the mean over trained songs, so nets 4 and 5 rank 
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeGuard
 
 import numpy as np
 import scipy.sparse as sp
@@ -396,13 +396,19 @@ class RankingNet(Net2):
         self.history.append({"epoch": 0, "chosen_epochs": float(best)})
         self._run(module, train, None, seen, best)
 
-    def refit_params(self, given: dict[str, Any]) -> dict[str, Any]:
-        """``given`` with the epochs this fit stopped at and no held-out part: a refit on all
-        the ratings trains that many epochs instead of searching them again."""
-        chosen = [int(h["chosen_epochs"]) for h in self.history if "chosen_epochs" in h]
-        if not chosen:
+    def chosen(self) -> dict[str, Any]:
+        """The epochs this fit stopped at, when it searched them."""
+        epochs = [int(h["chosen_epochs"]) for h in self.history if "chosen_epochs" in h]
+        return {"epochs": epochs[-1]} if epochs else {}
+
+    @classmethod
+    def reusing(cls, given: dict[str, Any], chosen: dict[str, Any]) -> dict[str, Any]:
+        """``given`` training the chosen epochs with no held-out part, instead of searching
+        them again; ``given`` when there are none, or more than a search may take."""
+        epochs, most = chosen.get("epochs"), {**cls.defaults, **given}["epochs"]
+        if not (_whole(epochs) and _whole(most) and 1 <= epochs <= most):
             return given
-        return {**given, "epochs": chosen[-1], "validation_fraction": 0.0}
+        return {**given, "epochs": epochs, "validation_fraction": 0.0}
 
     def _run(self, module: _IdNet, train: Ratings, validation: Ratings | None,
              seen: np.ndarray, epochs: int) -> int:
@@ -438,6 +444,10 @@ class RankingNet(Net2):
         if validation is not None:
             module.load_state_dict(best[2])
         return best[1]
+
+
+def _whole(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _svd_init(module: _IdNet, train: Ratings, factors: int) -> None:
