@@ -120,8 +120,9 @@ def test_active_days_count_back_from_the_end_or_the_newest_chart() -> None:
     assert DataWindow().active(10**12, D3).since is None  # longer than the calendar
     assert DataWindow().active(None, D3).since is None
     assert DataWindow().active(30, None).since is None  # an empty store: every pair
-    with pytest.raises(ValueError, match="active days must be >= 1 or None, not 0"):
-        DataWindow().active(0, D3)
+    for bad in (0, -3, True, 1.5):
+        with pytest.raises(ValueError, match="active days must be a whole number >= 1"):
+            DataWindow().active(bad, None)  # refused even with no day to count from
 
 
 def test_n_top_songs_takes_the_most_recent_chart_rows(charts3: Engine) -> None:

@@ -234,19 +234,18 @@ def active_since(home: Settings, active_days: int | str | None = None, *,
 
 def resolve_active_days(home: Settings, active_days: int | str | None) -> int | None:
     """``active_days`` as a number of days, or None for every pair: None is the home's
-    setting, ``"all"`` every pair; anything else must be a whole number >= 1."""
+    setting, ``"all"`` every pair, digits a number (checked where the days are counted,
+    :meth:`dotify.learn.window.DataWindow.active`)."""
     if active_days is None:
         return home.active_days
-    if isinstance(active_days, str):
-        if active_days.strip().lower() == "all":
-            return None
-        if not active_days.strip().isdecimal():
-            raise ValueError(f"active days must be a number of days or 'all', not "
-                             f"{active_days!r}")
-        active_days = int(active_days)
-    if isinstance(active_days, bool) or not isinstance(active_days, int) or active_days < 1:
-        raise ValueError(f"active days must be >= 1 or 'all', not {active_days!r}")
-    return active_days
+    if not isinstance(active_days, str):
+        return active_days
+    text = active_days.strip().lower()
+    if text == "all":
+        return None
+    if not text.isdecimal():
+        raise ValueError(f"active days must be a number of days or 'all', not {active_days!r}")
+    return int(text)
 
 
 def split(ratings: Ratings, protocol: str = "seed", fraction: float = 0.2,

@@ -93,11 +93,12 @@ class DataWindow:
         >>> DataWindow(end=date(2022, 6, 30)).active(1, date(2021, 12, 31)).since
         datetime.date(2021, 12, 31)
         """
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int)
+                                 or days < 1):
+            raise ValueError(f"active days must be a whole number >= 1, not {days!r}")
         known = [day for day in (self.end, newest) if day is not None]
         if days is None or not known:
             return self
-        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-            raise ValueError(f"active days must be >= 1 or None, not {days!r}")
         last = min(known)
         if days > (last - date.min).days:  # back before the calendar: every pair
             return self
