@@ -53,7 +53,7 @@ def main() -> int:
     parser.add_argument("--kinds", default="bpr-net,imf")
     parser.add_argument("--active-days", default=None,
                         help="comma-separated N or all (default DOTIFY_ACTIVE_DAYS): one run "
-                        "each, also scored against the charts of the last --recent days")
+                        "each, also scored against the streams of the last --recent days")
     parser.add_argument("--recent", type=int, default=365)
     args = parser.parse_args()
     if not ARCHIVE.exists():
@@ -78,7 +78,9 @@ def main() -> int:
             (home / "ingested").touch()
             say(f"ingest: {time.perf_counter() - started:.1f} s into {home}")
         newest = newest_day(engine)
-        recent = from_store(engine, DataWindow().active(args.recent, newest))
+        # what countries streamed in the last --recent days: those days' streams only
+        recent = from_store(engine, DataWindow(start=DataWindow().active(args.recent,
+                                                                         newest).since))
     settings = [cfg.active_days] if args.active_days is None else \
         [resolve_active_days(cfg, days.strip()) for days in args.active_days.split(",")]
     for days in settings:
@@ -124,7 +126,7 @@ def measure(cfg: Settings, kind: str, window: DataWindow, recent: Ratings | None
         songs = recommend(model, expression, n=5).songs
         say(f"{expression}: " + "; ".join(f"{s.title} ({s.artists})" for s in songs))
     if recent is not None:
-        say(f"against the charts of the last {recent_days} days "
+        say(f"against the streams of the last {recent_days} days "
             f"({recent.shape[1]} songs):")
         table(fidelity.fidelity(model, recent, {"single": singles, "combination": combos}))
 

@@ -88,12 +88,14 @@ def test_date_window_and_kind(charts3: Engine) -> None:
     assert from_store(charts3, DataWindow(kind="daily")).shape == (0, 0)
 
 
-def test_since_keeps_the_pairs_charted_since_with_their_whole_streams(charts3: Engine) -> None:
-    # pairs last charted on or after D2, each with its streams over the whole window: co's
-    # song 2 (charted on D1 only) is left out; de's song 3 (D1 and D3) keeps both weeks
-    recent = {("co", "track00001"): 9000, ("co", "track00005"): 8000,
-              ("de", "track00002"): 8000, ("de", "track00003"): 4000,
-              ("de", "track00006"): 900, ("jp", "track00004"): 3000,
+def test_since_keeps_the_pairs_charted_since_with_their_streams_since(charts3: Engine) -> None:
+    # pairs last charted on or after D2; a pair that began before keeps the share of its
+    # total that falls since D2, its streams spread evenly over its first to last chart day
+    # (co's song 1: D1 and D2, 8 days, 1 of them since D2: 9000 / 8); co's song 2 (D1 only)
+    # is left out; de's song 3 (D1 to D3, 15 days, 8 since D2): 4000 * 8 / 15
+    recent = {("co", "track00001"): 1125, ("co", "track00005"): 8000,
+              ("de", "track00002"): 1000, ("de", "track00003"): 2133,
+              ("de", "track00006"): 900, ("jp", "track00004"): 375,
               ("jp", "track00001"): 100}
     from_aggregate = from_store(charts3, DataWindow(since=D2))
     assert _dense(from_aggregate) == recent
@@ -102,11 +104,11 @@ def test_since_keeps_the_pairs_charted_since_with_their_whole_streams(charts3: E
     from_entries = from_store(charts3, DataWindow(n_top_songs=100, since=D2))
     assert _dense(from_entries) == recent
     assert _dense(from_store(charts3, DataWindow(since=D3))) == {
-        ("co", "track00005"): 8000, ("de", "track00003"): 4000, ("de", "track00006"): 900}
-    # inside a window: the pairs of the window charted since, summed over the window
+        ("co", "track00005"): 1000, ("de", "track00003"): 267, ("de", "track00006"): 900}
+    # inside a window: the pairs of the window charted since, its days only
     assert _dense(from_store(charts3, DataWindow(end=D2, since=D2))) == {
-        ("co", "track00001"): 9000, ("co", "track00005"): 2000, ("de", "track00002"): 8000,
-        ("jp", "track00004"): 3000, ("jp", "track00001"): 100}
+        ("co", "track00001"): 1125, ("co", "track00005"): 2000, ("de", "track00002"): 1000,
+        ("jp", "track00004"): 375, ("jp", "track00001"): 100}
     with pytest.raises(ValueError, match="since 2020-01-17 is after end 2020-01-10"):
         DataWindow(end=D2, since=D3)
 

@@ -163,7 +163,8 @@ def read_ratings(home: Settings, start: date | None = None, end: date | None = N
         ``dotify[spark]``), with the same result.
     since : date, optional
         Only the (country, song) pairs charted on or after this day, each with its streams
-        over the whole window: what models learn by default (see :func:`active_since`).
+        since then (estimated from the ratings aggregate: its total spread evenly over its
+        first to last chart day): what models learn by default (see :func:`active_since`).
 
     Returns
     -------

@@ -195,7 +195,10 @@ def from_totals(totals: Mapping[str, Any], window: DataWindow) -> Ratings:
     keys, first, cols = np.unique(np.asarray(totals["key"], dtype=str), return_index=True,
                                   return_inverse=True)
     rows, cols = rows.ravel().astype(np.int64), cols.ravel().astype(np.int64)
+    first_days, last_days = _days(totals["first_date"]), _days(totals["last_date"])
     streams = np.asarray(totals["streams"], dtype=np.int64)
+    if window.since is not None:
+        streams = _since(streams, first_days, last_days, np.datetime64(window.since, "D"))
     shape = (len(markets), len(keys))
     raw = sp.csr_matrix((streams.astype(np.float64), (rows, cols)), shape=shape)
     raw.sort_indices()
@@ -211,7 +214,6 @@ def from_totals(totals: Mapping[str, Any], window: DataWindow) -> Ratings:
     matrix = raw.copy().astype(np.float32)
     matrix.data = scale(raw.data, window.scaling, window.eps)
     matrix.eliminate_zeros()
-    first_days, last_days = _days(totals["first_date"]), _days(totals["last_date"])
     info = {
         "window": window.info(),
         "first_date": str(first_days.min()) if len(streams) else None,
@@ -231,6 +233,17 @@ def from_totals(totals: Mapping[str, Any], window: DataWindow) -> Ratings:
 def _column(totals: Mapping[str, Any], name: str, index: np.ndarray) -> np.ndarray:
     values = np.asarray(totals[name], dtype=object)
     return values[index] if len(values) else np.array([], dtype=str)
+
+
+def _since(streams: np.ndarray, first: np.ndarray, last: np.ndarray,
+           since: np.datetime64) -> np.ndarray:
+    """Each pair's streams from ``since`` on, estimated from its total over its first to
+    last chart day as if spread evenly over those days (the ratings aggregate keeps no
+    streams per day): the whole total for a pair that began charting since, its share of
+    the days since for an older one, so a hit of years ago does not outweigh this year's."""
+    span = (last - first).astype(np.int64) + 1
+    recent = (last - np.maximum(first, since)).astype(np.int64) + 1
+    return np.rint(streams * np.clip(recent / span, 0.0, 1.0)).astype(np.int64)
 
 
 def _days(values: Any) -> np.ndarray:

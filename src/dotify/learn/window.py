@@ -22,9 +22,11 @@ class DataWindow:
     "weekly"; None: both), with ``n_top_songs`` only the N most recent chart rows; streams
     summed per (market, song) and scaled by ``scaling`` with ``eps`` (see
     :func:`dotify.learn.ratings.scale`). With ``since``, only the (market, song) pairs
-    charted on or after that day are kept, each with its streams over the whole window: the
-    songs a country plays now, read from the ratings aggregate, so that a model's size
-    follows the recent charts and not the history (see :meth:`active`).
+    charted on or after that day are kept, each with its streams since then (estimated: the
+    ratings aggregate keeps a pair's total and its first and last chart day, and the total
+    is taken as spread evenly over those days): the songs a country plays now, read from
+    the aggregate, so that a model's size follows the recent charts and not the history
+    (see :meth:`active`).
 
     Examples
     --------
