@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from dotify.charts import parsing
+from dotify.charts import ingest, parsing
 from dotify.charts.formats import Chart
 from dotify.charts.ingest import ingest_paths
 from dotify.charts.validate import Columns
@@ -56,6 +56,14 @@ def _mixed_inputs(folder: Path) -> list[Path]:
         info = tarfile.TarInfo(f"dk/{daily_name('dk', '2020-01-01')}")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
+        readme = tarfile.TarInfo("README.txt")  # skipped: not a chart
+        readme.size = 5
+        tar.addfile(readme, io.BytesIO(b"hello"))
+        link = tarfile.TarInfo(f"dk/{daily_name('dk', '2020-01-02')}")  # failed: a link
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(link)
+    whole = (folder / "more.tar.gz").read_bytes()
+    (folder / "cut.tar.gz").write_bytes(whole[: len(whole) // 2])  # failed: cut short
     return [folder]
 
 
@@ -76,12 +84,19 @@ def test_workers_write_what_one_process_writes(tmp_path: Path,
     inputs = _mixed_inputs(tmp_path / "in")
     plain = _run(tmp_path, "plain", inputs, workers=0)
     facts = plain[2]
-    assert (facts["files_failed"], facts["charts_replaced"], facts["charts_failed"]) == (4, 1, 2)
+    # four bad files, the cut archive and its member, the link in the archive
+    assert (facts["files_failed"], facts["charts_replaced"], facts["charts_failed"]) == (7, 1, 2)
     assert "cut short?" in str(facts["errors"])
+    assert facts["skipped"] == [{"path": f"{inputs[0] / 'more.tar.gz'}:README.txt",
+                                 "reason": "not a chart file (.csv, .csv.gz, .tar.gz, .tgz, .tar)"}]
+    # the small files on disk go to the workers whole, by their paths
     assert _run(tmp_path, "workers", inputs, workers=2) == plain
-    # files over the size for a worker are read here, in their turn among the others
+    # a worker gives back an archive whose member is too big for it, and this process
+    # reads it, in its turn among the others; so it does files over the size for a worker
     monkeypatch.setattr(parsing, "SMALL_BYTES", 5_000)
     assert _run(tmp_path, "mixed", inputs, workers=1) == plain
+    monkeypatch.setattr(ingest, "FILE_BYTES", 0)
+    assert _run(tmp_path, "bytes", inputs, workers=1) == plain
 
 
 def test_a_big_load_drops_the_song_index_and_builds_it_again(store: Store) -> None:

@@ -9,8 +9,9 @@ A bad file adds no rows and does not stop the run; in a many-chart file only the
 are left out. A chart shorter than its market's recent charts is rejected
 (:mod:`dotify.charts.completeness`), and so is every chart of a file not yet written when the
 file turns out to have changed while it was read. A big load parses small files in worker
-processes while this one writes (:mod:`dotify.charts.parsing`, same result) and goes through
-the store's bulk path (:meth:`dotify.store.charts.Store.bulk`).
+processes while this one writes (:mod:`dotify.charts.parsing`, same result; a small file on
+disk, such as a month's archive, is opened and decompressed there too) and goes through the
+store's bulk path (:meth:`dotify.store.charts.Store.bulk`).
 """
 
 from __future__ import annotations
@@ -19,17 +20,26 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
 from dotify.charts.completeness import ChartSizes
 from dotify.charts.formats import MAX_POSITION, ONE_CHART_FORMATS, Chart
 from dotify.charts.inputs import Entry, Input, Opened, expand, open_entry, size
-from dotify.charts.parsing import ChartStream, Parsed, Parsers, read_small
+from dotify.charts.parsing import (
+    FILE_BYTES,
+    ChartStream,
+    Item,
+    Parsed,
+    Parsers,
+    Unread,
+    read_small,
+)
 from dotify.errors import ChartFormatError
 from dotify.store.charts import Batch, ChartResult, FileRecord, Store
 from dotify.store.sizes import recent_chart_sizes
@@ -100,8 +110,9 @@ def ingest_paths(target: Engine | Store, paths: Iterable[Input],
 
     ``market``, ``date`` and ``kind`` apply to files whose name does not say them. Charts
     are committed about ``commit_rows`` rows at a time, each chart whole. ``workers``
-    processes parse small files while this one writes (None: one less than the CPUs for a
-    load of ``PARALLEL_MIN_ROWS`` rows or more, else none); the result is the same.
+    processes parse small files while this one writes (None: as many as the CPUs for a
+    load of ``PARALLEL_MIN_ROWS`` rows or more on more than one CPU, else none: the writing
+    process waits on the database much of the time); the result is the same.
     """
     store = target if isinstance(target, Store) else Store(target)
     report = IngestReport()
@@ -115,19 +126,28 @@ def ingest_paths(target: Engine | Store, paths: Iterable[Input],
     batcher = _Batcher(store, report, commit_rows)
     rows = _rows_in(found.entries, sizes)
     if workers is None:
-        workers = (os.cpu_count() or 1) - 1 if rows >= PARALLEL_MIN_ROWS else 0
+        cpus = os.cpu_count() or 1
+        workers = cpus if rows >= PARALLEL_MIN_ROWS and cpus > 1 else 0
     done = 0
+    options = (market, date, kind)
     with store.bulk(rows), (Parsers(workers) if workers > 0 else nullcontext()) as parsers:
         for entry, entry_size in zip(found.entries, sizes, strict=True):
-            for opened in open_entry(entry, lambda e: _fail(report, e),
-                                     lambda name, why: report.skipped.append((name, why))):
-                _read(batcher, opened, (market, date, kind), parsers)
+            if parsers is not None and isinstance(entry, Path) and entry_size <= FILE_BYTES:
+                # a small file on disk: a worker opens, decompresses and parses it whole
+                parsers.submit_file(entry, options, _bytes_in(entry.name, entry_size))
+                for item in parsers.ready():
+                    _take(batcher, item, options)
                 if progress is not None:
-                    progress(min(done + opened.position(), total), total, opened.name)
+                    progress(min(done + entry_size, total), total, str(entry))
+            else:
+                for opened in _open(report, entry):
+                    _read(batcher, opened, options, parsers)
+                    if progress is not None:
+                        progress(min(done + opened.position(), total), total, opened.name)
             done += entry_size
         if parsers is not None:
-            for parsed in parsers.drain():
-                _queue(batcher, parsed)
+            for item in parsers.drain():
+                _take(batcher, item, options)
         batcher.flush()
     if progress is not None:
         progress(total, total, "")
@@ -139,11 +159,21 @@ _ROW_BYTES = 90  # a chart row in a CSV file, about; compressed files hold about
 _COMPRESSED = (".gz", ".tgz")
 
 
+def _bytes_in(name: str, size: int) -> int:
+    """About how many bytes of charts a file of ``size`` bytes holds."""
+    return size * (4 if name.lower().endswith(_COMPRESSED) else 1)
+
+
 def _rows_in(entries: list[Entry], sizes: list[int]) -> int:
     """About how many chart rows files of these sizes hold (to choose how to load them)."""
     names = (entry[0] if isinstance(entry, tuple) else entry.name for entry in entries)
-    return sum(size * (4 if name.lower().endswith(_COMPRESSED) else 1)
-               for name, size in zip(names, sizes, strict=True)) // _ROW_BYTES
+    return sum(map(_bytes_in, names, sizes)) // _ROW_BYTES
+
+
+def _open(report: IngestReport, entry: Entry) -> Iterator[Opened]:
+    """The chart streams of ``entry``; what is failed or skipped goes to the report."""
+    return open_entry(entry, lambda e: _fail(report, e),
+                      lambda name, why: report.skipped.append((name, why)))
 
 
 def _fail(report: IngestReport, error: ChartFormatError) -> None:
@@ -229,12 +259,26 @@ def _read(batcher: _Batcher, opened: Opened, options: tuple, parsers: Parsers | 
         data, opened.stream = read_small(opened.stream)
         if data is not None:
             parsers.submit(opened.name, data, options, opened.changed())
-            for parsed in parsers.ready():
-                _queue(batcher, parsed)
+            for item in parsers.ready():
+                _take(batcher, item, options)
             return
-        for parsed in parsers.drain():
-            _queue(batcher, parsed)
+        for item in parsers.drain():
+            _take(batcher, item, options)
     _queue(batcher, ChartStream(opened.stream, opened.name, options), opened.changed)
+
+
+def _take(batcher: _Batcher, item: Item, options: tuple) -> None:
+    """One thing a worker gave back, in its turn: a file's charts, a failure, a skipped
+    file, or a file to read here."""
+    if isinstance(item, Parsed):
+        _queue(batcher, item)
+    elif isinstance(item, ChartFormatError):
+        _fail(batcher.report, item)
+    elif isinstance(item, Unread):
+        for opened in _open(batcher.report, item.path):
+            _read(batcher, opened, options, None)
+    else:
+        batcher.report.skipped.append(item)
 
 
 def _queue(batcher: _Batcher, parsed: Parsed,

@@ -4,8 +4,11 @@
 once iterated it says how the reading ended (``sha256``, ``format``, ``rows_skipped``, the
 error that stopped it and the charts it left out). :class:`Parsers` runs it in worker
 processes over the bytes of small files: a big ingest then parses on one core while the store
-writes on another. Results come back in the order the files were given, so an ingest in
-parallel writes exactly what one in a single process writes.
+writes on another. A small file on disk (an archive of a month's charts, say) goes to a
+worker whole, by its path: the worker opens it as this process would (:func:`open_entry`),
+decompresses and parses it, so that the writing process does not. Results come back in the
+order the files were given, so an ingest in parallel writes exactly what one in a single
+process writes.
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO
 
 from dotify.charts.formats import Chart, ChartReader
+from dotify.charts.inputs import open_entry
 from dotify.errors import ChartFormatError
 
 READ_ERRORS = (OSError, EOFError, tarfile.TarError, zlib.error)
 SMALL_BYTES = 4 << 20  # a file up to this size (uncompressed) may go to a worker, whole
+FILE_BYTES = 1 << 20  # a file on disk up to this size goes to a worker by its path
 _TASK_BYTES = 1 << 20  # files per task: about this many bytes (a task per file costs more)
 _WINDOW_BYTES = 64 << 20  # bytes handed to the workers and not yet taken back
 
@@ -103,8 +109,47 @@ def parse(name: str, data: bytes, options: tuple) -> Parsed:
                   stream.errors, stream.rejected)
 
 
-def _parse_task(files: list[tuple[str, bytes, tuple]]) -> list[Parsed]:
-    return [parse(name, data, options) for name, data, options in files]
+@dataclass
+class Unread:
+    """A file a worker gave back unread (one of its members is too big to parse whole
+    there): the writing process reads it, in its turn."""
+
+    path: Path
+
+
+# what a worker gives back, in the order the writing process would have met it
+Item = Parsed | ChartFormatError | tuple[str, str] | Unread
+# a worker's job: (name, bytes, options, why the file cannot be trusted) or (path, options)
+Job = tuple[str, bytes, tuple, str | None] | tuple[Path, tuple]
+
+
+def read_file(path: Path, options: tuple) -> list[Item]:
+    """Every chart file of ``path`` (the members of an archive) read and parsed, with what
+    was failed or skipped on the way, as :func:`open_entry` meets them; or ``[Unread]``
+    when a member is too big to hold whole."""
+    items: list[Item] = []
+    for opened in open_entry(path, items.append, lambda name, why: items.append((name, why))):
+        data, _ = read_small(opened.stream)
+        if data is None:
+            return [Unread(path)]
+        changed = opened.changed()
+        parsed = parse(opened.name, data, options)
+        parsed.changed = changed
+        items.append(parsed)
+    return items
+
+
+def _parse_task(jobs: list[Job]) -> list[list[Item]]:
+    done: list[list[Item]] = []
+    for job in jobs:
+        if len(job) == 2:
+            done.append(read_file(*job))
+            continue
+        name, data, options, changed = job
+        parsed = parse(name, data, options)
+        parsed.changed = changed
+        done.append([parsed])
+    return done
 
 
 def read_small(stream: BinaryIO, limit: int | None = None) -> tuple[bytes | None, BinaryIO]:
@@ -146,19 +191,19 @@ class _Replay(io.RawIOBase):
 
 
 class Parsers:
-    """Worker processes that parse whole small files, in order: ``submit`` a file's bytes,
-    take back what is parsed with ``ready`` (without waiting, but for the window) or
-    ``drain`` (all of it). A context manager; the workers stop when it exits."""
+    """Worker processes that parse whole small files, in order: ``submit`` a file's bytes
+    or ``submit_file`` its path, take back what is parsed with ``ready`` (without waiting,
+    but for the window) or ``drain`` (all of it). A context manager; the workers stop when
+    it exits."""
 
     def __init__(self, workers: int) -> None:
         # fork, the cheapest start, when no other thread may hold a lock across it
         method = "fork" if threading.active_count() == 1 else "forkserver"
         context = multiprocessing.get_context(method)
         self.pool = ProcessPoolExecutor(workers, mp_context=context)
-        self.task: list[tuple[str, bytes, tuple]] = []
+        self.task: list[Job] = []
         self.task_bytes = 0
-        self.pending: deque[tuple[Future[list[Parsed]], list[str | None], int]] = deque()
-        self.changes: list[str | None] = []
+        self.pending: deque[tuple[Future[list[list[Item]]], int]] = deque()
         self.in_flight = 0
 
     def __enter__(self) -> Parsers:
@@ -168,33 +213,38 @@ class Parsers:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     def submit(self, name: str, data: bytes, options: tuple, changed: str | None) -> None:
-        self.task.append((name, data, options))
-        self.changes.append(changed)
-        self.task_bytes += len(data)
+        """A file's bytes (``changed``: why the file cannot be trusted, seen as it was read)."""
+        self._add((name, data, options, changed), len(data))
+
+    def submit_file(self, path: Path, options: tuple, weight: int) -> None:
+        """A file for a worker to open, read and parse (``weight``: its bytes, about)."""
+        self._add((path, options), weight)
+
+    def _add(self, job: Job, weight: int) -> None:
+        self.task.append(job)
+        self.task_bytes += weight
         if self.task_bytes >= _TASK_BYTES:
             self._send()
 
     def _send(self) -> None:
         if self.task:
-            future = self.pool.submit(_parse_task, self.task)
-            self.pending.append((future, self.changes, self.task_bytes))
+            self.pending.append((self.pool.submit(_parse_task, self.task), self.task_bytes))
             self.in_flight += self.task_bytes
-            self.task, self.changes, self.task_bytes = [], [], 0
+            self.task, self.task_bytes = [], 0
 
-    def ready(self) -> Iterator[Parsed]:
+    def ready(self) -> Iterator[Item]:
         """What is parsed at the head of the queue; waits only while too much is in flight."""
         while self.pending and (self.pending[0][0].done() or self.in_flight > _WINDOW_BYTES):
             yield from self._take()
 
-    def drain(self) -> Iterator[Parsed]:
+    def drain(self) -> Iterator[Item]:
         """Everything submitted, in order."""
         self._send()
         while self.pending:
             yield from self._take()
 
-    def _take(self) -> Iterator[Parsed]:
-        future, changes, size = self.pending.popleft()
+    def _take(self) -> Iterator[Item]:
+        future, size = self.pending.popleft()
         self.in_flight -= size
-        for parsed, changed in zip(future.result(), changes, strict=True):
-            parsed.changed = changed
-            yield parsed
+        for items in future.result():
+            yield from items
