@@ -30,6 +30,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from dotify.store import pgcopy
 from dotify.store.schema import as_date, chart_entries, charts, song_totals
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 _CHUNK = 500  # song ids per recompute statement
 _KEY = ("market", "kind", "song_id")
+_ADDED = "song_totals_added"  # PostgreSQL: the rows to add, COPYed in first
 _VALUES = ("streams", "days", "first_date", "last_date", "best")
 
 
@@ -75,9 +77,9 @@ def add(conn: Connection, written: Iterable[tuple[Chart, Sequence[int]]]) -> Non
                                                 best.tolist(), strict=True)])
 
 
-_UPSERT = ("INSERT INTO song_totals"
-           " (market, kind, song_id, streams, days, first_date, last_date, best)"
-           " VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}, {m})"
+_COLUMNS = "market, kind, song_id, streams, days, first_date, last_date, best"
+_UPSERT = (f"INSERT INTO song_totals ({_COLUMNS})"
+           " {rows}"
            " ON CONFLICT (market, kind, song_id) DO UPDATE"
            " SET streams = song_totals.streams + excluded.streams,"
            " days = song_totals.days + excluded.days,"
@@ -90,11 +92,19 @@ def _upsert(conn: Connection, rows: list[tuple]) -> None:
     """Add ``rows`` to the rows already there (INSERT ... ON CONFLICT DO UPDATE), straight
     through the DBAPI cursor of ``conn``'s transaction, as the chart entries are written."""
     name = conn.dialect.name
+    if pgcopy.fast(conn):  # COPY into a table of this transaction, then one statement
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {_ADDED} (LIKE song_totals) ON COMMIT DROP")
+        pgcopy.copy_rows(conn, sa.table(_ADDED), _COLUMNS.split(", "), rows)
+        conn.exec_driver_sql(_UPSERT.format(rows=f"SELECT {_COLUMNS} FROM {_ADDED}",
+                                            least="least", greatest="greatest"))
+        conn.exec_driver_sql(f"DROP TABLE {_ADDED}")
+        return
+    values = "VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}, {m})"
     if name == "sqlite":  # SQLite's scalar min() and max(); dates stored as ISO text
-        sql = _UPSERT.format(m="?", least="min", greatest="max")
+        sql = _UPSERT.format(rows=values.format(m="?"), least="min", greatest="max")
         rows = [(*row[:5], row[5].isoformat(), row[6].isoformat(), row[7]) for row in rows]
     elif name == "postgresql":
-        sql = _UPSERT.format(m="%s", least="least", greatest="greatest")
+        sql = _UPSERT.format(rows=values.format(m="%s"), least="least", greatest="greatest")
     else:
         raise NotImplementedError(f"the ratings aggregate needs SQLite or PostgreSQL, not {name}")
     dbapi_error = conn.dialect.loaded_dbapi.Error

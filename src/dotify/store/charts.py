@@ -24,13 +24,14 @@ from datetime import UTC, date, datetime
 from itertools import chain, repeat
 from typing import NamedTuple
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from dotify.charts.formats import MAX_POSITION, Chart, Columns
 from dotify.countries import MARKETS
 from dotify.errors import StoreError
-from dotify.store import aggregate, bulk
+from dotify.store import aggregate, bulk, pgcopy
 from dotify.store.schema import (
     artists,
     as_date,
@@ -222,9 +223,7 @@ class Store:
                 new = len(new_keys.intersection(chart_keys))
                 new_keys.difference_update(chart_keys)
             results[i] = ChartResult("ok", len(chart), new, old_id is not None)
-        _insert_entries(conn, chain.from_iterable(
-            zip(repeat(chart_id), chart.columns.positions, ids, chart.columns.streams)
-            for chart_id, chart, ids in zip(chart_ids, charts_, song_ids, strict=True)))
+        _insert_entries(conn, _entries(conn, chart_ids, charts_, song_ids))
         # the ratings aggregate, in this transaction: new charts add to it, then a replaced
         # chart's songs (old and new) are recomputed from the entries, new ones included
         writes_ids = list(zip(writes, song_ids, strict=True))
@@ -286,16 +285,17 @@ class Store:
         new_songs = fresh[0]
         names = {k: _split_artists(display) for k, (_, _, display) in missing.items()}
         artist_ids = self._artist_ids(conn, names.values(), fresh[1])
-        inserted = conn.execute(
-            sa.insert(songs).returning(songs.c.key, songs.c.id),  # mapped by key: any order
-            [{"key": k, "spotify_id": track, "title": title[:_TITLE_MAX],
-              "artists": display[:_ARTISTS_MAX],
-              "artist_id": artist_ids[names[k][0]] if names[k] else None}
-             for k, (track, title, display) in missing.items()])
-        new_songs.update(inserted.all())
+        rows = [{"key": k, "spotify_id": track, "title": title[:_TITLE_MAX],
+                 "artists": display[:_ARTISTS_MAX],
+                 "artist_id": artist_ids[names[k][0]] if names[k] else None}
+                for k, (track, title, display) in missing.items()]
+        new_songs.update(_insert_returning_ids(conn, songs, rows, "key"))
         links = [{"song_id": new_songs[k], "artist_id": artist_ids[name], "position": i}
                  for k, song_names in names.items() for i, name in enumerate(song_names)]
-        if links:
+        if links and pgcopy.fast(conn):
+            pgcopy.copy_rows(conn, song_artists, list(links[0]),
+                             (list(link.values()) for link in links))
+        elif links:
             conn.execute(sa.insert(song_artists), links)
 
     def _artist_ids(self, conn: Connection, names: Iterable[list[str]],
@@ -306,9 +306,9 @@ class Store:
         wanted = {n for song_names in names for n in song_names}
         missing = sorted(n for n in wanted if n not in known and n not in new_artists)
         if missing:
-            inserted = conn.execute(sa.insert(artists).returning(artists.c.name, artists.c.id),
-                                    [{"name": name} for name in missing])
-            new_artists.update(inserted.all())
+            new_artists.update(_insert_returning_ids(conn, artists,
+                                                     [{"name": name} for name in missing],
+                                                     "name"))
         return {n: known.get(n) or new_artists[n] for n in wanted}
 
     @contextmanager
@@ -362,20 +362,62 @@ def _file_values(record: FileRecord) -> dict:
 def _insert_files(conn: Connection, records: list[FileRecord]) -> None:
     if not records:
         return
+    rows = [_file_values(record) for record in records]
+    if pgcopy.fast(conn):
+        ids = pgcopy.new_ids(conn, ingested_files, len(rows))
+        pgcopy.copy_rows(conn, ingested_files, ["id", *rows[0]],
+                         ([i, *row.values()] for i, row in zip(ids, rows, strict=True)))
+        for record, file_id in zip(records, ids, strict=True):
+            record.id = file_id
+        return
     # RETURNING in any order (row by row where it must keep the order): the ids of each path,
     # in id order, go to its records in theirs
     inserted = conn.execute(sa.insert(ingested_files).returning(ingested_files.c.path,
-                                                                 ingested_files.c.id),
-                            [_file_values(record) for record in records])
-    ids: dict[str, list[int]] = {}
+                                                                 ingested_files.c.id), rows)
+    by_path: dict[str, list[int]] = {}
     for path, file_id in sorted(inserted.all(), key=lambda row: row[1], reverse=True):
-        ids.setdefault(path, []).append(file_id)
+        by_path.setdefault(path, []).append(file_id)
     for record in records:
-        record.id = ids[record.path].pop()
+        record.id = by_path[record.path].pop()
+
+
+_UPDATE_FILES = sa.text(
+    "UPDATE ingested_files SET rows = u.rows, status = u.status, error = u.error,"
+    " sha256 = u.sha256, ingested_at = u.at"
+    " FROM unnest(CAST(:ids AS integer[]), CAST(:rows AS integer[]), CAST(:statuses AS text[]),"
+    " CAST(:errors AS text[]), CAST(:sha256s AS text[]), CAST(:ats AS timestamptz[]))"
+    " AS u(id, rows, status, error, sha256, at) WHERE ingested_files.id = u.id")
 
 
 def _update_files(conn: Connection, records: list[FileRecord]) -> None:
+    if pgcopy.fast(conn):  # one statement of arrays, not one per file
+        at = _now()
+        conn.execute(_UPDATE_FILES, {
+            "ids": [r.id for r in records], "rows": [r.rows for r in records],
+            "statuses": [r.status for r in records], "errors": [r.error for r in records],
+            "sha256s": [r.sha256 for r in records], "ats": [at] * len(records)})
+        return
     conn.execute(_UPDATE_FILE, [{"f": record.id, **_file_values(record)} for record in records])
+
+
+def _insert_returning_ids(conn: Connection, table: sa.Table, rows: list[dict],
+                          key: str) -> list[tuple[str, int]]:
+    """Insert ``rows`` into ``table``: (the row's ``key`` value, its new id) for each."""
+    if pgcopy.fast(conn):  # ids from the sequence, then COPY
+        ids = pgcopy.new_ids(conn, table, len(rows))
+        pgcopy.copy_rows(conn, table, ["id", *rows[0]],
+                         ([i, *row.values()] for i, row in zip(ids, rows, strict=True)))
+        return [(str(row[key]), i) for row, i in zip(rows, ids, strict=True)]
+    # RETURNING rows come back in any order: mapped by the key
+    inserted = conn.execute(sa.insert(table).returning(table.c[key], table.c.id), rows)
+    return [(k, i) for k, i in inserted.all()]
+
+
+_FIND_CHARTS = sa.text(
+    "SELECT c.id, c.sha256, c.market, c.chart_date, c.kind FROM charts c"
+    " JOIN unnest(CAST(:markets AS text[]), CAST(:days AS date[]), CAST(:kinds AS text[]))"
+    " AS w(market, chart_date, kind)"
+    " ON c.market = w.market AND c.chart_date = w.chart_date AND c.kind = w.kind")
 
 
 def _find_charts(conn: Connection, wanted: list[Chart]) -> dict[tuple, tuple[int, str]]:
@@ -386,6 +428,12 @@ def _find_charts(conn: Connection, wanted: list[Chart]) -> dict[tuple, tuple[int
         twice = next(k for k in keys if keys.count(k) > 1)
         raise ValueError(f"chart {twice[0]} {twice[1]} {twice[2]} comes twice in one batch")
     found: dict[tuple, tuple[int, str]] = {}
+    if pgcopy.fast(conn):  # one statement of three arrays
+        markets_, days, kinds = zip(*keys, strict=True) if keys else ((), (), ())
+        rows = conn.execute(_FIND_CHARTS, {"markets": list(markets_), "days": list(days),
+                                           "kinds": list(kinds)})
+        return {(market, as_date(day), kind): (chart_id, sha)
+                for chart_id, sha, market, day, kind in rows}
     for start in range(0, len(keys), _LOOKUP_CHUNK):
         chunk = keys[start:start + _LOOKUP_CHUNK]
         query = sa.select(charts.c.id, charts.c.sha256, charts.c.market, charts.c.chart_date,
@@ -411,7 +459,14 @@ def _chart_ids(conn: Connection, writes: list[tuple]) -> list[int]:
     entries."""
     new = [(file_id, chart, digest) for _, file_id, chart, digest, old in writes if old is None]
     ids: dict[tuple, int] = {}
-    if new:  # RETURNING rows come back in any order: map them by the chart's key
+    if new and pgcopy.fast(conn):  # ids from the sequence, then COPY
+        new_ids = pgcopy.new_ids(conn, charts, len(new))
+        pgcopy.copy_rows(conn, charts, ["id", "market", "chart_date", "kind", "sha256", "file_id"],
+                         ((i, c.market, c.chart_date, c.kind, digest, file_id)
+                          for i, (file_id, c, digest) in zip(new_ids, new, strict=True)))
+        ids = {(c.market, c.chart_date, c.kind): i
+               for i, (_, c, _) in zip(new_ids, new, strict=True)}
+    elif new:  # RETURNING rows come back in any order: map them by the chart's key
         inserted = conn.execute(
             sa.insert(charts).returning(charts.c.id, charts.c.market, charts.c.chart_date,
                                         charts.c.kind),
@@ -432,30 +487,48 @@ _SQLITE_CACHE_KIB = 65_536  # this connection's page cache while it writes entri
 _ENTRY_COLUMNS = "chart_entries (chart_id, position, song_id, streams)"
 
 
-def _insert_entries(conn: Connection, entries: Iterable[tuple[int, int, int, int]]) -> None:
-    """Insert chart entries straight through the DBAPI cursor of ``conn``'s transaction:
-    COPY on PostgreSQL (psycopg), executemany over plain tuples elsewhere. Driver errors
-    come out as SQLAlchemy's (``IntegrityError``, ``OperationalError``), as from Core."""
-    raw = conn.connection.driver_connection
-    dbapi_error = conn.dialect.loaded_dbapi.Error
+def _entries(conn: Connection, chart_ids: list[int], charts_: list[Chart],
+             song_ids: list[list[int]]) -> np.ndarray | Iterator[tuple[int, int, int, int]]:
+    """The entries of these charts: rows of chart id, position, song id, streams; in an
+    array for a binary COPY, else as tuples of the charts' own ints (an array's rows made
+    into Python ints again would cost more than the insert)."""
+    if not pgcopy.fast(conn):
+        return chain.from_iterable(
+            zip(repeat(chart_id), chart.columns.positions, ids, chart.columns.streams)
+            for chart_id, chart, ids in zip(chart_ids, charts_, song_ids, strict=True))
+    sizes = [len(chart) for chart in charts_]
+    entries = np.empty((sum(sizes), 4), np.int64)
+    entries[:, 0] = np.repeat(np.asarray(chart_ids, np.int64), sizes)
+    entries[:, 1] = np.fromiter(chain.from_iterable(c.columns.positions for c in charts_),
+                                np.int64, len(entries))
+    entries[:, 2] = np.fromiter(chain.from_iterable(song_ids), np.int64, len(entries))
+    entries[:, 3] = np.fromiter(chain.from_iterable(c.columns.streams for c in charts_),
+                                np.int64, len(entries))
+    return entries
+
+
+def _insert_entries(conn: Connection,
+                    entries: np.ndarray | Iterable[tuple[int, int, int, int]]) -> None:
+    """Insert chart entries (rows of chart id, position, song id, streams) straight through
+    the DBAPI cursor of ``conn``'s transaction: a binary COPY on PostgreSQL (psycopg),
+    executemany elsewhere. Driver errors come out as SQLAlchemy's (``IntegrityError``,
+    ``OperationalError``), as from Core."""
+    if pgcopy.fast(conn):
+        if not isinstance(entries, np.ndarray):
+            entries = np.fromiter(chain.from_iterable(entries), np.int64).reshape(-1, 4)
+        pgcopy.copy_entries(conn, chart_entries, entries)
+        return
+    rows = entries.tolist() if isinstance(entries, np.ndarray) else entries
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {_ENTRY_COLUMNS} VALUES ({mark}, {mark}, {mark}, {mark})"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        if conn.dialect.driver == "psycopg":
-            sql = f"COPY {_ENTRY_COLUMNS} FROM STDIN"
-            with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
-                for entry in entries:
-                    copy.write_row(entry)
-            return
-        cursor = raw.cursor()  # type: ignore[union-attr]
-        try:
+        with pgcopy.driver_errors(conn, sql):
             if conn.dialect.name == "sqlite":  # the song index takes random-order inserts
                 cursor.execute(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
-            cursor.executemany(sql, entries)
-        finally:
-            cursor.close()
-    except dbapi_error as exc:
-        raise sa.exc.DBAPIError.instance(sql, None, exc, dbapi_error) from exc
+            cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
 
 
 def _song_keys(cols: Columns) -> Sequence[str]:
