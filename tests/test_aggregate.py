@@ -196,3 +196,42 @@ def test_kinds_are_kept_apart(store: Store, tmp_path: Path, window: DataWindow) 
     shutil.copy(CHARTS / "2019-01-04--2019-01-11ad.csv", folder / "2019-01-04--2019-01-11ad.csv")
     assert ingest_paths(store, [folder]).ok
     assert _sorted(chart_totals(store.engine, window)) == _sorted(_by_entries(store, window))
+
+
+@pytest.mark.parametrize("window", [
+    DataWindow(since=date(2019, 1, 4)), DataWindow(since=date(2019, 1, 12)),
+    DataWindow(kind="daily", since=date(2019, 1, 12)),
+    DataWindow(kind="weekly", since=date(2019, 1, 12)),
+    DataWindow(kind="weekly", since=date(2019, 1, 4)), DataWindow(since=date(2019, 2, 1))])
+def test_the_active_pairs_of_each_kind_are_those_of_the_entries(
+        store: Store, tmp_path: Path, window: DataWindow) -> None:
+    # Calma is on ad's weekly chart of 2019-01-04 and on a daily one a week later: active
+    # since 2019-01-12 in the daily charts only, with its weekly streams when no kind is asked
+    folder = tmp_path / "in"
+    path = _chart(folder, "ad", "2019-01-12", [("Alpha", 5000)])
+    shutil.copy(CHARTS / "2019-01-04--2019-01-11ad.csv", folder / "2019-01-04--2019-01-11ad.csv")
+    alpha = f"1,Alpha,Someone,5000,https://open.spotify.com/track/{'alpha':0>22}"
+    assert alpha in path.read_text()
+    path.write_text(path.read_text().replace(alpha, '1,"Calma - Remix","Pedro Capó",700,'
+                                             "https://open.spotify.com/track/5iwz1NiezX7WWjnCgY5TH4"))
+    assert ingest_paths(store, [folder]).ok
+    mine = _sorted(chart_totals(store.engine, window))
+    assert mine == _sorted(_by_entries(store, window))
+    calma = [row for row in mine if row[1] == "5iwz1NiezX7WWjnCgY5TH4"]
+    if window.since == date(2019, 1, 12) and window.kind != "weekly":
+        assert calma == [("ad", "5iwz1NiezX7WWjnCgY5TH4", 700 + 1302 * (window.kind is None))]
+    if window.since == date(2019, 2, 1):
+        assert mine == []
+
+
+def test_the_active_pairs_are_found_by_their_index_not_a_scan(store: Store) -> None:
+    from dotify.store.totals import _from_aggregate
+
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("the plan asked of SQLite; PostgreSQL plans by its statistics")
+    query = _from_aggregate(DataWindow(since=date(2020, 1, 1)))
+    sql = str(query.compile(store.engine, compile_kwargs={"literal_binds": True}))
+    with store.engine.connect() as conn:
+        plan = [row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+    assert any("COVERING INDEX ix_song_totals_last" in step for step in plan), plan
+    assert not any(step.startswith("SCAN song_totals") for step in plan), plan

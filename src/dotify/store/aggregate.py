@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from dotify.store import pgcopy
-from dotify.store.schema import as_date, chart_entries, charts, song_totals
+from dotify.store.schema import as_date, chart_entries, charts, song_totals, totals_last_index
 
 if TYPE_CHECKING:
     from dotify.charts.formats import Chart
@@ -140,8 +140,10 @@ def rebuild(conn: Connection) -> None:
 
 def ensure(engine: Engine) -> None:
     """Build the aggregate of a database whose charts were written before it existed, or
-    before it held each song's best position."""
+    before it held each song's best position; index its last chart days where a database
+    from before that index has none."""
     with engine.begin() as conn:
+        totals_last_index.create(conn, checkfirst=True)
         columns = {c["name"] for c in sa.inspect(conn).get_columns(song_totals.name)}
         if "best" not in columns:
             conn.execute(sa.text(f"ALTER TABLE {song_totals.name} ADD COLUMN best INTEGER"))

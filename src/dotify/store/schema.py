@@ -116,6 +116,10 @@ song_totals = Table(
     Column("last_date", Date, nullable=False),
     Column("best", Integer, nullable=True),  # None only in a table from before the column
 )
+# the pairs charted since a day (the active pairs a model learns) without reading the rest:
+# the index holds the pair, so finding them reads it alone
+totals_last_index = Index("ix_song_totals_last", song_totals.c.last_date,
+                          song_totals.c.market, song_totals.c.song_id)
 
 nightly_runs = Table(
     "nightly_runs",

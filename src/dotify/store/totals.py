@@ -18,8 +18,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dotify.countries import GLOBAL
+from dotify.learn.window import CHART_KINDS
 from dotify.store import aggregate
-from dotify.store.schema import as_date, chart_entries, charts, song_totals, songs
+from dotify.store.schema import (
+    as_date,
+    chart_entries,
+    charts,
+    song_totals,
+    songs,
+)
 
 if TYPE_CHECKING:
     from dotify.learn.window import DataWindow
@@ -52,16 +59,26 @@ def newest_day(engine: Engine, kind: str | None = None) -> date | None:
 
 
 def _from_aggregate(window: DataWindow) -> sa.Select:
+    """The aggregate's rows of the window, summed over the kinds when none is asked. With a
+    ``since``, the active pairs come from the index of the last chart day (which holds the
+    pair), then their rows by primary key: the read follows the active pairs, not every pair
+    the history ever held."""
     t = song_totals
     totals = (sa.select(t.c.market, t.c.song_id, sa.func.sum(t.c.streams).label("streams"),
                         sa.func.min(t.c.first_date).label("first_date"),
                         sa.func.max(t.c.last_date).label("last_date"))
               .where(t.c.market != GLOBAL)
-              .group_by(t.c.market, t.c.song_id))  # over the kinds, when none is asked
+              .group_by(t.c.market, t.c.song_id))
     if window.kind is not None:
         totals = totals.where(t.c.kind == window.kind)
     if window.since is not None:
-        totals = totals.having(sa.func.max(t.c.last_date) >= window.since)
+        # a pair is active when any kind's row is (then its rows of every kind count); the
+        # kinds named, so that the primary key finds each pair's rows
+        active = sa.select(t.c.market, t.c.song_id).where(t.c.last_date >= window.since)
+        totals = totals.where(t.c.kind.in_(CHART_KINDS),
+                              sa.tuple_(t.c.market, t.c.song_id).in_(active))
+        if window.kind is not None:  # a pair active in another kind only: not this one's
+            totals = totals.having(sa.func.max(t.c.last_date) >= window.since)
     return _with_songs(totals.subquery("totals"))
 
 
