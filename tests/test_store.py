@@ -161,3 +161,28 @@ def test_entries_written_through_the_driver_raise_sqlalchemy_errors(store: Store
     with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:
         _insert_entries(conn, [(999, 1, 999, 5)])  # no such chart or song
     assert count(store, chart_entries) == 0
+
+
+def test_a_write_reads_the_ids_of_its_own_songs_not_every_song(store: Store) -> None:
+    store.ingest_chart(make_chart("se"))
+    store.ingest_chart(make_chart("de", rows=[("7qiZfU4dY1lWllzX7mPBI3", "Shape of You",
+                                               "Ed Sheeran", 1)]))
+    nightly = Store(store.engine)  # as a nightly run opens it: nothing cached yet
+    statements: list[str] = []
+    listen = ("before_cursor_execute", lambda *args: statements.append(str(args[2])))
+    sa.event.listen(store.engine, *listen)
+    try:
+        result = nightly.ingest_chart(make_chart("gb", rows=[
+            ("1rgnBhdG2JDFTbYkYRZAku", "Dance Monkey", "Tones And I", 9),
+            ("0VjIjW4GlUZAMYd2vXMi3b", "Blinding Lights", "The Weeknd, Tones And I", 8)]))
+    finally:
+        sa.event.remove(store.engine, *listen)
+    assert (result.status, result.new_songs) == ("ok", 1)
+    # the stored song is found by its key, the new one inserted; Shape of You is never read
+    assert set(nightly._songs or {}) == {"1rgnBhdG2JDFTbYkYRZAku", "0VjIjW4GlUZAMYd2vXMi3b"}
+    assert set(nightly._artists or {}) == {"Tones And I", "The Weeknd"}
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")
+             and ("FROM songs" in s or "FROM artists" in s)]
+    assert reads and all("WHERE" in s for s in reads), reads
+    assert count(store, songs) == 5 and count(store, artists) == 6
+    assert ("gb", DAY, "daily", 1, "1rgnBhdG2JDFTbYkYRZAku", 9) in entries(store)

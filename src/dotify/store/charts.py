@@ -237,11 +237,12 @@ class Store:
             aggregate.recompute(conn, affected)
 
     def _load_caches(self, conn: Connection) -> None:
+        # songs and artists come into their caches as writes meet them (_stored): a day's
+        # charts read the ids of their songs, not of every song the history holds
         if self._songs is None:
-            self._songs = dict(conn.execute(sa.select(songs.c.key, songs.c.id)).all())
+            self._songs = {}
         if self._artists is None:
-            self._artists = dict(conn.execute(sa.select(artists.c.name, artists.c.id))
-                                 .all())
+            self._artists = {}
         if self._markets is None:
             self._markets = set(conn.execute(sa.select(markets.c.code)).scalars())
 
@@ -264,6 +265,9 @@ class Store:
         known = self._songs
         assert known is not None
         missing = set().union(*keys).difference(known)
+        if missing:  # stored ones first
+            known.update(_stored(conn, songs.c.key, missing))
+            missing.difference_update(known)
         if missing:
             found: dict[str, tuple[str | None, str, str]] = {}
             for chart, chart_keys in zip(charts_, keys, strict=True):
@@ -304,7 +308,10 @@ class Store:
         known = self._artists
         assert known is not None
         wanted = {n for song_names in names for n in song_names}
-        missing = sorted(n for n in wanted if n not in known and n not in new_artists)
+        unseen = {n for n in wanted if n not in known and n not in new_artists}
+        if unseen:
+            known.update(_stored(conn, artists.c.name, unseen))
+        missing = sorted(n for n in unseen if n not in known)
         if missing:
             new_artists.update(_insert_returning_ids(conn, artists,
                                                      [{"name": name} for name in missing],
@@ -440,6 +447,25 @@ def _find_charts(conn: Connection, wanted: list[Chart]) -> dict[tuple, tuple[int
                           charts.c.kind).where(_CHART_KEY.in_(chunk))
         for chart_id, sha, market, day, kind in conn.execute(query):
             found[(market, as_date(day), kind)] = (chart_id, sha)
+    return found
+
+
+_FOUND_CHUNK = 1_000  # values per lookup statement (SQLite's limit is far above)
+
+
+def _stored(conn: Connection, column: sa.Column, values: Iterable[str]) -> list[tuple[str, int]]:
+    """(value, id) of the rows of ``column``'s table whose ``column`` is among ``values``."""
+    table = column.table
+    wanted = sorted(values)
+    if pgcopy.fast(conn):  # one statement of an array
+        text = sa.text(f"SELECT {column.name}, id FROM {table.name} "
+                       f"WHERE {column.name} = ANY(CAST(:values AS text[]))")
+        return [(value, id_) for value, id_ in conn.execute(text, {"values": wanted})]
+    found: list[tuple[str, int]] = []
+    for start in range(0, len(wanted), _FOUND_CHUNK):
+        query = sa.select(column, table.c.id).where(
+            column.in_(wanted[start:start + _FOUND_CHUNK]))
+        found.extend((value, id_) for value, id_ in conn.execute(query))
     return found
 
 

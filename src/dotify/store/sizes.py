@@ -7,28 +7,34 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from dotify.store.schema import as_date, chart_entries, charts
+from dotify.charts.formats import KINDS
+from dotify.store.schema import as_date, chart_entries, charts, markets
 
 Sizes = dict[tuple[str, str], list[tuple[date, int]]]  # (market, kind) -> (day, rows), by day
 
 
 def recent_chart_sizes(engine: Engine, last: int = 7) -> Sizes:
     """Per (market, kind), the day and row count of its ``last`` latest stored charts,
-    oldest first."""
-    ranked = sa.select(
-        charts.c.id, charts.c.market, charts.c.kind, charts.c.chart_date,
-        sa.func.row_number().over(partition_by=(charts.c.market, charts.c.kind),
-                                  order_by=charts.c.chart_date.desc()).label("r"),
-    ).subquery()
-    query = (sa.select(ranked.c.market, ranked.c.kind, ranked.c.chart_date,
-                       sa.func.count(chart_entries.c.position))
-             .join(chart_entries, chart_entries.c.chart_id == ranked.c.id)
-             .where(ranked.c.r <= last)
-             .group_by(ranked.c.id, ranked.c.market, ranked.c.kind, ranked.c.chart_date)
-             .order_by(ranked.c.market, ranked.c.kind, ranked.c.chart_date))
+    oldest first. Each market's latest charts are found through the charts' key (market,
+    day, kind), read backwards from the newest, so the read follows the markets, not the
+    history."""
     sizes: Sizes = {}
     with engine.connect() as conn:
-        for market, kind, day, rows in conn.execute(query):
-            day = as_date(day)
-            sizes.setdefault((market, kind), []).append((day, int(rows)))
+        latest: dict[int, tuple[str, str, date]] = {}
+        for market in conn.execute(sa.select(markets.c.code)).scalars():
+            for kind in KINDS:
+                query = (sa.select(charts.c.id, charts.c.chart_date)
+                         .where(charts.c.market == market, charts.c.kind == kind)
+                         .order_by(charts.c.chart_date.desc()).limit(last))
+                for chart_id, day in conn.execute(query):
+                    latest[chart_id] = (market, kind, as_date(day))
+        counted = (sa.select(chart_entries.c.chart_id, sa.func.count(chart_entries.c.position))
+                   .where(chart_entries.c.chart_id.in_(list(latest)))
+                   .group_by(chart_entries.c.chart_id))
+        rows: dict[int, int] = {}
+        for chart_id, count in conn.execute(counted) if latest else ():
+            rows[chart_id] = count
+    for chart_id, (market, kind, day) in sorted(latest.items(), key=lambda item: item[1]):
+        if chart_id in rows:  # a chart without entries says nothing of the size
+            sizes.setdefault((market, kind), []).append((day, int(rows[chart_id])))
     return sizes

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dotify.charts.formats import KINDS
 from dotify.countries import GLOBAL
-from dotify.learn.window import CHART_KINDS
 from dotify.store import aggregate
 from dotify.store.schema import (
     as_date,
@@ -75,7 +75,7 @@ def _from_aggregate(window: DataWindow) -> sa.Select:
         # a pair is active when any kind's row is (then its rows of every kind count); the
         # kinds named, so that the primary key finds each pair's rows
         active = sa.select(t.c.market, t.c.song_id).where(t.c.last_date >= window.since)
-        totals = totals.where(t.c.kind.in_(CHART_KINDS),
+        totals = totals.where(t.c.kind.in_(KINDS),
                               sa.tuple_(t.c.market, t.c.song_id).in_(active))
         if window.kind is not None:  # a pair active in another kind only: not this one's
             totals = totals.having(sa.func.max(t.c.last_date) >= window.since)
