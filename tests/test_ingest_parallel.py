@@ -179,3 +179,21 @@ def test_read_small_gives_back_every_byte_of_a_big_or_failing_stream() -> None:
     with pytest.raises(EOFError, match="cut short"):
         stream.read()
     assert data is None
+
+
+def test_a_worker_gives_back_a_file_whose_charts_hold_more_than_it_may(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = tmp_path / "month.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for day in (1, 2, 3):
+            data = legacy_csv(40, salt=str(day))
+            info = tarfile.TarInfo(daily_name("se", f"2020-01-0{day}"))
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    options = (None, None, None)
+    read = parsing.read_file(archive, options)
+    assert [len(item.charts) for item in read if isinstance(item, parsing.Parsed)] == [1, 1, 1]
+    assert all(isinstance(item, parsing.Parsed) and item.changed is None for item in read)
+    each = len(legacy_csv(40, salt="1"))
+    monkeypatch.setattr(parsing, "SMALL_BYTES", 2 * each + 10)  # each fits, all three do not
+    assert parsing.read_file(archive, options) == [parsing.Unread(archive)]

@@ -126,12 +126,14 @@ Job = tuple[str, bytes, tuple, str | None] | tuple[Path, tuple]
 def read_file(path: Path, options: tuple) -> list[Item]:
     """Every chart file of ``path`` (the members of an archive) read and parsed, with what
     was failed or skipped on the way, as :func:`open_entry` meets them; or ``[Unread]``
-    when a member is too big to hold whole."""
+    when its chart files hold more than ``SMALL_BYTES`` (a worker holds no more)."""
     items: list[Item] = []
+    held = 0
     for opened in open_entry(path, items.append, lambda name, why: items.append((name, why))):
-        data, _ = read_small(opened.stream)
+        data, _ = read_small(opened.stream, SMALL_BYTES - held)
         if data is None:
             return [Unread(path)]
+        held += len(data)
         changed = opened.changed()
         parsed = parse(opened.name, data, options)
         parsed.changed = changed

@@ -371,9 +371,8 @@ def _insert_files(conn: Connection, records: list[FileRecord]) -> None:
         return
     rows = [_file_values(record) for record in records]
     if pgcopy.fast(conn):
-        ids = pgcopy.new_ids(conn, ingested_files, len(rows))
-        pgcopy.copy_rows(conn, ingested_files, ["id", *rows[0]],
-                         ([i, *row.values()] for i, row in zip(ids, rows, strict=True)))
+        ids = pgcopy.insert_with_ids(conn, ingested_files, list(rows[0]),
+                                     [list(row.values()) for row in rows])
         for record, file_id in zip(records, ids, strict=True):
             record.id = file_id
         return
@@ -410,10 +409,9 @@ def _update_files(conn: Connection, records: list[FileRecord]) -> None:
 def _insert_returning_ids(conn: Connection, table: sa.Table, rows: list[dict],
                           key: str) -> list[tuple[str, int]]:
     """Insert ``rows`` into ``table``: (the row's ``key`` value, its new id) for each."""
-    if pgcopy.fast(conn):  # ids from the sequence, then COPY
-        ids = pgcopy.new_ids(conn, table, len(rows))
-        pgcopy.copy_rows(conn, table, ["id", *rows[0]],
-                         ([i, *row.values()] for i, row in zip(ids, rows, strict=True)))
+    if pgcopy.fast(conn):
+        ids = pgcopy.insert_with_ids(conn, table, list(rows[0]),
+                                     [list(row.values()) for row in rows])
         return [(str(row[key]), i) for row, i in zip(rows, ids, strict=True)]
     # RETURNING rows come back in any order: mapped by the key
     inserted = conn.execute(sa.insert(table).returning(table.c[key], table.c.id), rows)
@@ -485,11 +483,10 @@ def _chart_ids(conn: Connection, writes: list[tuple]) -> list[int]:
     entries."""
     new = [(file_id, chart, digest) for _, file_id, chart, digest, old in writes if old is None]
     ids: dict[tuple, int] = {}
-    if new and pgcopy.fast(conn):  # ids from the sequence, then COPY
-        new_ids = pgcopy.new_ids(conn, charts, len(new))
-        pgcopy.copy_rows(conn, charts, ["id", "market", "chart_date", "kind", "sha256", "file_id"],
-                         ((i, c.market, c.chart_date, c.kind, digest, file_id)
-                          for i, (file_id, c, digest) in zip(new_ids, new, strict=True)))
+    if new and pgcopy.fast(conn):
+        new_ids = pgcopy.insert_with_ids(
+            conn, charts, ["market", "chart_date", "kind", "sha256", "file_id"],
+            [(c.market, c.chart_date, c.kind, digest, file_id) for file_id, c, digest in new])
         ids = {(c.market, c.chart_date, c.kind): i
                for i, (_, c, _) in zip(new_ids, new, strict=True)}
     elif new:  # RETURNING rows come back in any order: map them by the chart's key

@@ -55,6 +55,16 @@ def new_ids(conn: Connection, table: sa.Table, count: int) -> list[int]:
     return sorted(conn.execute(query, {"table": table.name, "count": count}).scalars())
 
 
+def insert_with_ids(conn: Connection, table: sa.Table, columns: Sequence[str],
+                    rows: Sequence[Sequence[object]]) -> list[int]:
+    """Insert ``rows`` of ``columns`` into ``table`` with ids from its sequence, by
+    ``COPY``: the new ids, in the order of the rows."""
+    ids = new_ids(conn, table, len(rows))
+    copy_rows(conn, table, ["id", *columns],
+              ((i, *row) for i, row in zip(ids, rows, strict=True)))
+    return ids
+
+
 def copy_rows(conn: Connection, table: sa.TableClause, columns: Sequence[str],
               rows: Iterable[Sequence[object]]) -> None:
     """``COPY`` rows of ``columns`` into ``table``, in ``conn``'s transaction."""
