@@ -110,9 +110,9 @@ def ingest_paths(target: Engine | Store, paths: Iterable[Input],
 
     ``market``, ``date`` and ``kind`` apply to files whose name does not say them. Charts
     are committed about ``commit_rows`` rows at a time, each chart whole. ``workers``
-    processes parse small files while this one writes (None: as many as the CPUs for a
-    load of ``PARALLEL_MIN_ROWS`` rows or more on more than one CPU, else none: the writing
-    process waits on the database much of the time); the result is the same.
+    processes parse small files while this one writes (None: one less than the CPUs for a
+    load of ``PARALLEL_MIN_ROWS`` rows or more, else none: in a big load the writing
+    process is the slowest, and a worker more would take its core); the result is the same.
     """
     store = target if isinstance(target, Store) else Store(target)
     report = IngestReport()
@@ -126,8 +126,7 @@ def ingest_paths(target: Engine | Store, paths: Iterable[Input],
     batcher = _Batcher(store, report, commit_rows)
     rows = _rows_in(found.entries, sizes)
     if workers is None:
-        cpus = os.cpu_count() or 1
-        workers = cpus if rows >= PARALLEL_MIN_ROWS and cpus > 1 else 0
+        workers = (os.cpu_count() or 1) - 1 if rows >= PARALLEL_MIN_ROWS else 0
     done = 0
     options = (market, date, kind)
     with store.bulk(rows), (Parsers(workers) if workers > 0 else nullcontext()) as parsers:
