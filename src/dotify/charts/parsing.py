@@ -144,8 +144,8 @@ def read_file(path: Path, options: tuple) -> list[Item]:
 def _parse_task(jobs: list[Job]) -> list[list[Item]]:
     done: list[list[Item]] = []
     for job in jobs:
-        if len(job) == 2:
-            done.append(read_file(*job))
+        if isinstance(job[0], Path):  # (path, options)
+            done.append(read_file(job[0], job[1]))
             continue
         name, data, options, changed = job
         parsed = parse(name, data, options)

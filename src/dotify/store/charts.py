@@ -390,20 +390,20 @@ def _insert_files(conn: Connection, records: list[FileRecord]) -> None:
 _UPDATE_FILES = sa.text(
     "UPDATE ingested_files SET rows = u.rows, status = u.status, error = u.error,"
     " sha256 = u.sha256, ingested_at = u.at"
-    " FROM unnest(CAST(:ids AS integer[]), CAST(:rows AS integer[]), CAST(:statuses AS text[]),"
-    " CAST(:errors AS text[]), CAST(:sha256s AS text[]), CAST(:ats AS timestamptz[]))"
+    " FROM unnest(CAST(:fs AS integer[]), CAST(:rowss AS integer[]),"
+    " CAST(:statuss AS text[]), CAST(:errors AS text[]), CAST(:sha256s AS text[]),"
+    " CAST(:ingested_ats AS timestamptz[]))"
     " AS u(id, rows, status, error, sha256, at) WHERE ingested_files.id = u.id")
 
 
 def _update_files(conn: Connection, records: list[FileRecord]) -> None:
+    values = [{"f": record.id, **_file_values(record)} for record in records]
     if pgcopy.fast(conn):  # one statement of arrays, not one per file
-        at = _now()
-        conn.execute(_UPDATE_FILES, {
-            "ids": [r.id for r in records], "rows": [r.rows for r in records],
-            "statuses": [r.status for r in records], "errors": [r.error for r in records],
-            "sha256s": [r.sha256 for r in records], "ats": [at] * len(records)})
+        conn.execute(_UPDATE_FILES, {f"{name}s": [v[name] for v in values]
+                                     for name in ("f", "rows", "status", "error", "sha256",
+                                                  "ingested_at")})
         return
-    conn.execute(_UPDATE_FILE, [{"f": record.id, **_file_values(record)} for record in records])
+    conn.execute(_UPDATE_FILE, values)
 
 
 def _insert_returning_ids(conn: Connection, table: sa.Table, rows: list[dict],
@@ -532,16 +532,16 @@ def _entries(conn: Connection, chart_ids: list[int], charts_: list[Chart],
 
 def _insert_entries(conn: Connection,
                     entries: np.ndarray | Iterable[tuple[int, int, int, int]]) -> None:
-    """Insert chart entries (rows of chart id, position, song id, streams) straight through
-    the DBAPI cursor of ``conn``'s transaction: a binary COPY on PostgreSQL (psycopg),
-    executemany elsewhere. Driver errors come out as SQLAlchemy's (``IntegrityError``,
-    ``OperationalError``), as from Core."""
+    """Insert chart entries (rows of chart id, position, song id, streams: an array on
+    PostgreSQL, tuples elsewhere, see :func:`_entries`) straight through the DBAPI cursor of
+    ``conn``'s transaction: a binary COPY on PostgreSQL (psycopg), executemany elsewhere.
+    Driver errors come out as SQLAlchemy's (``IntegrityError``, ``OperationalError``), as
+    from Core."""
     if pgcopy.fast(conn):
         if not isinstance(entries, np.ndarray):
             entries = np.fromiter(chain.from_iterable(entries), np.int64).reshape(-1, 4)
         pgcopy.copy_entries(conn, chart_entries, entries)
         return
-    rows = entries.tolist() if isinstance(entries, np.ndarray) else entries
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {_ENTRY_COLUMNS} VALUES ({mark}, {mark}, {mark}, {mark})"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -549,7 +549,7 @@ def _insert_entries(conn: Connection,
         with pgcopy.driver_errors(conn, sql):
             if conn.dialect.name == "sqlite":  # the song index takes random-order inserts
                 cursor.execute(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
-            cursor.executemany(sql, rows)
+            cursor.executemany(sql, entries)
     finally:
         cursor.close()
 
