@@ -13,7 +13,7 @@ from dotify import artifact
 from dotify.learn.evaluation import epr_from_scores
 from dotify.learn.ratings import Ratings, Songs
 from dotify.models import make_model, model_class
-from dotify.models._torch_data import imf_loss, pair_batches
+from dotify.models._torch_data import all_threads, imf_loss, pair_batches
 from dotify.models.titles import artist_ids, build_vocab, encode_titles, words
 
 pytestmark = pytest.mark.slow
@@ -124,6 +124,26 @@ def test_same_seed_gives_the_same_scores(kind: str, data: Ratings) -> None:
     other = make_model(kind, random_state=4, **params).fit(data).score()
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
+
+
+def test_the_ranking_net_shares_its_full_batch_between_torchs_threads() -> None:
+    """bpr-net's step over every pair runs on torch's own thread count unless told, and
+    the count changes the time, not the weights; the mini-batch networks keep one thread."""
+    used: list[int] = []
+
+    class Watched(model_class("bpr-net")):  # type: ignore[misc, valid-type]
+        def _run(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            used.append(torch.get_num_threads())
+            return super()._run(*args, **kwargs)
+
+    big = planted(per_group=(20, 1500), seed=1)  # 40 x 3,000: big enough to split
+    params = {"factors": 8, "epochs": 10, "validation_fraction": 0.0}
+    alone = Watched(threads=1, **params).fit(big)
+    shared = Watched(**params).fit(big)
+    assert used == [1, all_threads()]
+    np.testing.assert_array_equal(alone.song_factors, shared.song_factors)
+    np.testing.assert_array_equal(alone.score(), shared.score())
+    assert make_model("net1")._threads() == 1
 
 
 @pytest.mark.parametrize("kind", ALL)

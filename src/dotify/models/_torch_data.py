@@ -8,6 +8,7 @@ of flat indices ``k`` (or of song blocks), and a batch is ``(k // n_songs, k % n
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 import numpy as np
@@ -16,6 +17,7 @@ import torch
 from torch import nn
 
 EMBEDDING_INIT = 0.05  # Keras' default uniform embedding init, as the seed used
+_TORCH_THREADS = torch.get_num_threads()  # torch's own count (one per physical core)
 
 
 def pick_device(device: str | None) -> torch.device:
@@ -26,19 +28,32 @@ def pick_device(device: str | None) -> torch.device:
 
 
 @contextlib.contextmanager
-def torch_threads(threads: int | None) -> Iterator[None]:
-    """Run torch on ``threads`` CPU threads (default 1), then restore the previous count.
+def torch_threads(threads: int | None, default: int = 1) -> Iterator[None]:
+    """Run torch on ``threads`` CPU threads (``default`` when None), then restore the
+    previous count.
 
     A batch of 1,024 pairs x 30 factors is too small to split: a second thread gains little
     when the cores are idle and costs many times over when they are busy
-    (``bench/bench_nets.py`` measures both).
+    (``bench/bench_nets.py`` measures both), so the mini-batch networks default to one. A
+    full-batch step over every country x song pair is big enough to share (see
+    :func:`all_threads`).
     """
     before = torch.get_num_threads()
-    torch.set_num_threads(threads or 1)
+    torch.set_num_threads(threads or default)
     try:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def all_threads() -> int:
+    """Torch's own thread count (one per physical core), within the cores this process may
+    run on."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count() or 1
+    return max(1, min(_TORCH_THREADS, usable))
 
 
 @contextlib.contextmanager
