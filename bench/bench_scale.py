@@ -22,13 +22,13 @@ recommend_ms web_p99_ms`` (and a few more).
 The simulated charts are written into ``--workdir`` (default ``/tmp/dotify-scale``), one
 ``.tar.gz`` per market and month, a year at a time, and reused by every size and every later
 run; a longer size adds the years it lacks. Each size's home is removed once measured, so
-the disk holds the charts and one database at a time. ``--markets N`` takes the first N
-markets in the order of their start.
+the disk holds the charts and one database at a time (``--keep`` keeps them). ``--markets
+N`` takes the first N markets in the order of their start.
 
 With no argument it measures one year (``make bench``); the full curve is
 
     .venv/bin/python bench/bench_scale.py --years 1,2,5,10 [--markets 73] [--sqlite-only]
-                                          [--json] [--workdir DIR]
+                                          [--json] [--workdir DIR] [--keep]
 """
 
 from __future__ import annotations
@@ -214,7 +214,8 @@ def web_p99_ms(home: Path, names: list[str]) -> tuple[float, int]:
     return float(np.percentile(np.array(result.latencies_ms), 99)), result.errors
 
 
-def measure(years: int, markets: list[str], workdir: Path, sqlite_only: bool) -> dict:
+def measure(years: int, markets: list[str], workdir: Path, sqlite_only: bool,
+            keep: bool = False) -> dict:
     from dotify.countries import MARKETS
 
     folder = charts(workdir, markets, years)
@@ -244,7 +245,8 @@ def measure(years: int, markets: list[str], workdir: Path, sqlite_only: bool) ->
     record["recommend_ms"], record["songs"] = recommend_ms(
         home, f"{names[0]} x {names[1]} - {names[2]}")
     record["web_p99_ms"], record["web_errors"] = web_p99_ms(home, names)
-    shutil.rmtree(home)  # one database on disk at a time: ten years of them are gigabytes
+    if not keep:  # one database on disk at a time: ten years of them are gigabytes
+        shutil.rmtree(home)
     return record
 
 
@@ -258,6 +260,8 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/dotify-scale"))
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--json", action="store_true", help="one JSON object per size")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep each size's home (its database and models) to look into")
     args = parser.parse_args()
     sizes = sorted({int(y) for y in args.years.split(",")})
     if sizes[0] < 1:
@@ -267,7 +271,7 @@ def main() -> int:
     charts(args.workdir, markets, sizes[-1])  # the largest span once, for every size
     records = []
     for years in sizes:
-        record = measure(years, markets, args.workdir, args.sqlite_only)
+        record = measure(years, markets, args.workdir, args.sqlite_only, args.keep)
         records.append(record)
         if args.json:
             say(json.dumps(record))

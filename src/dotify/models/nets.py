@@ -27,11 +27,11 @@ from torch import nn
 from dotify.errors import ModelError
 from dotify.learn.ratings import Ratings
 from dotify.models._torch_data import (
+    all_threads,
     dense_ratings,
     embedding,
     imf_loss,
     keras_init,
-    all_threads,
     pair_batches,
     pick_device,
     seeded,
@@ -190,8 +190,8 @@ class _TorchNet(Recommender):
         device = pick_device(self.params["device"])
         self.history = []
         seen = np.asarray(train.matrix.getnnz(axis=0) > 0)
-        with torch_threads(self.params["threads"], self._threads()), seeded(self.params["random_state"],
-                                                           device) as gen:
+        threads = torch_threads(self.params["threads"], self._threads())
+        with threads, seeded(self.params["random_state"], device) as gen:
             self._prepare(train, seen)
             module = self._build(*train.shape).to(device)
             self._train(module, train, validation, seen, gen)
