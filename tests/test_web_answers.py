@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from dotify import artifact as artifacts
@@ -13,10 +14,10 @@ from dotify.charts.formats import Chart, ChartRow
 from dotify.config import Settings
 from dotify.store.charts import Store
 from dotify.store.engine import opened
-from dotify.store.song_history import song_peaks
+from dotify.store.song_history import Peak, song_peaks
 from dotify.web import create_app
 from dotify.web.cache import VersionedCache
-from dotify.web.chart_history import ABSENT, ChartHistory
+from dotify.web.chart_history import ABSENT, Catalogue, ChartHistory
 from tests.waiting import wait_until
 from tests.web_support import build_artifact, planted_rows, write_charts
 
@@ -129,6 +130,111 @@ def test_peaks_kept_per_store_version_are_the_stores(settings: Settings,
     assert history.version() == version
     write_charts(settings, [("se", "2021-01-05", "daily", 1, keys[0][0], 5)])
     assert history.version() != version
+    history.close()
+
+
+class _Reads:
+    """The statements every engine runs while this is entered that read the aggregate."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def _note(self, *args: object) -> None:
+        if "song_totals" in str(args[2]):
+            self.seen.append(str(args[2]))
+
+    def __enter__(self) -> list[str]:
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", self._note)
+        return self.seen
+
+    def __exit__(self, *exc: object) -> None:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", self._note)
+
+
+def _merged_store(settings: Settings, published: artifacts.Artifact
+                  ) -> tuple[list[list[str]], list[str]]:
+    """The planted charts plus one song under two store keys that shared a chart in co
+    (counted once), and the songs' keys with one that never charted and one with none."""
+    keys = published.songs.keys.tolist()
+    write_charts(settings, [*planted_rows(published),
+                            ("co", "2021-01-02", "daily", 150, "twin-a", 7),
+                            ("co", "2021-01-03", "daily", 151, "twin-a", 8),
+                            ("co", "2021-01-02", "daily", 152, "twin-b", 6)])
+    return ([[k] for k in keys] + [["twin-a", "twin-b"], [], ["nowhere"]],
+            ["co", "tr", "de", "se"])
+
+
+def test_a_peak_table_answers_as_the_store_does_without_reading_it(
+        settings: Settings, published: artifacts.Artifact) -> None:
+    history = ChartHistory(settings)
+    keys, markets = _merged_store(settings, published)
+    with opened(settings) as engine:
+        expected = [song_peaks(engine, [k], markets)[0] if k else {} for k in keys]
+    assert expected[-3]["co"] == Peak(150, 21, 2, "daily")  # one chart shared, counted once
+    catalogue = Catalogue("model-1", [tuple(k) for k in keys], frozenset(markets))
+    table = history.preload(catalogue)
+    assert table is not None and table.at == (history.version(), "model-1")
+    with _Reads() as reads:
+        assert history.song_peaks(keys, markets, catalogue) == expected
+        assert history.song_peaks(keys[::-1], ["de", "co"], catalogue) == [
+            {m: p for m, p in e.items() if m in ("de", "co")} for e in expected[::-1]]
+    assert reads == []
+    with _Reads() as reads:  # a market the table lacks: read from the store
+        assert history.song_peaks(keys[:2], ["co", "fr"], catalogue) == [
+            {m: p for m, p in e.items() if m == "co"} for e in expected[:2]]
+    assert reads
+    history.close()
+
+
+def test_after_a_write_the_table_is_read_again_and_meanwhile_the_store_answers(
+        settings: Settings, published: artifacts.Artifact) -> None:
+    history = ChartHistory(settings)
+    keys, markets = _merged_store(settings, published)
+    catalogue = Catalogue("model-1", [tuple(k) for k in keys], frozenset(markets))
+    assert history.preload(catalogue) is not None
+    with opened(settings) as engine:  # another connection, as the nightly job's
+        Store(engine).ingest_chart(Chart.from_rows((ChartRow(
+            "se", date(2021, 1, 5), "daily", 1, keys[1][0], "t", "A", 5),), "test", 2))
+        expected = [song_peaks(engine, [k], markets)[0] if k else {} for k in keys]
+    assert expected[1]["se"].best == 1
+    with _Reads() as reads:
+        assert history.song_peaks(keys, markets, catalogue) == expected  # the new write
+    assert reads  # read from the store: the table was of the version before
+
+    def from_table() -> bool:
+        with _Reads() as reads:
+            found = history.song_peaks(keys, markets, catalogue)
+        return not reads and found == expected
+
+    wait_until(from_table, what="the table of the new version read in the background")
+    history.close()
+
+
+def test_a_table_read_while_the_store_is_written_is_not_kept(
+        settings: Settings, published: artifacts.Artifact) -> None:
+    history = ChartHistory(settings)
+    keys, markets = _merged_store(settings, published)
+    catalogue = Catalogue("model-1", [tuple(k) for k in keys], frozenset(markets))
+    written: list[bool] = []
+
+    def write_once(*args: object) -> None:
+        if "song_totals.best" in str(args[2]) and not written:  # a peaks read, not the
+            # schema check of opening the store
+            written.append(True)  # another writer commits while the table is read
+            with opened(settings) as engine:
+                Store(engine).ingest_chart(Chart.from_rows((ChartRow(
+                    "se", date(2021, 1, 6), "daily", 1, keys[2][0], "t", "A", 9),), "test", 2))
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", write_once)
+    try:
+        assert history.preload(catalogue) is None
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", write_once)
+    assert written
+    with opened(settings) as engine:  # what a request then gets is the store's, written
+        expected = song_peaks(engine, keys[2:3], markets)
+    assert history.song_peaks(keys[2:3], markets, catalogue) == expected
+    assert expected[0]["se"].best == 1
     history.close()
 
 

@@ -46,9 +46,10 @@ def build_app(settings: Settings, scheduler: Any = None, check_every: float = 1.
                   redoc_url=None, description="Music like Colombia x Turkey - Germany: "
                   "country arithmetic over a matrix factorization of Spotify Charts.")
     app.state.settings = settings
+    app.state.history = history = ChartHistory(settings)
     app.state.holder = ModelHolder(settings.models_dir, check_every=check_every,
-                                   warm=queries.warm, prepare=queries.prepare)
-    app.state.history = ChartHistory(settings)
+                                   warm=queries.warm,
+                                   prepare=lambda live: queries.prepare(live, history))
     app.state.answers = Answers(app.state.history)
     app.state.scheduler = scheduler
     app.state.freeze_gc = False  # dotify serve sets it: see _lifespan

@@ -16,7 +16,7 @@ from dotify.errors import DotifyError
 from dotify.learn.ratings import IDS_SEPARATOR
 from dotify.query import arithmetic, maps
 from dotify.web import song_facts
-from dotify.web.chart_history import ChartHistory
+from dotify.web.chart_history import Catalogue, ChartHistory
 from dotify.web.model_holder import Live
 from dotify.web.schemas import (
     Country,
@@ -143,11 +143,14 @@ def _require_in_model(live: Live, code: str) -> None:
                                  "(no charts for it in the training data)")
 
 
-def prepare(live: Live) -> None:
+def prepare(live: Live, history: ChartHistory | None = None) -> None:
     """Build a new model's derived data ahead of requests: what song rows read (the song
-    index, home markets), then the map (t-SNE, the slow part)."""
+    index, home markets, and with ``history`` its songs' peaks in the store), then the map
+    (t-SNE, the slow part)."""
     _columns(live)
     _homes(live)
+    if history is not None:
+        history.preload(_catalogue(live))
     taste_map(live)
 
 
@@ -163,7 +166,7 @@ def _with_facts(live: Live, found: list[Any], roles: list[tuple[arithmetic.Count
     peaks = None
     if history is not None and codes:
         peaks = history.song_peaks([_store_keys(live, c) if c is not None else []
-                                    for c in columns], codes)
+                                    for c in columns], codes, _catalogue(live))
     rows = live.cached("country_rows", lambda: {
         c: i for i, c in enumerate(art.countries.tolist())})
     songs = []
@@ -207,6 +210,13 @@ def _columns(live: Live) -> dict[str, int]:
 
 def _homes(live: Live) -> np.ndarray:
     return live.cached("home_markets", lambda: song_facts.home_markets(live.artifact))
+
+
+def _catalogue(live: Live) -> Catalogue:
+    """The model's songs (each its store keys) and countries, for a peak table."""
+    return live.cached("catalogue", lambda: Catalogue(
+        live.version, [tuple(_store_keys(live, c)) for c in range(len(live.artifact.songs))],
+        live.codes))
 
 
 def _store_keys(live: Live, column: int) -> list[str]:
