@@ -3,6 +3,7 @@ never an answer of older data once a new model is published or the store is writ
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import pytest
@@ -235,6 +236,8 @@ def test_a_table_read_while_the_store_is_written_is_not_kept(
         expected = song_peaks(engine, keys[2:3], markets)
     assert history.song_peaks(keys[2:3], markets, catalogue) == expected
     assert expected[0]["se"].best == 1
+    # and no new read starts at once: an ingest commits chart by chart
+    assert not any(t.name == "dotify-peaks" for t in threading.enumerate())
     history.close()
 
 

@@ -14,8 +14,10 @@ A live model's songs have their peaks in every market of the model read all at o
 batches, into a :class:`PeakTable` of that store version and model (``preload``: when a
 model is prepared, and in a background thread after a write to the store): about two
 seconds for a year of 54 markets and 34,131 songs. While a table of the current version is
-there a request reads nothing; until then it reads its own songs as above. Random
-queries, whose songs and markets seldom repeat, are the ones this serves.
+there a request reads nothing; until then it reads its own songs as above (and for
+``REREAD_AFTER_S`` after a read that a write overtook, as an ingest's chart-by-chart
+commits do). Random queries, whose songs and markets seldom repeat, are the ones this
+serves.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Hashable, Sequence
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
@@ -42,6 +45,7 @@ log = logging.getLogger("dotify")
 
 MAX_DAYS = 400
 PEAKS_CACHED = 50_000  # (song, market) pairs, about 20 MB
+REREAD_AFTER_S = 10.0  # after a peak table read that a write overtook
 ABSENT = "absent"  # the version of a store with no database file yet
 
 
@@ -68,18 +72,16 @@ class Catalogue:
 @dataclass(frozen=True)
 class PeakTable:
     """Every peak of a catalogue's songs in its markets, as read at store version ``at``:
-    store keys -> {market: (best, streams, charts, kind)}, songs that never charted in
-    those markets absent."""
+    (store keys, market) -> (best, streams, charts, kind), where the song charted. One dict
+    of tuples: the cyclic collector tracks the dict alone, not a container per song."""
 
     at: tuple[Hashable, str]  # (store version, model version)
     markets: frozenset[str]
-    peaks: dict[tuple[str, ...], dict[str, tuple]] = field(repr=False)
+    peaks: dict[tuple[tuple[str, ...], str], tuple] = field(repr=False)
 
     def of(self, keys: Sequence[str], markets: Sequence[str]) -> dict[str, Peak]:
-        found = self.peaks.get(tuple(keys))
-        if not found:
-            return {}
-        return {m: Peak(*found[m]) for m in markets if m in found}
+        song = tuple(keys)
+        return {m: Peak(*row) for m in markets if (row := self.peaks.get((song, m)))}
 
 
 class ChartHistory:
@@ -98,6 +100,7 @@ class ChartHistory:
         self._peaks: VersionedCache[tuple] = VersionedCache(PEAKS_CACHED)
         self._table: PeakTable | None = None
         self._reading: tuple[Hashable, str] | None = None  # the table being read, or tried
+        self._again_at = 0.0  # no read starts before (monotonic) after one the store changed
         self.failures = 0  # song reads that failed (an answer made meanwhile is not kept)
 
     @property
@@ -184,7 +187,7 @@ class ChartHistory:
         if table is not None and table.at == at:
             return table
         with self._lock:
-            if self._reading == at:
+            if self._reading == at or time.monotonic() < self._again_at:
                 return None
             self._reading = at
         threading.Thread(target=self.preload, args=(catalogue,), name="dotify-peaks",
@@ -202,18 +205,18 @@ class ChartHistory:
         with self._lock:
             self._reading = (version, catalogue.version)
         markets = sorted(catalogue.markets)
-        peaks: dict[tuple[str, ...], dict[str, tuple]] = {}
+        peaks: dict[tuple[tuple[str, ...], str], tuple] = {}
         try:
             for batch in _batches(catalogue.songs):
                 for keys, found in zip(batch, song_peaks(engine, batch, markets), strict=True):
-                    if found:
-                        peaks[keys] = {m: astuple(p) for m, p in found.items()}
+                    for market, peak in found.items():
+                        peaks[(keys, market)] = astuple(peak)
         except (sa.exc.SQLAlchemyError, StoreError, ValueError) as exc:  # ValueError: a song
             log.warning("reading the songs' peaks failed: %s", exc)  # of > MAX_KEYS keys
             return None
-        if self.version() != version:  # written to meanwhile: the table may mix versions
-            with self._lock:
-                self._reading = None
+        if self.version() != version:  # written to meanwhile: the table may mix versions;
+            with self._lock:  # read again after a pause (an ingest commits chart by chart)
+                self._reading, self._again_at = None, time.monotonic() + REREAD_AFTER_S
             return None
         table = PeakTable((version, catalogue.version), catalogue.markets, peaks)
         self._table = table
