@@ -6,8 +6,9 @@ starts ``dotify serve`` in a child process on 127.0.0.1, and drives it with coun
 expressions ("Colombia x Turkey - Germany" style) from 1 connection, then from 32, until
 ``--requests`` answers or ``--seconds`` pass. Prints per run the medians over ``--repeat``
 runs of requests/s, p50/p99/max latency, the server's and the client's CPU time per
-request, and the error count (any non-200 is an error; the script exits 1 when there is
-one). Aim: p99 <= 20 ms at 32 connections.
+request (with ``--home`` and a chart store, first how long the server's peak table takes
+to read, see ``dotify.web.chart_history``), and the error count (any non-200 is an error;
+the script exits 1 when there is one). Aim: p99 <= 20 ms at 32 connections.
 
 The client is ``http_load.py`` by default: raw asyncio streams with keep-alive, in a process
 of its own, about a tenth of httpx's CPU per request; on a 2-core machine the clients share
@@ -236,6 +237,8 @@ def main() -> int:
         say(f"web: POST /api/recommendations, {describe(home)}, {args.workers} server "
             f"worker(s), {args.client} client; load average "
             f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+        if args.home and (home / "dotify.db").exists():
+            say(f"  {peak_table(home)}")
         if len(trees) > 1:
             same = same_answers(home, trees, expressions(names, 100, seed=3))
             say(f"  the trees' answers to 100 queries: {'the same bytes' if same else 'DIFFER'}")
@@ -260,6 +263,29 @@ def market_names(home: Path) -> list[str]:
     live = artifacts.load_current(home / "models")
     return [countries.lookup(str(code)).name for code in live.countries
             if str(code) != countries.GLOBAL]
+
+
+def peak_table(home: Path) -> str:
+    """How long the server takes to read the published model's peak table from the chart
+    store of ``home`` (what it does before taking requests), and its size."""
+    from dotify.config import Settings
+    from dotify.web.chart_history import ChartHistory
+    from dotify.web.model_holder import Live
+    from dotify.web.queries import catalogue
+
+    models = home / "models"
+    version = artifacts.current_version(models)
+    live = Live(artifacts.load_current(models), str(version), time.time())
+    history = ChartHistory(Settings(home=home))
+    wanted = catalogue(live)
+    began = time.perf_counter()
+    table = history.preload(wanted)
+    seconds = time.perf_counter() - began
+    history.close()
+    if table is None:
+        return "peak table: not read (the store changed or cannot be read)"
+    return (f"peak table: {len(table.peaks):,} peaks of {len(wanted.songs):,} songs in "
+            f"{len(wanted.markets)} markets read in {seconds:.2f} s")
 
 
 def describe(home: Path) -> str:

@@ -4,6 +4,7 @@ never an answer of older data once a new model is published or the store is writ
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -165,14 +166,35 @@ def _merged_store(settings: Settings, published: artifacts.Artifact
             ["co", "tr", "de", "se"])
 
 
-def test_a_peak_table_answers_as_the_store_does_without_reading_it(
-        settings: Settings, published: artifacts.Artifact) -> None:
+@pytest.fixture
+def table_store(settings: Settings, published: artifacts.Artifact
+                ) -> Iterator[tuple[ChartHistory, list[list[str]], list[str], Catalogue]]:
+    """A history on the merged store, its songs' keys, markets and a catalogue of them."""
     history = ChartHistory(settings)
     keys, markets = _merged_store(settings, published)
+    yield history, keys, markets, Catalogue("model-1", [tuple(k) for k in keys],
+                                            frozenset(markets))
+    history.close()
+
+
+def _chart_of_one(settings: Settings, market: str, day: date, key: str) -> None:
+    """Ingest a one-song chart (``key`` at #1) from another connection, as the nightly's."""
     with opened(settings) as engine:
-        expected = [song_peaks(engine, [k], markets)[0] if k else {} for k in keys]
+        Store(engine).ingest_chart(Chart.from_rows((ChartRow(
+            market, day, "daily", 1, key, "t", "A", 5),), "test", 2))
+
+
+def _store_peaks(settings: Settings, keys: list[list[str]], markets: list[str]
+                 ) -> list[dict[str, Peak]]:
+    with opened(settings) as engine:
+        return [song_peaks(engine, [k], markets)[0] if k else {} for k in keys]
+
+
+def test_a_peak_table_answers_as_the_store_does_without_reading_it(
+        settings: Settings, table_store: tuple) -> None:
+    history, keys, markets, catalogue = table_store
+    expected = _store_peaks(settings, keys, markets)
     assert expected[-3]["co"] == Peak(150, 21, 2, "daily")  # one chart shared, counted once
-    catalogue = Catalogue("model-1", [tuple(k) for k in keys], frozenset(markets))
     table = history.preload(catalogue)
     assert table is not None and table.at == (history.version(), "model-1")
     with _Reads() as reads:
@@ -184,19 +206,14 @@ def test_a_peak_table_answers_as_the_store_does_without_reading_it(
         assert history.song_peaks(keys[:2], ["co", "fr"], catalogue) == [
             {m: p for m, p in e.items() if m == "co"} for e in expected[:2]]
     assert reads
-    history.close()
 
 
 def test_after_a_write_the_table_is_read_again_and_meanwhile_the_store_answers(
-        settings: Settings, published: artifacts.Artifact) -> None:
-    history = ChartHistory(settings)
-    keys, markets = _merged_store(settings, published)
-    catalogue = Catalogue("model-1", [tuple(k) for k in keys], frozenset(markets))
+        settings: Settings, table_store: tuple) -> None:
+    history, keys, markets, catalogue = table_store
     assert history.preload(catalogue) is not None
-    with opened(settings) as engine:  # another connection, as the nightly job's
-        Store(engine).ingest_chart(Chart.from_rows((ChartRow(
-            "se", date(2021, 1, 5), "daily", 1, keys[1][0], "t", "A", 5),), "test", 2))
-        expected = [song_peaks(engine, [k], markets)[0] if k else {} for k in keys]
+    _chart_of_one(settings, "se", date(2021, 1, 5), keys[1][0])
+    expected = _store_peaks(settings, keys, markets)
     assert expected[1]["se"].best == 1
     with _Reads() as reads:
         assert history.song_peaks(keys, markets, catalogue) == expected  # the new write
@@ -208,23 +225,18 @@ def test_after_a_write_the_table_is_read_again_and_meanwhile_the_store_answers(
         return not reads and found == expected
 
     wait_until(from_table, what="the table of the new version read in the background")
-    history.close()
 
 
 def test_a_table_read_while_the_store_is_written_is_not_kept(
-        settings: Settings, published: artifacts.Artifact) -> None:
-    history = ChartHistory(settings)
-    keys, markets = _merged_store(settings, published)
-    catalogue = Catalogue("model-1", [tuple(k) for k in keys], frozenset(markets))
+        settings: Settings, table_store: tuple) -> None:
+    history, keys, markets, catalogue = table_store
     written: list[bool] = []
 
     def write_once(*args: object) -> None:
         if "song_totals.best" in str(args[2]) and not written:  # a peaks read, not the
             # schema check of opening the store
             written.append(True)  # another writer commits while the table is read
-            with opened(settings) as engine:
-                Store(engine).ingest_chart(Chart.from_rows((ChartRow(
-                    "se", date(2021, 1, 6), "daily", 1, keys[2][0], "t", "A", 9),), "test", 2))
+            _chart_of_one(settings, "se", date(2021, 1, 6), keys[2][0])
 
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", write_once)
     try:
@@ -232,13 +244,11 @@ def test_a_table_read_while_the_store_is_written_is_not_kept(
     finally:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", write_once)
     assert written
-    with opened(settings) as engine:  # what a request then gets is the store's, written
-        expected = song_peaks(engine, keys[2:3], markets)
-    assert history.song_peaks(keys[2:3], markets, catalogue) == expected
+    expected = _store_peaks(settings, keys[2:3], markets)  # what a request then gets:
+    assert history.song_peaks(keys[2:3], markets, catalogue) == expected  # the store's
     assert expected[0]["se"].best == 1
     # and no new read starts at once: an ingest commits chart by chart
     assert not any(t.name == "dotify-peaks" for t in threading.enumerate())
-    history.close()
 
 
 def test_a_retired_model_stays_collectable_under_a_frozen_collector() -> None:

@@ -12,8 +12,8 @@ PostgreSQL) every request reads the store, as before.
 
 A live model's songs have their peaks in every market of the model read all at once, in
 batches, into a :class:`PeakTable` of that store version and model (``preload``: when a
-model is prepared, and in a background thread after a write to the store): about two
-seconds for a year of 54 markets and 34,131 songs. While a table of the current version is
+model is prepared, and in a background thread after a write to the store; ``bench_web.py
+--home`` prints how long it takes). While a table of the current version is
 there a request reads nothing; until then it reads its own songs as above (and for
 ``REREAD_AFTER_S`` after a read that a write overtook, as an ingest's chart-by-chart
 commits do). Random queries, whose songs and markets seldom repeat, are the ones this

@@ -150,7 +150,7 @@ def prepare(live: Live, history: ChartHistory | None = None) -> None:
     _columns(live)
     _homes(live)
     if history is not None:
-        history.preload(_catalogue(live))
+        history.preload(catalogue(live))
     taste_map(live)
 
 
@@ -166,7 +166,7 @@ def _with_facts(live: Live, found: list[Any], roles: list[tuple[arithmetic.Count
     peaks = None
     if history is not None and codes:
         peaks = history.song_peaks([_store_keys(live, c) if c is not None else []
-                                    for c in columns], codes, _catalogue(live))
+                                    for c in columns], codes, catalogue(live))
     rows = live.cached("country_rows", lambda: {
         c: i for i, c in enumerate(art.countries.tolist())})
     songs = []
@@ -212,7 +212,7 @@ def _homes(live: Live) -> np.ndarray:
     return live.cached("home_markets", lambda: song_facts.home_markets(live.artifact))
 
 
-def _catalogue(live: Live) -> Catalogue:
+def catalogue(live: Live) -> Catalogue:
     """The model's songs (each its store keys) and countries, for a peak table."""
     return live.cached("catalogue", lambda: Catalogue(
         live.version, [tuple(_store_keys(live, c)) for c in range(len(live.artifact.songs))],
