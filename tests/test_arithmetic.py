@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from dotify.countries import MARKETS
@@ -377,6 +377,7 @@ def test_parts_always_sum_to_the_vector(tree) -> None:
 @pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(_trees, st.integers(0, 2**32 - 1))
+@example(BinOp("/", Number(0.0), Number(2.225073858507e-311)), 0)  # 1 / it overflows
 def test_a_span_holds_every_value(tree, seed: int) -> None:
     """Values drawn inside each country's range evaluate inside the expression's span, and
     no part of it is ever larger than :func:`largest` for values in [0, 1]."""

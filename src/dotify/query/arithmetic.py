@@ -415,9 +415,11 @@ def _span(tree: Node, leaf: Callable[[Country], Span], seen: list[float] | None 
     else:
         a, b = _span(tree.left, leaf, seen), _span(tree.right, leaf, seen)
         if tree.op in "*/" and not (countries_in(tree.left) and countries_in(tree.right)):
-            if tree.op == "/":  # over a number (evaluate refuses a number over a country)
-                b = (1.0 / b[0], 1.0 / b[0]) if b[0] else (0.0, 0.0)
-            corners = [x * y for x in a for y in b]  # a number weighs the other side
+            if tree.op == "/":  # over a number (evaluate refuses a number over a country),
+                # divided as evaluate divides: 1 / a tiny number overflows where 0 / it is 0
+                corners = [x / b[0] for x in a] if b[0] else [0.0]
+            else:
+                corners = [x * y for x in a for y in b]  # a number weighs the other side
             out = min(corners), max(corners)
         else:
             out = _BY_SIGN[tree.op].span(a, b)
