@@ -30,7 +30,7 @@ def relaxed(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:  # outside any transaction, where SQLite takes it
-            cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+            cache = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             conn.commit()
         with conn.begin():
@@ -47,7 +47,7 @@ def relaxed(engine: Engine) -> Iterator[Connection]:
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
                 # the writes' big page cache (dotify.store.charts) makes the index build
                 # that follows slower, not faster: about 2x at a year of charts
-                conn.exec_driver_sql(f"PRAGMA cache_size={int(cache)}")
+                conn.exec_driver_sql(f"PRAGMA cache_size={cache}")
                 conn.commit()
             repair(conn, check=True)
 
