@@ -152,6 +152,8 @@ def test_errors_exit_2_with_a_message_on_stderr(published: Settings, capsys, mon
     assert (code, out, err) == (2, "", "error: Unknown country 'Atlantis'.")
     code, out, err = _main(capsys, monkeypatch, "recommend", "Colombia", "--discover")
     assert code == 2 and "discover" in err
+    code, out, err = _main(capsys, monkeypatch, "recommend", "0 x Colombia")
+    assert (code, out) == (2, "") and "cancels out: it is 0 for every song" in " ".join(err.split())
 
 
 def test_no_published_model(settings: Settings, capsys, monkeypatch) -> None:

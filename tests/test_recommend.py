@@ -30,7 +30,7 @@ from dotify.query import recommend as engine
 from dotify.query import tastes
 from dotify.query.algebra import DIVISION_FLOOR
 from dotify.query.arithmetic import parse, upper_bound
-from dotify.query.recommend import WORLD, recommend, similar, top, world_weight
+from dotify.query.recommend import WORLD, cancels_out, recommend, similar, top, world_weight
 
 COUNTRIES = np.array(["co", "mx", "de", "at", "tr", "jp", "kr"])  # kr: no streams at all
 TITLES = ["Latin", "Latin mx", "German", "German at", "Turkish", "Latin Turkish", "Global hit",
@@ -266,7 +266,7 @@ def test_contributions_sum_to_the_score(art: Artifact) -> None:
     art.charted = sp.csr_matrix(STREAMS > 0)
     for expression in ("Colombia + 2 Turkey - 0.5 Germany", "Colombia x Mexico - Austria",
                        "(Colombia + Turkey) / Germany", "Colombia / Turkey",
-                       "Colombia + Colombia", "-Colombia x Turkey", "Japan / 2"):
+                       "Colombia + Colombia", "-(Colombia x Turkey) + Turkey", "Japan / 2"):
         for popularity in (0.0, 0.3, 1.0):
             for discover in (False, True):
                 result = recommend(art, expression, n=9, popularity=popularity,
@@ -514,6 +514,8 @@ def test_bad_expressions_and_options(art: Artifact) -> None:
         recommend(art, "2 + Colombia")
     with pytest.raises(ValueError, match="n must be between 1 and 1000, not 0"):
         recommend(art, "Colombia", n=0)
+    with pytest.raises(ExpressionError, match="(?s)Colombia - Colombia cancels out.*streams"):
+        recommend(art, "Colombia - Colombia")
     with pytest.raises(ValueError, match="popularity must be between 0 and 1, not 1.5"):
         recommend(art, "Colombia", popularity=1.5)
 
@@ -675,3 +677,30 @@ def test_simulated_subtracting_a_cluster_lowers_its_songs(simulated) -> None:
     assert both.count("anglo") >= 5, both
     assert less.count("anglo") < both.count("anglo") // 2, less
     assert less.count("latin") > both.count("latin")
+
+
+@pytest.mark.parametrize("expression", [
+    "Colombia - Colombia", "0 x Colombia", "2 Colombia - Colombia - Colombia",
+    "(Colombia + Turkey) - (Turkey + Colombia)", "Colombia x Turkey - Turkey x Colombia",
+    "-Colombia x Turkey",  # the product of what both play: -Colombia plays nothing
+    "Colombia - 0.9999999 Colombia",  # 0 to the places that ties are judged to
+])
+def test_an_expression_that_is_0_for_every_song_is_an_error(art: Artifact,
+                                                              expression: str) -> None:
+    """Its every song would tie at 0: a list of them would be the tie-break by streams alone,
+    the world's hits, whatever was asked."""
+    assert cancels_out(parse(expression))
+    for discover in (False, True):
+        with pytest.raises(ExpressionError, match="cancels out"):
+            recommend(art, expression, exclude_charting=discover)
+
+
+@pytest.mark.parametrize("expression", [
+    "-Germany", "Colombia - 0.5 Colombia", "Colombia x Turkey - Colombia", "Colombia / Turkey",
+])
+def test_an_expression_that_only_takes_away_still_ranks(art: Artifact, expression: str) -> None:
+    """-Germany is not 0: it ranks what Germany plays least; and a product less one of its
+    factors is 0 or below, not 0 everywhere."""
+    assert not cancels_out(parse(expression))
+    scores = [song.score for song in recommend(art, expression, n=9).songs]
+    assert len(scores) == 9 and len({round(x, 6) for x in scores}) > 1

@@ -103,6 +103,7 @@ def test_knobs_n_popularity_and_discover(client: TestClient,
     ({"expression": "Colombia ) Germany"}, 400, "at position 9"),
     ({"expression": "Japan + Italy"}, 400, "Italy"),  # Italy is a market, not in this model
     ({"tokens": ["Colombia", "x"]}, 400, "expected a country"),
+    ({"expression": "Colombia - Colombia"}, 400, "Colombia - Colombia cancels out"),
     ({}, 422, "exactly one of 'expression' or 'tokens'"),
     ({"expression": "Colombia", "tokens": ["Colombia"]}, 422, "exactly one"),
     ({"expression": "Colombia", "n": 0}, 422, "n"),

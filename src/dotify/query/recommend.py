@@ -185,6 +185,9 @@ def recommend(
     tree = parse(expression)
     prepared = _prepare(artifact)
     rows = {c.code: _row(prepared, c) for c in countries_in(tree)}
+    if rows and cancels_out(tree):
+        raise ExpressionError(f"{tree} cancels out: it is 0 for every song, so no song "
+                              "would be chosen over another but by its streams")
     query = _Query(artifact, prepared.tastes, tree, rows, n, popularity,
                    bool(exclude_charting), since, until)
     # scoring every song is needed only when no shortlist is shown to hold the top n
@@ -272,6 +275,22 @@ def world_weight(tree: Any) -> float:
     every country plays one song at 1 (so ``A + B`` is 2, ``A - B`` 0, ``A x B`` 1)."""
     value = evaluate(tree, lambda _: np.ones(1))
     return max(float(value.vector.reshape(-1)[0]), 0.0)
+
+
+_CHECK_POINTS = 32  # random tastes cancels_out tries, beside every country at 1
+
+
+def cancels_out(tree: Any) -> bool:
+    """Whether an expression is 0 (to :data:`TIE_DECIMALS` places) whatever its countries
+    play, as ``Japan - Japan`` or ``0 x Japan`` are: tried on every country at 1 and on
+    random tastes between 0 and 1 (a polynomial or quotient of them that is not 0 is not 0
+    at all of those). ``-Japan`` does not cancel out: it ranks what Japan plays least."""
+    codes = sorted({c.code for c in countries_in(tree)})
+    points = np.random.default_rng(0).random((_CHECK_POINTS, len(codes)))
+    points = np.vstack([np.ones(len(codes)), points])
+    taste = {code: points[:, i] for i, code in enumerate(codes)}
+    value = evaluate(tree, lambda c: taste[c.code])
+    return not np.round(np.broadcast_to(value.vector, len(points)), TIE_DECIMALS).any()
 
 
 def top(artifact: Artifact, country: str, n: int = 10,
