@@ -11,9 +11,15 @@ the map when it loads the model, before it takes requests). Then it asks
 submit to the first song row painted (the next animation frame after it is inserted).
 Last, the server's time for ``/country/<code>`` (similar countries and the top 20) of five
 countries: their first visits, then the median of ten more each.
+Then the server's time for ``/api/songs/history`` (a song's chart positions, day by day, in
+the three countries of a query: what "Chart history" draws) of the songs of five answers.
 Prints them all, with the aims: map 300 ms, first song 150 ms.
 
-    .venv/bin/python bench/bench_web_pages.py [--queries 20] [--songs 10000]
+``--home DIR`` serves a home of your own instead (its published model and its chart store,
+so the songs' standings and histories are read from the store: on the ten-year home that
+``python bench/bench_scale.py --years 10 --keep`` leaves, 49 million chart entries).
+
+    .venv/bin/python bench/bench_web_pages.py [--queries 20] [--songs 10000] [--home DIR]
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_web import _free_port, publish_model, say  # noqa: E402
+from bench_web import _free_port, describe, market_names, publish_model, say  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 FIRST_SONG = """async (q) => {
@@ -70,6 +76,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=20)
     parser.add_argument("--songs", type=int, default=10_000)
+    parser.add_argument("--home", type=Path, help="serve this home (its model and store)")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         say(f"web pages: {CHROMIUM} is not installed - skipped")
@@ -77,9 +84,15 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        names = publish_model(Path(tmp) / "models", n_songs=args.songs)
+        home = args.home or Path(tmp)
+        if args.home is None:
+            names = publish_model(home / "models", n_songs=args.songs)
+            served = f"55 x {args.songs:,} artifact"
+        else:
+            names = market_names(home)
+            served = describe(home)
         port = _free_port()
-        proc, up = start(Path(tmp), port)
+        proc, up = start(home, port)
         base = f"http://127.0.0.1:{port}"
         try:
             with sync_playwright() as p:
@@ -98,10 +111,12 @@ def main() -> int:
                         for _ in range(args.queries)]
                 browser.close()
             first, again = country_pages(base, rng.sample(names, 5))
+            histories = chart_histories(base, ["{} x {} - {}".format(*rng.sample(names, 3))
+                                               for _ in range(5)])
         finally:
             proc.terminate()
             proc.wait(timeout=20)
-    say(f"web pages: 55 x {args.songs:,} artifact, server up in {up:.1f} s")
+    say(f"web pages: {served}, server up in {up:.1f} s")
     say(f"  first visit to /map after the start: {map_ms:.0f} ms to the drawn map "
         "(aim: 300 ms)")
     say(f"  Ask to the first painted song, {len(asks)} queries: median "
@@ -109,7 +124,35 @@ def main() -> int:
     say(f"  /country/<code>, 5 countries: first visits median {statistics.median(first):.0f} "
         f"ms (max {max(first):.0f}), then median {statistics.median(again):.0f} ms "
         f"(max {max(again):.0f})")
+    days = [n for _, n in histories]
+    say(f"  /api/songs/history, the songs of 5 answers in their 3 countries: median "
+        f"{statistics.median(ms for ms, _ in histories):.0f} ms (max "
+        f"{max(ms for ms, _ in histories):.0f}), {statistics.median(days):.0f} chart days "
+        f"each (max {max(days):,})")
     return 0
+
+
+def chart_histories(base: str, expressions: list[str]) -> list[tuple[float, int]]:
+    """(milliseconds of the server's answer, chart days in it) of the chart history of each
+    song of each expression's answer, in the expression's countries."""
+    from dotify.countries import lookup
+
+    found = []
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for expression in expressions:
+            answer = client.post("/api/recommendations", json={"expression": expression})
+            answer.raise_for_status()
+            codes = ",".join(lookup(name.strip()).code
+                             for name in expression.replace(" x ", ",").replace(" - ", ",")
+                             .split(","))
+            for song in answer.json()["songs"]:
+                began = time.perf_counter()
+                response = client.get("/api/songs/history",
+                                      params={"key": song["key"], "countries": codes})
+                response.raise_for_status()
+                ms = 1000 * (time.perf_counter() - began)
+                found.append((ms, sum(len(c["points"]) for c in response.json()["countries"])))
+    return found
 
 
 def country_pages(base: str, names: list[str]) -> tuple[list[float], list[float]]:
