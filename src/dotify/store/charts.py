@@ -598,19 +598,26 @@ def chart_days(engine: Engine, kind: str, first: date, last: date
 
 def chart_counts(engine: Engine, market: str, max_days: int) -> list[tuple[str, int, int]]:
     """(ISO day, charts, entries) of ``market``, newest day first, at most ``max_days``."""
-    entries = (sa.select(chart_entries.c.chart_id, sa.func.count().label("n"))
-               .group_by(chart_entries.c.chart_id).subquery())
-    query = (
-        sa.select(charts.c.chart_date, sa.func.count(charts.c.id),
-                  sa.func.coalesce(sa.func.sum(entries.c.n), 0))
-        .select_from(charts.outerjoin(entries, entries.c.chart_id == charts.c.id))
+    with engine.connect() as conn:
+        return [(str(day), int(n), int(e)) for day, n, e in conn.execute(
+            _chart_counts(market, max_days))]
+
+
+def _chart_counts(market: str, max_days: int) -> sa.Select:
+    """The query of :func:`chart_counts`: the entries of the market's newest ``max_days``
+    days alone are counted, through the entries' primary key (a country page reads a few
+    thousand rows, however long the history)."""
+    days = (sa.select(charts.c.chart_date).where(charts.c.market == market).distinct()
+            .order_by(charts.c.chart_date.desc()).limit(max_days).subquery())
+    return (
+        sa.select(charts.c.chart_date, sa.func.count(sa.distinct(charts.c.id)),
+                  sa.func.count(chart_entries.c.chart_id))
+        .select_from(charts.join(days, days.c.chart_date == charts.c.chart_date)
+                     .outerjoin(chart_entries, chart_entries.c.chart_id == charts.c.id))
         .where(charts.c.market == market)
         .group_by(charts.c.chart_date)
         .order_by(charts.c.chart_date.desc())
-        .limit(max_days)
     )
-    with engine.connect() as conn:
-        return [(str(day), int(n), int(e)) for day, n, e in conn.execute(query)]
 
 
 def count_charts(engine: Engine) -> int:
