@@ -53,7 +53,7 @@ def test_the_map_reads_at_both_sizes(sized) -> None:  # type: ignore[no-untyped-
     dots = page.locator("#scatter circle.pt")
     expect(dots).to_have_count(N)
     expect(page.locator("#map-loading")).to_be_hidden()
-    assert page.locator("#heatmap rect.cell").count() == N * N
+    expect(page.locator("#heatmap rect.cell")).to_have_count(N * N)  # drawn after the points
     assert page.locator("#heatmap .row-name").count() == N
     assert page.locator("#heatmap .col-name").count() == N
     expect(page.locator("#heat-scale")).to_contain_text(re.compile(r"-?\d\.\d\d.*1\.00"))
@@ -85,7 +85,7 @@ def test_zoom_keeps_labels_apart_and_search_finds_a_country(sized) -> None:  # t
     label = page.locator("#scatter text.found")
     expect(label).to_have_text("Colombia")
     assert page.locator("#scatter circle.pt.found").count() == 1
-    assert page.locator("#heatmap rect.cell.found").count() == 2 * N - 1  # its row and column
+    expect(page.locator("#heatmap rect.cell.found")).to_have_count(2 * N - 1)  # row, column
     found = page.locator("#map-found")
     expect(found).to_contain_text("Colombia is most like")
     assert_no_overlaps(page)
