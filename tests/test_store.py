@@ -173,6 +173,12 @@ def test_summary(store: Store) -> None:
     assert (summary["first_date"], summary["last_date"]) == ("2020-01-01", "2020-01-05")
     assert summary["top_markets"] == [
         {"market": "se", "name": "Sweden", "charts": 2, "entries": 6}]
+    # the entries come from the ratings aggregate: a replaced chart is counted anew
+    store.ingest_chart(make_chart("se", date(2020, 1, 1), rows=[(None, "Solo", "A", 1)]))
+    summary = store.summary()
+    assert summary["entries"] == count(store, chart_entries) == 5
+    assert [(m["market"], m["charts"], m["entries"]) for m in summary["top_markets"]] == [
+        ("se", 2, 4), ("gb", 1, 1)]
 
 
 def test_song_key_normalises_title_and_artists() -> None:

@@ -40,6 +40,7 @@ from dotify.store.schema import (
     ingested_files,
     markets,
     song_artists,
+    song_totals,
     songs,
 )
 
@@ -631,6 +632,9 @@ def _count(conn: Connection, table: sa.Table) -> int:
 
 
 def _summary(conn: Connection, top: int) -> dict:
+    """The entries are counted from the ratings aggregate, whose days per (market, kind,
+    song) sum to the entries (it is written with them; ``dotify stats --verify`` checks it):
+    a few seconds less per ten years of charts than counting 49 million rows."""
     first, last = conn.execute(
         sa.select(sa.func.min(charts.c.chart_date), sa.func.max(charts.c.chart_date))).one()
     kinds: dict[str, int] = dict(conn.execute(
@@ -638,16 +642,17 @@ def _summary(conn: Connection, top: int) -> dict:
     files: dict[str, int] = dict(conn.execute(
         sa.select(ingested_files.c.status, sa.func.count())
         .group_by(ingested_files.c.status)).all())
-    per_market = (sa.select(charts.c.market, sa.func.count(sa.distinct(charts.c.id)),
-                            sa.func.count(chart_entries.c.position))
-                  .join(chart_entries, chart_entries.c.chart_id == charts.c.id)
-                  .group_by(charts.c.market)
-                  .order_by(sa.func.count(chart_entries.c.position).desc(), charts.c.market))
-    rows = conn.execute(per_market).all()
+    per_market: dict[str, int] = dict(conn.execute(
+        sa.select(charts.c.market, sa.func.count()).group_by(charts.c.market)).all())
+    entries = {m: int(n) for m, n in conn.execute(
+        sa.select(song_totals.c.market, sa.func.sum(song_totals.c.days))
+        .group_by(song_totals.c.market)).all()}
+    rows = sorted(((m, per_market.get(m, 0), n) for m, n in entries.items() if n),
+                  key=lambda row: (-row[2], row[0]))
     return {
         "markets": len(rows),
         "charts": _count(conn, charts),
-        "entries": _count(conn, chart_entries),
+        "entries": sum(entries.values()),
         "songs": _count(conn, songs),
         "artists": _count(conn, artists),
         "first_date": as_date(first).isoformat() if first else None,
