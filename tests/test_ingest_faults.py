@@ -173,12 +173,31 @@ def test_a_chart_shorter_than_its_markets_recent_charts_is_rejected(store: Store
     report = ingest_paths(store, [cut, ok], market="se", date=DAYS[6])
     assert [str(e) for e in report.errors] == [
         f"upload.csv:2: chart se {DAYS[6]} daily has 84 rows where the market's last 6 charts "
-        "all had 200: cut short? (a chart is stored whole or not at all)"]
+        "all had 200, and its last row streams 1,585,000, more than the last row of any of them "
+        "(1,005,000 at most): cut short? (a chart is stored whole or not at all)"]
     assert (report.files_failed, report.files_ok) == (1, 1)
     assert counts(store) == (before[0] + 1, before[1] + 200)
     # older charts, and markets whose charts vary in size, are not judged by it
     old = ingest_paths(store, [("old.csv", legacy_csv(84))], market="se", date="2021-02-01")
     assert old.ok
+
+
+def test_a_small_markets_chart_short_for_want_of_streams_is_stored(store: Store,
+                                                                   tmp_path: Path) -> None:
+    """A small market lists only the songs above a number of streams ("up to 200"): after a
+    run of full charts, a shorter one whose last row streams no more than theirs did is
+    short, not cut. Ten simulated years lost 21 of Andorra's charts before this."""
+    head = [2_000_000 - 5_000 * p for p in range(188)]  # the full charts' last: 1,005,000
+    for market in ("ad", "lu"):
+        ingest_paths(store, write_days(tmp_path / market, market, DAYS[:6]))
+    short = ingest_paths(store, [("short.csv", legacy_csv(streams=[*head, 1_005_000]))],
+                         market="ad", date=DAYS[6])
+    assert short.ok and short.rows == 189
+    cut = ingest_paths(store, [("cut.csv", legacy_csv(streams=[*head, 1_005_001]))],
+                       market="lu", date=DAYS[6])
+    assert cut.files_failed == 1 and cut.rows == 0
+    assert "its last row streams 1,005,001, more than the last row of any of them " \
+           "(1,005,000 at most): cut short?" in str(cut.errors[0])
 
 
 def test_a_changed_chart_bigger_or_equal_is_fine(store: Store, tmp_path: Path) -> None:

@@ -3,9 +3,12 @@
 None of the chart formats says how many rows its chart has, so a chart cut short at a line
 boundary (a truncated download, a file cut while it was read) looks like a short chart. The
 expected size is the market's own: when its latest charts of a kind (at least ``AT_LEAST``
-of the last ``LAST``) all had the same number of rows, a newer chart with fewer is rejected.
-Markets whose charts vary in size (small markets list "up to 200") expect nothing, and
-charts older than that recent run are not judged by it.
+of the last ``LAST``) all had the same number of rows, a newer chart with fewer is rejected,
+unless it ends where they end: a small market lists only the songs above a number of streams
+("up to 200"), so a chart of its that is short for want of streams has a last row no bigger
+than theirs, where a chart cut short ends on a row that streams more than any of their last
+rows. Markets whose recent charts vary in size expect nothing, and charts older than that
+recent run are not judged by it.
 """
 
 from __future__ import annotations
@@ -30,17 +33,21 @@ class ChartSizes:
         seen = self.recent.get((chart.market, chart.kind), [])
         if len(seen) < AT_LEAST or chart.chart_date <= seen[0][0]:
             return None
-        sizes = {rows for _, rows in seen}
+        sizes = {rows for _, rows, _ in seen}
         if len(sizes) != 1 or len(chart) >= (expected := sizes.pop()):
             return None
+        least, floor = min(chart.columns.streams), max(low for _, _, low in seen)
+        if least <= floor:  # it ends where they end: short for want of streams
+            return None
         return (f"chart {chart.market} {chart.chart_date} {chart.kind} has {len(chart)} rows "
-                f"where the market's last {len(seen)} charts all had {expected}: cut short? "
-                "(a chart is stored whole or not at all)")
+                f"where the market's last {len(seen)} charts all had {expected}, and its last "
+                f"row streams {least:,}, more than the last row of any of them ({floor:,} at "
+                "most): cut short? (a chart is stored whole or not at all)")
 
     def see(self, chart: Chart) -> None:
         """Count ``chart`` (accepted) among its market's recent charts."""
         seen = self.recent.setdefault((chart.market, chart.kind), [])
-        if any(day == chart.chart_date for day, _ in seen):
-            seen[:] = [(d, n) for d, n in seen if d != chart.chart_date]
-        insort(seen, (chart.chart_date, len(chart)))
+        if any(size[0] == chart.chart_date for size in seen):
+            seen[:] = [size for size in seen if size[0] != chart.chart_date]
+        insort(seen, (chart.chart_date, len(chart), min(chart.columns.streams)))
         del seen[:-LAST]
