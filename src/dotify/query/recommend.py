@@ -58,6 +58,7 @@ from dotify.countries import MARKETS
 from dotify.errors import CountryNotInModelError, DotifyError, ExpressionError
 from dotify.query.algebra import Value
 from dotify.query.arithmetic import (
+    MAX_TERMS,
     Country,
     countries_in,
     evaluate,
@@ -277,7 +278,9 @@ def world_weight(tree: Any) -> float:
     return max(float(value.vector.reshape(-1)[0]), 0.0)
 
 
-_CHECK_POINTS = 32  # random tastes cancels_out tries, beside every country at 1
+# the tastes cancels_out tries: every country at 1, then 32 random ones between 0 and 1
+# (one column per country of an expression, which names at most MAX_TERMS)
+_CHECK_POINTS = np.vstack([np.ones(MAX_TERMS), np.random.default_rng(0).random((32, MAX_TERMS))])
 
 
 def cancels_out(tree: Any) -> bool:
@@ -286,8 +289,7 @@ def cancels_out(tree: Any) -> bool:
     random tastes between 0 and 1 (a polynomial or quotient of them that is not 0 is not 0
     at all of those). ``-Japan`` does not cancel out: it ranks what Japan plays least."""
     codes = sorted({c.code for c in countries_in(tree)})
-    points = np.random.default_rng(0).random((_CHECK_POINTS, len(codes)))
-    points = np.vstack([np.ones(len(codes)), points])
+    points = _CHECK_POINTS[:, :len(codes)]
     taste = {code: points[:, i] for i, code in enumerate(codes)}
     value = evaluate(tree, lambda c: taste[c.code])
     return not np.round(np.broadcast_to(value.vector, len(points)), TIE_DECIMALS).any()

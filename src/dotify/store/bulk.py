@@ -46,7 +46,7 @@ def relaxed(engine: Engine) -> Iterator[Connection]:
             if sqlite:
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
                 # the writes' big page cache (dotify.store.charts) makes the index build
-                # that follows slower, not faster: about 2x at a year of charts
+                # that follows slower, not faster: about 1.5x at a year of charts
                 conn.exec_driver_sql(f"PRAGMA cache_size={cache}")
                 conn.commit()
             repair(conn, check=True)

@@ -270,7 +270,7 @@
     drawScatter();
     $("map-loading").hidden = true;
     // the heatmap, below the scatter, once the scatter is painted: at 73 countries its
-    // 5,329 cells took the first visit from about 260 to 450 ms before anything showed
+    // 5,329 cells put the first paint off from 194 to 303 ms (bench_web_pages.py --home)
     requestAnimationFrame(() => setTimeout(drawHeatmap));
     $("map-search").addEventListener("submit", (e) => { e.preventDefault(); find($("find").value); });
     $("zoom-in").addEventListener("click", () => zoomAt(1.5, plot.W / 2, plot.H / 2));
