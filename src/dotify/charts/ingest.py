@@ -156,9 +156,11 @@ def ingest_paths(target: Engine | Store, paths: Iterable[Input],
 
 
 def _workers(store: Store, rows: int) -> int:
-    """How many processes parse a load of about ``rows`` rows. On 2 CPUs, a year of charts
-    into SQLite waited 5-6 s on one parser, and two loaded it faster in 7 runs of 7 (median
-    x1.07); into PostgreSQL, whose server needs a core too, two were no faster."""
+    """How many processes parse a load of about ``rows`` rows. On 2 CPUs into SQLite, where
+    a year's load waited 5-6 s on one parser, ``bench/bench_ingest.py --compare`` against one
+    parser measured a year of daily CSV files at 0.97x the rows/s, and ingesting them again
+    (all unchanged, parsing alone) at 1.66x; into PostgreSQL, whose server needs a core too,
+    two parsers were no faster."""
     cpus = os.cpu_count() or 1
     if rows < PARALLEL_MIN_ROWS or cpus == 1:
         return 0
