@@ -110,10 +110,9 @@ def ingest_paths(target: Engine | Store, paths: Iterable[Input],
 
     ``market``, ``date`` and ``kind`` apply to files whose name does not say them. Charts
     are committed about ``commit_rows`` rows at a time, each chart whole. ``workers``
-    processes parse small files while this one writes (None: for a load of
-    ``PARALLEL_MIN_ROWS`` rows or more, as many as the CPUs on SQLite, where the writer
-    waits on the parsers, and one less on another database, whose server takes a core of
-    its own; else none); the result is the same.
+    processes parse small files while this one writes (None: one less than the CPUs for a
+    load of ``PARALLEL_MIN_ROWS`` rows or more, else none: in a big load the writing
+    process is the slowest, and a worker more would take its core); the result is the same.
     """
     store = target if isinstance(target, Store) else Store(target)
     report = IngestReport()
@@ -127,7 +126,7 @@ def ingest_paths(target: Engine | Store, paths: Iterable[Input],
     batcher = _Batcher(store, report, commit_rows)
     rows = _rows_in(found.entries, sizes)
     if workers is None:
-        workers = _workers(store, rows)
+        workers = (os.cpu_count() or 1) - 1 if rows >= PARALLEL_MIN_ROWS else 0
     done = 0
     options = (market, date, kind)
     with store.bulk(rows), (Parsers(workers) if workers > 0 else nullcontext()) as parsers:
@@ -153,18 +152,6 @@ def ingest_paths(target: Engine | Store, paths: Iterable[Input],
         progress(total, total, "")
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _workers(store: Store, rows: int) -> int:
-    """How many processes parse a load of about ``rows`` rows. On 2 CPUs into SQLite, where
-    a year's load waited 5-6 s on one parser, ``bench/bench_ingest.py --compare`` against one
-    parser measured a year of daily CSV files at 0.97x the rows/s, and ingesting them again
-    (all unchanged, parsing alone) at 1.66x; into PostgreSQL, whose server needs a core too,
-    two parsers were no faster."""
-    cpus = os.cpu_count() or 1
-    if rows < PARALLEL_MIN_ROWS or cpus == 1:
-        return 0
-    return cpus if store.engine.dialect.name == "sqlite" else cpus - 1
 
 
 _ROW_BYTES = 90  # a chart row in a CSV file, about; compressed files hold about 4 times more
