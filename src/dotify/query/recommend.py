@@ -47,7 +47,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -274,13 +274,7 @@ def _scores(query: _Query, world: float, columns: np.ndarray) -> np.ndarray:
 def world_weight(tree: Any) -> float:
     """How many times the world's taste an expression holds (at least 0): its value when
     every country plays one song at 1 (so ``A + B`` is 2, ``A - B`` 0, ``A x B`` 1)."""
-    value = evaluate(tree, lambda _: np.ones(1))
-    return max(float(value.vector.reshape(-1)[0]), 0.0)
-
-
-# the tastes cancels_out tries: every country at 1, then 32 random ones between 0 and 1
-# (one column per country of an expression, which names at most MAX_TERMS)
-_CHECK_POINTS = np.vstack([np.ones(MAX_TERMS), np.random.default_rng(0).random((32, MAX_TERMS))])
+    return max(float(_probed(tree)[0]), 0.0)
 
 
 def cancels_out(tree: Any) -> bool:
@@ -288,11 +282,24 @@ def cancels_out(tree: Any) -> bool:
     play, as ``Japan - Japan`` or ``0 x Japan`` are: tried on every country at 1 and on
     random tastes between 0 and 1 (a polynomial or quotient of them that is not 0 is not 0
     at all of those). ``-Japan`` does not cancel out: it ranks what Japan plays least."""
+    return not np.round(_probed(tree), TIE_DECIMALS).any()
+
+
+# the tastes an expression is probed at: every country at 1 (the world weight), then 32
+# random ones between 0 and 1 (one column per country; an expression names at most MAX_TERMS)
+_PROBES = np.vstack([np.ones(MAX_TERMS), np.random.default_rng(0).random((32, MAX_TERMS))])
+
+
+@lru_cache(maxsize=256)
+def _probed(tree: Any) -> np.ndarray:
+    """The expression's value at each of :data:`_PROBES` (read-only): one evaluation that
+    a query's world weight and its cancel-out check share."""
     codes = sorted({c.code for c in countries_in(tree)})
-    points = _CHECK_POINTS[:, :len(codes)]
-    taste = {code: points[:, i] for i, code in enumerate(codes)}
+    taste = {code: _PROBES[:, i] for i, code in enumerate(codes)}
     value = evaluate(tree, lambda c: taste[c.code])
-    return not np.round(np.broadcast_to(value.vector, len(points)), TIE_DECIMALS).any()
+    out = np.array(np.broadcast_to(value.vector, len(_PROBES)), dtype=np.float64)
+    out.flags.writeable = False
+    return out
 
 
 def top(artifact: Artifact, country: str, n: int = 10,
