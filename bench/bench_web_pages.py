@@ -124,7 +124,7 @@ def main() -> int:
                 browser.close()
             first, again = country_pages(base, rng.sample(names, 5))
             histories = [] if args.home is None else chart_histories(  # needs a store
-                base, ["{} x {} - {}".format(*rng.sample(names, 3)) for _ in range(5)])
+                base, [rng.sample(names, 3) for _ in range(5)])
         finally:
             proc.terminate()
             proc.wait(timeout=20)
@@ -146,19 +146,18 @@ def main() -> int:
     return 0
 
 
-def chart_histories(base: str, expressions: list[str]) -> list[tuple[float, int]]:
+def chart_histories(base: str, triples: list[list[str]]) -> list[tuple[float, int]]:
     """(milliseconds of the server's answer, chart days in it) of the chart history of each
-    song of each expression's answer, in the expression's countries."""
+    song of the answer to each "A x B - C" of three countries, in those three."""
     from dotify.countries import lookup
 
     found = []
     with httpx.Client(base_url=base, timeout=60) as client:
-        for expression in expressions:
-            answer = client.post("/api/recommendations", json={"expression": expression})
+        for names in triples:
+            answer = client.post("/api/recommendations",
+                                 json={"expression": "{} x {} - {}".format(*names)})
             answer.raise_for_status()
-            codes = ",".join(lookup(name.strip()).code
-                             for name in expression.replace(" x ", ",").replace(" - ", ",")
-                             .split(","))
+            codes = ",".join(lookup(name).code for name in names)
             for song in answer.json()["songs"]:
                 began = time.perf_counter()
                 response = client.get("/api/songs/history",
