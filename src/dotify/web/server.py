@@ -22,9 +22,9 @@ from dotify.config import Settings
 log = logging.getLogger("dotify")
 CHECK_EVERY_ENV = "DOTIFY_WEB_CHECK_EVERY"
 HTTP_PROTOCOL = "dotify.web.protocol:GuardedHttpToolsProtocol"  # TCP_NODELAY, bounded heads
-# asyncio's own loop, not uvloop: under 32 closed-loop connections uvloop let about one
-# request in fifty wait two rounds of the queue instead of one (p99 twice p50, against 1.1-1.3
-# times with asyncio), for much the same requests/s; see bench/bench_web.py
+# asyncio's own loop, not uvloop: under 32 closed-loop connections uvloop let some
+# requests wait two rounds of the queue instead of one (p99 about twice p50, against 1.3-1.5
+# times on asyncio's), for much the same requests/s; see bench/bench_web.py
 LOOP = "asyncio"
 
 
