@@ -580,6 +580,16 @@ def test_prepared_tastes_are_cached_per_artifact(art: Artifact) -> None:
     assert engine._prepare(art) is not first
 
 
+def test_warm_ranks_every_country_with_data_before_any_query(art: Artifact) -> None:
+    engine.warm(art)
+    tastes = engine._prepare(art).tastes
+    # kr has a vector but no charts: nothing to rank for it, and no query can name it
+    assert sorted(tastes._ranked) == [tastes.rows[c] for c in ("co", "mx", "de", "at", "tr", "jp")]
+    cold = _artifact()
+    for expression in ("Colombia", "Germany x Austria - Japan", "Turkey / Mexico"):
+        assert recommend(art, expression, n=9) == recommend(cold, expression, n=9)
+
+
 def test_without_streams_the_model_answers_alone() -> None:
     """An older artifact, saved without streams: every leaf is the model's estimate."""
     art = _artifact(streams=None)

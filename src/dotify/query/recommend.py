@@ -149,6 +149,12 @@ def _prepare(artifact: Artifact) -> _Prepared:
     return prepared
 
 
+def warm(artifact: Artifact) -> None:
+    """Build what every query on ``artifact`` reuses, every country's ranking included, so
+    that no request waits for it (a server does this before a model goes live)."""
+    _prepare(artifact).tastes.rank_all()
+
+
 # ---------------------------------------------------------------- queries
 
 

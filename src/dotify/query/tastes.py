@@ -123,6 +123,12 @@ class Tastes:
             self._ranked[row] = found
         return found
 
+    def rank_all(self) -> None:
+        """:meth:`ranked` for every country with data, now: what the first query naming each
+        would otherwise wait for (about 5 ms a country at 45,000 songs)."""
+        for row in np.flatnonzero(self.real):
+            self.ranked(int(row))
+
     def estimate(self, row: int) -> np.ndarray:
         """The model's estimates for one country (:func:`percentile_power`), float64."""
         return self.ranked(row)[0].astype(np.float64)

@@ -49,9 +49,11 @@ def default_popularity() -> float:
 
 
 def warm(artifact: Artifact) -> None:
-    """Build the engine's per-model caches (normalised vectors) before the model goes live."""
+    """Build the engine's per-model caches (every country's ranking, then what a first query
+    builds) before the model goes live."""
     from dotify.query import recommend as engine
 
+    engine.warm(artifact)
     if len(artifact.countries):
         try:
             engine.recommend(artifact, str(artifact.countries[0]), n=1)
