@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -107,6 +108,83 @@ def test_dotify_serve_starts_and_follows_new_models(home: Path, workers: int) ->
         proc.terminate()
         _, err = proc.communicate(timeout=20)
     assert f"http://127.0.0.1:{port}/" in err.decode()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; SO_REUSEPORT "
+                    "spreads connections on Linux only")
+def test_keep_alive_connections_opened_together_spread_over_the_workers(home: Path) -> None:
+    """On one shared listening socket the worker that woke first took all 32 of them."""
+    build_artifact(Settings(home=home).models_dir)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "dotify", "serve", "--port", str(port),
+                             "--workers", "2"], env={**os.environ, "DOTIFY_HOME": str(home)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    clients: list[socket.socket] = []
+    try:
+        _wait_for_json(f"http://127.0.0.1:{port}/healthz", proc)
+        wait_until(lambda: len(_workers(proc.pid)) == 2, timeout=30, every=0.2,
+                   what="two worker processes")
+        time.sleep(1.0)  # the second worker's app started too
+        # 32 connections opened at once, as a load generator or a proxy's pool opens them
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(32)]
+        for client in clients:
+            client.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        for client in clients:
+            assert client.recv(64).startswith(b"HTTP/1.1 200")
+        held = {pid: len(_established(pid, port)) for pid in _workers(proc.pid)}
+        assert sum(held.values()) == 32 and all(held.values()), held
+        # another server on the same address is refused, not let in to share it
+        second = subprocess.run([sys.executable, "-m", "dotify", "serve", "--port", str(port),
+                                 "--workers", "2"], env={**os.environ, "DOTIFY_HOME": str(home)},
+                                capture_output=True, timeout=60)
+        assert second.returncode == 2
+        assert f"cannot serve on 127.0.0.1:{port}" in second.stderr.decode()
+    finally:
+        for client in clients:
+            client.close()
+        proc.terminate()
+        proc.communicate(timeout=20)
+
+
+def _workers(parent: int) -> list[int]:
+    """The processes under ``parent`` that hold a listening socket (the server's workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], list(children.get(parent, []))
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        if _sockets(pid, "0A"):  # TCP_LISTEN
+            found.append(pid)
+    return found
+
+
+def _established(pid: int, port: int) -> set[int]:
+    return _sockets(pid, "01", port)
+
+
+def _sockets(pid: int, state: str, port: int | None = None) -> set[int]:
+    """The inodes of the TCP sockets of ``pid`` in ``state`` (on local ``port``)."""
+    try:
+        inodes = {os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1] for fd in os.listdir(f"/proc/{pid}/fd")
+                  if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:[")}
+    except OSError:
+        return set()
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if fields[3] == state and fields[9] in inodes and port in (None, local_port):
+                found.add(int(fields[9]))
+    return found
 
 
 def test_dotify_serve_refuses_a_bad_nightly_time(home: Path) -> None:

@@ -1,8 +1,10 @@
-"""Running the web app under uvicorn: one process, or several workers behind one socket.
+"""Running the web app under uvicorn: one process, or several workers on one address.
 
 With ``workers > 1`` uvicorn starts fresh worker processes that each build the app from the
 environment (:func:`app_from_env`) and each follow the ``current`` model pointer on their
-own; a nightly scheduler then runs once, in the supervising process.
+own; a nightly scheduler then runs once, in the supervising process. On Linux each worker
+listens on a socket of its own (:class:`WorkersAddress`), so that connections spread over
+them.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ import asyncio
 import logging
 import os
 import socket
+import sys
 from contextlib import suppress
-from typing import Any
+from typing import Any, SupportsIndex
 
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from dotify.config import Settings
+from dotify.errors import ConfigError
 
 log = logging.getLogger("dotify")
 CHECK_EVERY_ENV = "DOTIFY_WEB_CHECK_EVERY"
@@ -26,6 +30,7 @@ HTTP_PROTOCOL = "dotify.web.protocol:GuardedHttpToolsProtocol"  # TCP_NODELAY, b
 # requests wait two rounds of the queue instead of one (p99 about twice p50, against 1.3-1.5
 # times on asyncio's), for much the same requests/s; see bench/bench_web.py
 LOOP = "asyncio"
+WORKER_APP = "dotify.web.server:app_from_env"  # what each of --workers N builds
 
 
 class NoDelayHttpToolsProtocol(HttpToolsProtocol):
@@ -87,10 +92,70 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     if settings.database_url:
         os.environ["DOTIFY_DATABASE_URL"] = settings.database_url
     os.environ[CHECK_EVERY_ENV] = str(check_every)
+    options: dict[str, Any] = {
+        "factory": True, "host": host, "port": port, "workers": workers,
+        "log_level": "warning", "http": HTTP_PROTOCOL, "loop": LOOP,
+        "limit_concurrency": MAX_CONNECTIONS, "timeout_keep_alive": 5}
     try:
-        uvicorn.run("dotify.web.server:app_from_env", factory=True, host=host, port=port,
-                    workers=workers, log_level="warning", http=HTTP_PROTOCOL,
-                    loop=LOOP, limit_concurrency=MAX_CONNECTIONS, timeout_keep_alive=5)
+        if SPREAD:
+            from uvicorn.supervisors import Multiprocess
+
+            address = WorkersAddress.reserve(host, port)
+            Multiprocess(uvicorn.Config(WORKER_APP, **options), sockets=[address]).run()
+        else:
+            uvicorn.run(WORKER_APP, **options)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+
+
+# Linux spreads the connections of an address over the listening sockets bound to it with
+# SO_REUSEPORT; elsewhere that option does not balance, and the workers share one socket
+SPREAD = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+class WorkersAddress(socket.socket):
+    """The address of ``--workers N``, a socket of the supervising process bound to it (so
+    that no other program takes it) that never listens; each worker process that unpickles
+    it gets a socket of its own bound to the same address (:func:`_own_socket`).
+
+    Sharing one listening socket, the worker whose event loop woke first took every
+    connection waiting: 32 keep-alive connections opened together all went to one worker,
+    the others idle. With a socket each, the kernel spreads connections over the workers
+    by their addresses' hash.
+    """
+
+    @classmethod
+    def reserve(cls, host: str, port: int) -> WorkersAddress:
+        """The address, or ConfigError when something listens there already. Without
+        SO_REUSEPORT a first bind fails where anything listens (another dotify's workers
+        too, which would otherwise share the address with these in silence)."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = cls(family, socket.SOCK_STREAM)
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((host, port))
+                port = probe.getsockname()[1]  # port 0: the one the system chose
+            _reuse(sock)
+            sock.bind((host, port))
+        except OSError as exc:
+            sock.close()
+            raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+        return sock
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        return _own_socket, (self.family, self.getsockname()[:2])
+
+
+def _own_socket(family: int, address: tuple[str, int]) -> socket.socket:
+    """A worker's socket on the workers' address (uvicorn makes it listen)."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    _reuse(sock)
+    sock.bind(address)
+    return sock
+
+
+def _reuse(sock: socket.socket) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
