@@ -100,8 +100,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
         if SPREAD:
             from uvicorn.supervisors import Multiprocess
 
-            address = WorkersAddress.reserve(host, port)
-            Multiprocess(uvicorn.Config(WORKER_APP, **options), sockets=[address]).run()
+            with WorkersAddress.reserve(host, port) as address:
+                Multiprocess(uvicorn.Config(WORKER_APP, **options), sockets=[address]).run()
         else:
             uvicorn.run(WORKER_APP, **options)
     finally:
