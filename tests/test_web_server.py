@@ -134,11 +134,17 @@ def test_keep_alive_connections_opened_together_spread_over_the_workers(home: Pa
         held = {pid: len(_established(pid, port)) for pid in _workers(proc.pid)}
         assert sum(held.values()) == 32 and all(held.values()), held
         # another server on the same address is refused, not let in to share it
-        second = subprocess.run([sys.executable, "-m", "dotify", "serve", "--port", str(port),
-                                 "--workers", "2"], env={**os.environ, "DOTIFY_HOME": str(home)},
-                                capture_output=True, timeout=60)
+        second = subprocess.Popen([sys.executable, "-m", "dotify", "serve", "--port", str(port),
+                                   "--workers", "2"], env={**os.environ, "DOTIFY_HOME": str(home)},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            _, err = second.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            second.terminate()  # its supervisor stops its workers too
+            second.communicate(timeout=20)
+            pytest.fail("a second server started on the address in use")
         assert second.returncode == 2
-        assert f"cannot serve on 127.0.0.1:{port}" in second.stderr.decode()
+        assert f"cannot serve on 127.0.0.1:{port}" in err.decode()
     finally:
         for client in clients:
             client.close()
