@@ -76,6 +76,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
 
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    options: dict[str, Any] = {
+        "host": host, "port": port, "log_level": "warning", "http": HTTP_PROTOCOL, "loop": LOOP,
+        "limit_concurrency": MAX_CONNECTIONS, "timeout_keep_alive": 5}
     scheduler: Any = None
     if nightly_at:
         from dotify.jobs.scheduler import start_nightly
@@ -85,17 +88,13 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
         limit_blas()
         app = create_app(settings, scheduler=scheduler, check_every=check_every)
         app.state.freeze_gc = True  # a long-lived process: see dotify.web.app._lifespan
-        uvicorn.run(app, host=host, port=port, log_level="warning", http=HTTP_PROTOCOL,
-                    loop=LOOP, limit_concurrency=MAX_CONNECTIONS, timeout_keep_alive=5)
+        uvicorn.run(app, **options)
         return
     os.environ["DOTIFY_HOME"] = str(settings.home)
     if settings.database_url:
         os.environ["DOTIFY_DATABASE_URL"] = settings.database_url
     os.environ[CHECK_EVERY_ENV] = str(check_every)
-    options: dict[str, Any] = {
-        "factory": True, "host": host, "port": port, "workers": workers,
-        "log_level": "warning", "http": HTTP_PROTOCOL, "loop": LOOP,
-        "limit_concurrency": MAX_CONNECTIONS, "timeout_keep_alive": 5}
+    options |= {"factory": True, "workers": workers}
     try:
         if SPREAD:
             from uvicorn.supervisors import Multiprocess
