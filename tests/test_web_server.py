@@ -179,10 +179,10 @@ def _established(pid: int, port: int) -> set[int]:
 def _sockets(pid: int, state: str, port: int | None = None) -> set[int]:
     """The inodes of the TCP sockets of ``pid`` in ``state`` (on local ``port``)."""
     try:
-        inodes = {os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1] for fd in os.listdir(f"/proc/{pid}/fd")
-                  if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:[")}
+        links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
     except OSError:
         return set()
+    inodes = {link[8:-1] for link in links if link.startswith("socket:[")}
     found = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
