@@ -27,7 +27,7 @@ log = logging.getLogger("dotify")
 CHECK_EVERY_ENV = "DOTIFY_WEB_CHECK_EVERY"
 HTTP_PROTOCOL = "dotify.web.protocol:GuardedHttpToolsProtocol"  # TCP_NODELAY, bounded heads
 # asyncio's own loop, not uvloop: under 32 closed-loop connections uvloop let some
-# requests wait two rounds of the queue instead of one (p99 about twice p50, against 1.3-1.5
+# requests wait two rounds of the queue instead of one (p99 about twice p50, against 1.3-1.7
 # times on asyncio's), for much the same requests/s; see bench/bench_web.py
 LOOP = "asyncio"
 WORKER_APP = "dotify.web.server:app_from_env"  # what each of --workers N builds
